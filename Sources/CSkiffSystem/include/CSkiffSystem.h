@@ -1,0 +1,30 @@
+#ifndef SKIFF_CSKIFFSYSTEM_H
+#define SKIFF_CSKIFFSYSTEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Linux calls and constants that Swift's Glibc module does not import (they sit behind
+   _GNU_SOURCE). Each returns what the underlying call returns and leaves errno set. */
+
+/// renameat2(..., RENAME_NOREPLACE): atomic rename that fails with EEXIST instead of replacing.
+int skiff_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+int skiff_syncfs(int fd);
+ssize_t skiff_llistxattr(const char *path, char *list, size_t size);
+ssize_t skiff_lgetxattr(const char *path, const char *name, void *value, size_t size);
+int skiff_lsetxattr(const char *path, const char *name, const void *value, size_t size);
+int skiff_lremovexattr(const char *path, const char *name);
+int skiff_fsetxattr(int fd, const char *name, const void *value, size_t size);
+/// lseek with SEEK_DATA / SEEK_HOLE.
+off_t skiff_seek_data(int fd, off_t offset);
+off_t skiff_seek_hole(int fd, off_t offset);
+/// Deallocates a range inside a file, keeping its size (FALLOC_FL_PUNCH_HOLE | KEEP_SIZE).
+int skiff_punch_hole(int fd, off_t offset, off_t length);
+int skiff_o_noatime(void);
+long skiff_utime_omit(void);
+uint64_t skiff_makedev(unsigned int major, unsigned int minor);
+unsigned int skiff_major(uint64_t dev);
+unsigned int skiff_minor(uint64_t dev);
+
+#endif

@@ -1,0 +1,377 @@
+import CSkiffSystem
+import Glibc
+import SkiffCore
+import SkiffSystem
+
+/// One backup run: the session's encoders, the chunker and the bounded file workers.
+final class BackupRun: Sendable {
+    let writer: SnapshotWriter
+    let pool: EncoderPool
+    let chunker: ContentDefinedChunker
+    let pagedChunkSize: Int
+    let compression: CompressionAlgorithm
+    let fileSlots: AsyncSemaphore
+    let boundaryKey: SecretBytes
+
+    static let sqliteMagic = Array("SQLite format 3\0".utf8)
+
+    init(writer: SnapshotWriter, session: WriteSession) throws {
+        self.writer = writer
+        pool = EncoderPool(session: session)
+        chunker = try session.config.contentDefinedChunker(secrets: writer.hostKey.writeSecrets)
+        pagedChunkSize = session.config.pagedChunkSize
+        compression = session.config.compression
+        fileSlots = AsyncSemaphore(permits: max(1, writer.options.parallelFiles))
+        boundaryKey = writer.hostKey.writeSecrets.boundaryKey
+    }
+
+    var statistics: BackupStatistics { writer.statistics }
+    var options: BackupOptions { writer.options }
+
+    // MARK: Storing
+
+    /// Sends an object to the destination and records it for deduplication.
+    func upload(_ object: EncodedObject) async throws {
+        if try await writer.destination.put(object) {
+            statistics.objectsStored.add(1, ordering: .relaxed)
+            statistics.bytesStored.add(object.bytes.count, ordering: .relaxed)
+        }
+        writer.ledger.recordStored(object)
+        if writer.ledger.bytesSinceCheckpoint >= options.checkpointBytes {
+            try await writer.ledger.checkpoint(writer.destination)
+        }
+    }
+
+    /// Emits a Merkle node: reuses a stored node with the same identity, or encodes a new one
+    /// into `pending` (uploaded by the caller).
+    func emitNode(_ kind: ObjectKind, _ children: [ObjectAddress], _ body: [UInt8], into pending: inout [EncodedObject]) throws -> EmittedNode {
+        try pool.withEncoder { encoder in
+            let identity = body.withUnsafeBytes { encoder.identity(kind: kind, children: children, body: $0) }
+            if let address = try writer.ledger.address(for: identity) ?? pending.first(where: { $0.identity == identity })?.address {
+                statistics.nodesReused.add(1, ordering: .relaxed)
+                return EmittedNode(address: address, identity: identity)
+            }
+            let object = try body.withUnsafeBytes {
+                try encoder.encode(kind: kind, children: children, body: $0, identity: identity, compression: compression)
+            }
+            pending.append(object)
+            statistics.nodesNew.add(1, ordering: .relaxed)
+            return EmittedNode(address: object.address, identity: identity)
+        }
+    }
+
+    // MARK: Trees
+
+    /// Backs up `targets` under a tree for "/" that holds only the directories leading to them.
+    func backupTree(targets: [RawPath]) async throws -> EmittedNode {
+        try await virtualDirectory(RawPath("/"), targets: targets)
+    }
+
+    /// A directory on the way to the targets: its real metadata, only the entries leading on.
+    private func virtualDirectory(_ path: RawPath, targets: [RawPath]) async throws -> EmittedNode {
+        let depth = path.components.count
+        var nextNames: [[UInt8]] = []
+        for target in targets where target.components.count > depth {
+            let name = target.components[depth]
+            if nextNames.last != name { nextNames.append(name) }
+        }
+        nextNames.sort { $0.lexicographicallyPrecedes($1) }
+        var entries: [TreeEntry] = []
+        for name in nextNames {
+            let child = path.appending(name)
+            let status = try FileStatus.lstat(child)
+            if targets.contains(child) {
+                if let entry = try await backupEntry(child, name: name, status: status, rootDevice: status.device) {
+                    entries.append(entry)
+                }
+            } else {
+                let below = targets.filter { $0.components.starts(with: child.components) }
+                var entry = try TreeEntry.metadata(name: name, path: child, status: status, accounts: writer.accounts)
+                guard status.isDirectory else { continue }
+                entry.content = .subtree(try await virtualDirectory(child, targets: below).address)
+                statistics.directories.add(1, ordering: .relaxed)
+                entries.append(entry)
+            }
+        }
+        if targets.contains(path) {
+            // "/" itself was given: walk it completely.
+            let status = try FileStatus.lstat(path)
+            return try await directoryNode(path, status: status, rootDevice: status.device)
+        }
+        return try await buildTree(entries)
+    }
+
+    /// The entry for one path given on the command line, or found in a walk.
+    private func backupEntry(_ path: RawPath, name: [UInt8], status: FileStatus, rootDevice: UInt64) async throws -> TreeEntry? {
+        if status.isDirectory {
+            statistics.directories.add(1, ordering: .relaxed)
+            var entry = try TreeEntry.metadata(name: name, path: path, status: status, accounts: writer.accounts)
+            entry.content = .subtree(try await directoryNode(path, status: status, rootDevice: rootDevice).address)
+            return entry
+        }
+        if status.isRegular {
+            if let cached = try cachedFile(path, name: name, status: status) { return cached }
+            return try await backupFile(path, name: name, status: status)
+        }
+        statistics.otherEntries.add(1, ordering: .relaxed)
+        return try TreeEntry.metadata(name: name, path: path, status: status, accounts: writer.accounts)
+    }
+
+    /// Walks a real directory: lists it, backs up its entries (files in parallel, bounded),
+    /// recurses into subdirectories, then builds its node.
+    private func directoryNode(_ path: RawPath, status: FileStatus, rootDevice: UInt64) async throws -> EmittedNode {
+        var names: [[UInt8]] = []
+        if options.oneFileSystem && status.device != rootDevice {
+            names = []
+        } else if options.isCacheDirectory(path) {
+            names = [Array("CACHEDIR.TAG".utf8)]
+        } else {
+            do {
+                names = try FileIO.directoryEntries(path).sorted { $0.lexicographicallyPrecedes($1) }
+            } catch let error as SystemError {
+                writer.warn("cannot list \(path): \(error.message)")
+            }
+        }
+        var entries = [TreeEntry?](repeating: nil, count: names.count)
+        try await withThrowingTaskGroup(of: (Int, TreeEntry?).self) { group in
+            for (index, name) in names.enumerated() {
+                let child = path.appending(name)
+                if options.isExcluded(path: child, name: name) { continue }
+                let childStatus: FileStatus
+                do {
+                    childStatus = try FileStatus.lstat(child)
+                } catch let error as SystemError {
+                    if !error.isNotFound { writer.warn("cannot stat \(child): \(error.message)") }
+                    continue
+                }
+                if childStatus.isDirectory {
+                    statistics.directories.add(1, ordering: .relaxed)
+                    do {
+                        var entry = try TreeEntry.metadata(name: name, path: child, status: childStatus, accounts: writer.accounts)
+                        entry.content = .subtree(try await directoryNode(child, status: childStatus, rootDevice: rootDevice).address)
+                        entries[index] = entry
+                    } catch let error as SystemError {
+                        writer.warn("cannot read \(child): \(error.message)")
+                    }
+                } else if childStatus.isRegular {
+                    if let cached = try cachedFile(child, name: name, status: childStatus) {
+                        entries[index] = cached
+                        continue
+                    }
+                    await fileSlots.acquire()
+                    group.addTask {
+                        defer { self.fileSlots.release() }
+                        return (index, try await self.backupFile(child, name: name, status: childStatus))
+                    }
+                } else {
+                    do {
+                        entries[index] = try TreeEntry.metadata(name: name, path: child, status: childStatus, accounts: writer.accounts)
+                        statistics.otherEntries.add(1, ordering: .relaxed)
+                    } catch let error as SystemError {
+                        if !error.isNotFound { writer.warn("cannot read \(child): \(error.message)") }
+                    }
+                }
+            }
+            for try await (index, entry) in group { entries[index] = entry }
+        }
+        return try await buildTree(entries.compactMap { $0 })
+    }
+
+    /// Builds (and uploads) the node or nodes of one directory from its sorted entries.
+    private func buildTree(_ entries: [TreeEntry]) async throws -> EmittedNode {
+        var pending: [EncodedObject] = []
+        var builder = TreeBuilder(boundaryMAC: HMACSHA256(key: boundaryKey))
+        for entry in entries {
+            try builder.append(entry) { try emitNode($0, $1, $2, into: &pending) }
+        }
+        let node = try builder.finish { try emitNode($0, $1, $2, into: &pending) }
+        for object in pending { try await upload(object) }
+        return node
+    }
+
+    // MARK: Files
+
+    /// The entry of an unchanged file, from the cache, without reading it.
+    private func cachedFile(_ path: RawPath, name: [UInt8], status: FileStatus) throws -> TreeEntry? {
+        guard let record = try writer.ledger.cache.file(path: path.bytes),
+              record.inode == status.inode, record.size == status.size,
+              record.modificationTime == status.modificationNanosecondsSinceEpoch,
+              record.changeTime == status.changeNanosecondsSinceEpoch, record.mode == status.mode
+        else { return nil }
+        var entry: TreeEntry
+        do {
+            entry = try TreeEntry.metadata(name: name, path: path, status: status, accounts: writer.accounts)
+        } catch let error as SystemError {
+            if !error.isNotFound { writer.warn("cannot read \(path): \(error.message)") }
+            return nil
+        }
+        entry.content = record.content
+        statistics.filesSeen.add(1, ordering: .relaxed)
+        statistics.filesUnchanged.add(1, ordering: .relaxed)
+        statistics.logicalBytes.add(Int(status.size), ordering: .relaxed)
+        return entry
+    }
+
+    /// Reads, chunks and stores one file. A file that changes while it is read is read again
+    /// (up to three times); then the last read is kept and a warning recorded.
+    /// Returns nil (with a warning) when the file cannot be read.
+    private func backupFile(_ path: RawPath, name: [UInt8], status: FileStatus) async throws -> TreeEntry? {
+        do {
+            for attempt in 1...3 {
+                let fd = try openForReading(path)
+                defer { close(fd) }
+                let before = try FileStatus.fstat(fd, path: path.description)
+                guard before.isRegular else { return nil }
+                let (content, length) = try await readContent(fd, path: path, status: before)
+                let after = try FileStatus.fstat(fd, path: path.description)
+                let stable = after.size == before.size && length == before.size
+                    && after.modificationNanosecondsSinceEpoch == before.modificationNanosecondsSinceEpoch
+                    && after.changeNanosecondsSinceEpoch == before.changeNanosecondsSinceEpoch
+                guard stable || attempt == 3 else { continue }
+                var entry = try TreeEntry.metadata(name: name, path: path, status: after, accounts: writer.accounts)
+                entry.size = UInt64(length)
+                entry.content = content
+                statistics.filesSeen.add(1, ordering: .relaxed)
+                statistics.filesRead.add(1, ordering: .relaxed)
+                statistics.logicalBytes.add(Int(length), ordering: .relaxed)
+                if stable {
+                    writer.ledger.recordFile(.init(
+                        path: path.bytes, device: after.device, inode: after.inode, size: after.size,
+                        modificationTime: after.modificationNanosecondsSinceEpoch, changeTime: after.changeNanosecondsSinceEpoch,
+                        mode: after.mode, content: content))
+                } else {
+                    statistics.filesChangedWhileRead.add(1, ordering: .relaxed)
+                    writer.warn("\(path) kept changing while it was read; stored its last reading")
+                }
+                return entry
+            }
+        } catch let error as SystemError {
+            if !error.isNotFound { writer.warn("cannot read \(path): \(error.message)") }
+        }
+        return nil
+    }
+
+    /// Opens with O_NOATIME where allowed (owner or CAP_FOWNER), so reading does not change
+    /// the access time that the next snapshot records.
+    private func openForReading(_ path: RawPath) throws -> Int32 {
+        do {
+            return try FileIO.open(path, flags: O_RDONLY | O_NOFOLLOW | skiff_o_noatime_flag)
+        } catch let error as SystemError where error.errno == EPERM {
+            return try FileIO.open(path, flags: O_RDONLY | O_NOFOLLOW)
+        }
+    }
+
+    /// Reads a file's data runs in windows, cuts chunks, encodes the new ones in parallel and
+    /// builds its content list. Returns the content reference and the bytes covered.
+    private func readContent(_ fd: Int32, path: RawPath, status: FileStatus) async throws -> (ContentReference, Int64) {
+        let segments = FileSegments.of(fd, status: status)
+        var builder = ContentListBuilder()
+        var pending: [EncodedObject] = []
+        var policy = ChunkingPolicy.contentDefined(chunker)
+        var total: Int64 = 0
+        let largestData = segments.filter { !$0.isHole }.map(\.length).max() ?? 0
+        let capacity = Int(min(Int64(options.readWindow + chunker.parameters.maxSize), max(largestData, 1)))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
+        defer { buffer.deallocate() }
+        var checkedFormat = false
+
+        for segment in segments {
+            if segment.isHole {
+                try builder.appendHole(length: UInt64(segment.length)) { try emitNode($0, $1, $2, into: &pending) }
+                total += segment.length
+                continue
+            }
+            var offset = segment.offset
+            let end = segment.offset + segment.length
+            var carry = 0
+            while true {
+                let want = min(buffer.count - carry, Int(end - offset))
+                let got = want > 0
+                    ? try FileIO.preadFull(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[carry..<carry + want]), at: offset, path: path.description)
+                    : 0
+                offset += Int64(got)
+                statistics.bytesRead.add(got, ordering: .relaxed)
+                let available = carry + got
+                let isFinal = offset >= end || got < want
+                if !checkedFormat {
+                    checkedFormat = true
+                    if segment.offset == 0, available >= 16, Array(UnsafeRawBufferPointer(rebasing: buffer[0..<16])) == Self.sqliteMagic {
+                        policy = .fixed(size: pagedChunkSize)
+                    }
+                }
+                var cuts: [Range<Int>] = []
+                var position = 0
+                while position < available,
+                      let length = policy.nextChunkLength(in: UnsafeRawBufferPointer(rebasing: buffer[position..<available]), isFinal: isFinal) {
+                    cuts.append(position..<position + length)
+                    position += length
+                }
+                let outcomes = try await encodeChunks(UnsafeRawBufferPointer(buffer), cuts: cuts)
+                for outcome in outcomes {
+                    if let object = outcome.object {
+                        statistics.chunksNew.add(1, ordering: .relaxed)
+                        try await upload(object)
+                    } else {
+                        statistics.chunksDeduplicated.add(1, ordering: .relaxed)
+                        statistics.bytesDeduplicated.add(outcome.length, ordering: .relaxed)
+                    }
+                    try builder.appendData(length: outcome.length, address: outcome.address, identity: outcome.identity) {
+                        try emitNode($0, $1, $2, into: &pending)
+                    }
+                }
+                total += Int64(position)
+                carry = available - position
+                if isFinal { break }
+                if carry > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + position, byteCount: carry) }
+            }
+        }
+        let content = try builder.finish { try emitNode($0, $1, $2, into: &pending) }
+        for object in pending { try await upload(object) }
+        return (content, total)
+    }
+
+    struct ChunkOutcome: Sendable {
+        var length: Int
+        var identity: ObjectIdentity
+        var address: ObjectAddress
+        /// Set when the chunk is new and must be stored.
+        var object: EncodedObject?
+    }
+
+    /// A read-only view of a buffer that outlives the child tasks reading it.
+    /// `@unchecked Sendable` is safe: the parent awaits every child before it writes to or
+    /// frees the buffer, and children only read.
+    struct SharedBuffer: @unchecked Sendable {
+        let bytes: UnsafeRawBufferPointer
+    }
+
+    /// Identity, deduplication and encoding of each cut, in parallel when there are several.
+    private func encodeChunks(_ buffer: UnsafeRawBufferPointer, cuts: [Range<Int>]) async throws -> [ChunkOutcome] {
+        if cuts.count <= 1 {
+            return try cuts.map { try encodeChunk(UnsafeRawBufferPointer(rebasing: buffer[$0])) }
+        }
+        let shared = SharedBuffer(bytes: buffer)
+        var outcomes = [ChunkOutcome?](repeating: nil, count: cuts.count)
+        try await withThrowingTaskGroup(of: (Int, ChunkOutcome).self) { group in
+            for (index, cut) in cuts.enumerated() {
+                group.addTask { (index, try self.encodeChunk(UnsafeRawBufferPointer(rebasing: shared.bytes[cut]))) }
+            }
+            for try await (index, outcome) in group { outcomes[index] = outcome }
+        }
+        return outcomes.map { $0! }
+    }
+
+    private func encodeChunk(_ bytes: UnsafeRawBufferPointer) throws -> ChunkOutcome {
+        try pool.withEncoder { encoder in
+            let identity = encoder.identity(kind: .chunk, children: [], body: bytes)
+            if let address = try writer.ledger.address(for: identity) {
+                return ChunkOutcome(length: bytes.count, identity: identity, address: address, object: nil)
+            }
+            let object = try encoder.encode(kind: .chunk, children: [], body: bytes, identity: identity, compression: compression)
+            return ChunkOutcome(length: bytes.count, identity: identity, address: object.address, object: object)
+        }
+    }
+}
+
+/// O_NOATIME, which Swift's Glibc module does not import.
+let skiff_o_noatime_flag: Int32 = skiff_o_noatime()

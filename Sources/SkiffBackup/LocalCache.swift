@@ -1,0 +1,191 @@
+import Foundation
+import GRDB
+import SkiffCore
+
+/// A host's local state for one repository, in SQLite (through GRDB):
+///
+/// - `objects`: keyed identity → address of every object this host knows to be stored
+///   durably, so unchanged data is never uploaded twice, across runs and restarts.
+/// - `files`: path → (device, inode, size, mtime, ctime, mode) and the content reference,
+///   so an unchanged file is not even read.
+/// - `state`: the last seal this host committed, to chain the next one.
+///
+/// Holds no key and no plaintext content: only paths and stat data of the host's own
+/// current files, and keyed identities. Losing it costs time, never data: see
+/// `rebuildObjectIndex`.
+package final class LocalCache: Sendable {
+    private let database: DatabasePool
+    package let path: String
+
+    /// Opens (creating if needed) the cache at `path`.
+    package init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.label = "skiff-cache"
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
+        database = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE objects (
+                    identity BLOB PRIMARY KEY NOT NULL,
+                    address BLOB NOT NULL,
+                    kind INTEGER NOT NULL,
+                    size INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE files (
+                    path BLOB PRIMARY KEY NOT NULL,
+                    device INTEGER NOT NULL,
+                    inode INTEGER NOT NULL,
+                    size INTEGER NOT NULL,
+                    mtime INTEGER NOT NULL,
+                    ctime INTEGER NOT NULL,
+                    mode INTEGER NOT NULL,
+                    content_kind INTEGER NOT NULL,
+                    content_address BLOB
+                ) WITHOUT ROWID;
+                CREATE TABLE state (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    value BLOB NOT NULL
+                );
+                """)
+        }
+        try migrator.migrate(database)
+    }
+
+    // MARK: Objects
+
+    /// The address of a durably stored object with this identity, if known.
+    package func address(for identity: ObjectIdentity) throws -> ObjectAddress? {
+        try database.read { db in
+            let data = try Data.fetchOne(
+                db, sql: "SELECT address FROM objects WHERE identity = ?", arguments: [Data(identity.digest.bytes)])
+            return data.map { ObjectAddress(Digest256(bytes: $0)) }
+        }
+    }
+
+    package struct ObjectRecord: Sendable {
+        package var identity: ObjectIdentity
+        package var address: ObjectAddress
+        package var kind: ObjectKind
+        package var size: Int
+
+        package init(identity: ObjectIdentity, address: ObjectAddress, kind: ObjectKind, size: Int) {
+            self.identity = identity
+            self.address = address
+            self.kind = kind
+            self.size = size
+        }
+    }
+
+    /// Records objects that are durably stored. Call only after the destination's checkpoint.
+    package func recordObjects(_ records: [ObjectRecord]) throws {
+        guard !records.isEmpty else { return }
+        try database.write { db in
+            let statement = try db.cachedStatement(sql: "INSERT OR REPLACE INTO objects (identity, address, kind, size) VALUES (?, ?, ?, ?)")
+            for record in records {
+                try statement.execute(arguments: [Data(record.identity.digest.bytes), Data(record.address.digest.bytes), Int(record.kind.rawValue), record.size])
+            }
+        }
+    }
+
+    /// Forgets objects (for example after a site reported them missing).
+    package func forgetObjects(_ addresses: [ObjectAddress]) throws {
+        try database.write { db in
+            for address in addresses {
+                try db.execute(sql: "DELETE FROM objects WHERE address = ?", arguments: [Data(address.digest.bytes)])
+            }
+        }
+    }
+
+    package func objectCount() throws -> Int {
+        try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM objects") ?? 0 }
+    }
+
+    // MARK: Files
+
+    /// What the cache knows of a file: its stat data at the last backup and its content.
+    package struct FileRecord: Equatable, Sendable {
+        package var path: [UInt8]
+        package var device: UInt64
+        package var inode: UInt64
+        package var size: Int64
+        package var modificationTime: Int64
+        package var changeTime: Int64
+        package var mode: UInt32
+        package var content: ContentReference
+
+        package init(path: [UInt8], device: UInt64, inode: UInt64, size: Int64, modificationTime: Int64, changeTime: Int64, mode: UInt32, content: ContentReference) {
+            self.path = path
+            self.device = device
+            self.inode = inode
+            self.size = size
+            self.modificationTime = modificationTime
+            self.changeTime = changeTime
+            self.mode = mode
+            self.content = content
+        }
+    }
+
+    package func file(path: [UInt8]) throws -> FileRecord? {
+        try database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM files WHERE path = ?", arguments: [Data(path)]) else { return nil }
+            let kind: Int = row["content_kind"]
+            let addressData: Data? = row["content_address"]
+            let address = addressData.map { ObjectAddress(Digest256(bytes: $0)) }
+            let content: ContentReference
+            switch (kind, address) {
+            case (1, let a?): content = .chunk(a)
+            case (2, let a?): content = .list(a)
+            default: content = .none
+            }
+            return FileRecord(
+                path: path, device: UInt64(bitPattern: row["device"]), inode: UInt64(bitPattern: row["inode"]),
+                size: row["size"], modificationTime: row["mtime"], changeTime: row["ctime"],
+                mode: UInt32(truncatingIfNeeded: row["mode"] as Int64), content: content)
+        }
+    }
+
+    package func recordFiles(_ records: [FileRecord]) throws {
+        guard !records.isEmpty else { return }
+        try database.write { db in
+            let statement = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO files (path, device, inode, size, mtime, ctime, mode, content_kind, content_address)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for record in records {
+                let (kind, address): (Int, Data?) = switch record.content {
+                case .chunk(let a): (1, Data(a.digest.bytes))
+                case .list(let a): (2, Data(a.digest.bytes))
+                case .none, .subtree: (0, nil)
+                }
+                try statement.execute(arguments: [
+                    Data(record.path), Int64(bitPattern: record.device), Int64(bitPattern: record.inode), record.size,
+                    record.modificationTime, record.changeTime, Int64(record.mode), kind, address,
+                ])
+            }
+        }
+    }
+
+    // MARK: State
+
+    package func stateValue(_ key: String) throws -> [UInt8]? {
+        try database.read { db in try Data.fetchOne(db, sql: "SELECT value FROM state WHERE key = ?", arguments: [key]).map { Array($0) } }
+    }
+
+    package func setStateValue(_ key: String, _ value: [UInt8]) throws {
+        try database.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", arguments: [key, Data(value)])
+        }
+    }
+
+    /// Forgets everything: used when the cache does not match the repository it serves.
+    package func reset() throws {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM objects; DELETE FROM files; DELETE FROM state;")
+        }
+    }
+}

@@ -1,0 +1,33 @@
+/// Where a seal is filed: host, sequence and hash. "web1/0000000000000007-<hash>".
+package struct SealName: Hashable, Comparable, Sendable, CustomStringConvertible {
+    package var host: String
+    package var sequence: UInt64
+    package var hash: Digest256
+
+    package init(host: String, sequence: UInt64, hash: Digest256) {
+        self.host = host
+        self.sequence = sequence
+        self.hash = hash
+    }
+
+    /// "0000000000000007-<64 hex>": the file name within the host's seal folder.
+    package var fileName: String {
+        let seq = String(sequence, radix: 16)
+        return String(repeating: "0", count: max(0, 16 - seq.count)) + seq + "-" + hash.hex
+    }
+
+    package init?(host: String, fileName: some StringProtocol) {
+        let parts = fileName.split(separator: "-")
+        guard parts.count == 2, parts[0].count == 16, let sequence = UInt64(parts[0], radix: 16),
+              let hash = Digest256(hex: parts[1]) else { return nil }
+        self.init(host: host, sequence: sequence, hash: hash)
+    }
+
+    /// A short form for tables: "web1#7 3fa9c2d1".
+    package var short: String { "\(host)#\(sequence) \(hash.hex.prefix(8))" }
+    package var description: String { "\(host)/\(fileName)" }
+
+    package static func < (lhs: SealName, rhs: SealName) -> Bool {
+        (lhs.host, lhs.sequence, lhs.hash) < (rhs.host, rhs.sequence, rhs.hash)
+    }
+}

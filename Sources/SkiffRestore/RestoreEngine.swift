@@ -1,0 +1,297 @@
+import CSkiffSystem
+import Glibc
+import Logging
+import SkiffCore
+import SkiffStorage
+import SkiffSystem
+import Synchronization
+
+/// Rebuilds a snapshot's tree (or part of it) in a target folder, verifying every object.
+///
+/// Safety: everything is created relative to directory descriptors with O_NOFOLLOW, and
+/// names are single components checked by the decoder, so a hostile snapshot cannot write
+/// outside the target: no "..", no '/', and no path through a symlink.
+/// Order: file content, then owner, mode, extended attributes, then times; a directory's
+/// own metadata is set after everything inside it.
+package final class RestoreEngine: Sendable {
+    package let reader: ObjectReader
+    package let options: RestoreOptions
+    let logger: Logger
+    private let report = Mutex(RestoreReport())
+    private let hardlinks = Mutex<[HardlinkKey: [UInt8]]>([:])
+    private let fileSlots: AsyncSemaphore
+    private let effectiveUID = geteuid()
+    private let effectiveGID = getegid()
+    static let maxListedProblems = 200
+
+    package init(reader: ObjectReader, options: RestoreOptions, logger: Logger) {
+        self.reader = reader
+        self.options = options
+        self.logger = logger
+        fileSlots = AsyncSemaphore(permits: max(1, options.parallelFiles))
+    }
+
+    /// Restores the tree whose "/" node is `root` into `target` (created if missing).
+    /// With `subPath`, only that file or subtree, at its full path under `target`.
+    package func restore(root: ObjectAddress, into target: RawPath, subPath: RawPath? = nil) async throws -> RestoreReport {
+        if FileIO.exists(target) && !FileIO.isDirectory(target) { throw RestoreError.targetNotDirectory(target.description) }
+        try FileIO.makeDirectories(target)
+        let rootDescriptor = try FileIO.open(target, flags: O_RDONLY | O_DIRECTORY)
+        defer { close(rootDescriptor) }
+        var entries = try await entries(of: root, at: "/")
+        var descriptor = rootDescriptor
+        var relative: [UInt8] = []
+        var opened: [Int32] = []
+        defer { opened.forEach { close($0) } }
+        if let subPath {
+            let parts = subPath.normalized.components
+            for (index, part) in parts.enumerated() {
+                guard let entry = entries.first(where: { $0.name == part }) else {
+                    throw RestoreError.pathNotInSnapshot(subPath.description)
+                }
+                if index == parts.count - 1 {
+                    entries = [entry]
+                    break
+                }
+                guard case .subtree(let address) = entry.content else { throw RestoreError.pathNotInSnapshot(subPath.description) }
+                guard let next = try openOrMakeDirectory(descriptor, part, display: "/" + String(decoding: relative + [0x2f] + part, as: UTF8.self)) else {
+                    return report.withLock { $0 }
+                }
+                opened.append(next)
+                descriptor = next
+                relative = relative.isEmpty ? part : relative + [0x2f] + part
+                entries = try await self.entries(of: address, at: "/" + String(decoding: relative, as: UTF8.self))
+            }
+        }
+        try await restoreEntries(entries, in: descriptor, relative: relative, root: rootDescriptor)
+        return report.withLock { $0 }
+    }
+
+    private func entries(of address: ObjectAddress, at display: String) async throws -> [TreeEntry] {
+        do { return try await reader.directoryEntries(address) } catch let error as ObjectError {
+            throw RestoreError.object(path: display, error)
+        }
+    }
+
+    private func note(_ problem: String) {
+        report.withLock { report in
+            report.notRestoredCount += 1
+            if report.notRestored.count < Self.maxListedProblems { report.notRestored.append(problem) }
+        }
+    }
+
+    private func errnoText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
+
+    // MARK: Walking
+
+    private func restoreEntries(_ entries: [TreeEntry], in directory: Int32, relative: [UInt8], root: Int32) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for entry in entries {
+                let path = relative.isEmpty ? entry.name : relative + [0x2f] + entry.name
+                let display = "/" + String(decoding: path, as: UTF8.self)
+                switch entry.type {
+                case .directory:
+                    try await restoreDirectory(entry, in: directory, relative: path, display: display, root: root)
+                case .regular:
+                    if let key = entry.hardlink, let first = hardlinks.withLock({ $0[key] }) {
+                        if try link(first, to: entry, in: directory, display: display, root: root) { continue }
+                    }
+                    guard let fd = try createFile(entry, in: directory, display: display) else { continue }
+                    if let key = entry.hardlink { hardlinks.withLock { $0[key] = $0[key] ?? path } }
+                    await fileSlots.acquire()
+                    group.addTask {
+                        defer {
+                            close(fd)
+                            self.fileSlots.release()
+                        }
+                        try await self.writeContent(entry, to: fd, display: display)
+                        self.applyMetadata(entry, descriptor: fd, directory: directory, display: display)
+                        self.report.withLock { $0.files += 1 }
+                    }
+                case .symlink:
+                    try restoreSymlink(entry, in: directory, display: display)
+                case .fifo, .characterDevice, .blockDevice:
+                    try restoreSpecial(entry, in: directory, display: display)
+                case .socket:
+                    note("\(display): sockets are recreated by the programs that own them, not restored")
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    private func restoreDirectory(_ entry: TreeEntry, in directory: Int32, relative: [UInt8], display: String, root: Int32) async throws {
+        guard case .subtree(let address) = entry.content else { return }
+        guard let fd = try openOrMakeDirectory(directory, entry.name, display: display) else { return }
+        defer { close(fd) }
+        let children = try await entries(of: address, at: display)
+        try await restoreEntries(children, in: fd, relative: relative, root: root)
+        applyMetadata(entry, descriptor: fd, directory: directory, display: display)
+        report.withLock { $0.directories += 1 }
+    }
+
+    /// Creates (or, when it is a real directory, reuses) `name` and opens it without
+    /// following symlinks. Returns nil (noted) when a non-directory is in the way.
+    private func openOrMakeDirectory(_ directory: Int32, _ name: [UInt8], display: String) throws -> Int32? {
+        let cName = RawPath(bytes: name)
+        let made = cName.withCString { mkdirat(directory, $0, 0o700) }
+        if made != 0 && errno != EEXIST { throw SystemError("mkdir", path: display) }
+        let fd = cName.withCString { openat(directory, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        if fd >= 0 { return fd }
+        guard errno == ENOTDIR || errno == ELOOP else { throw SystemError("open", path: display) }
+        guard options.overwrite else {
+            report.withLock { $0.skippedExisting.append(display) }
+            return nil
+        }
+        guard cName.withCString({ unlinkat(directory, $0, 0) }) == 0, cName.withCString({ mkdirat(directory, $0, 0o700) }) == 0 else {
+            throw SystemError("replace with directory", path: display)
+        }
+        let again = cName.withCString { openat(directory, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        guard again >= 0 else { throw SystemError("open", path: display) }
+        return again
+    }
+
+    /// Makes room for a new entry: true when `name` is free (after removing an existing
+    /// non-directory with `overwrite`), false when it must be left alone.
+    private func makeRoom(_ name: [UInt8], in directory: Int32, display: String) throws -> Bool {
+        var st = stat()
+        let exists = RawPath(bytes: name).withCString { fstatat(directory, $0, &st, AT_SYMLINK_NOFOLLOW) } == 0
+        guard exists else { return true }
+        guard options.overwrite, (st.st_mode & S_IFMT) != S_IFDIR else {
+            report.withLock { $0.skippedExisting.append(display) }
+            return false
+        }
+        guard RawPath(bytes: name).withCString({ unlinkat(directory, $0, 0) }) == 0 else { throw SystemError("remove", path: display) }
+        return true
+    }
+
+    // MARK: Files
+
+    private func createFile(_ entry: TreeEntry, in directory: Int32, display: String) throws -> Int32? {
+        guard try makeRoom(entry.name, in: directory, display: display) else { return nil }
+        let fd = RawPath(bytes: entry.name).withCString {
+            openat(directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        }
+        guard fd >= 0 else { throw SystemError("create", path: display) }
+        return fd
+    }
+
+    /// Links a further name of a hard-linked inode to its first restored name. Returns false
+    /// when linking failed and the content must be written as a separate file.
+    private func link(_ first: [UInt8], to entry: TreeEntry, in directory: Int32, display: String, root: Int32) throws -> Bool {
+        guard try makeRoom(entry.name, in: directory, display: display) else { return true }
+        let rc = RawPath(bytes: first).withCString { from in RawPath(bytes: entry.name).withCString { linkat(root, from, directory, $0, 0) } }
+        if rc == 0 {
+            report.withLock { $0.hardlinks += 1 }
+            return true
+        }
+        note("\(display): hard link to /\(String(decoding: first, as: UTF8.self)) failed (\(errnoText())); restored as a copy")
+        return false
+    }
+
+    /// Writes a file's data runs at their offsets (several chunks at once), leaves holes
+    /// unwritten so they stay holes, and sets the final size.
+    private func writeContent(_ entry: TreeEntry, to fd: Int32, display: String) async throws {
+        let runs: [FileRun]
+        do { runs = try await reader.fileRuns(entry.content, size: entry.size) } catch let error as ObjectError {
+            throw RestoreError.object(path: display, error)
+        }
+        let covered = runs.reduce(UInt64(0)) { $0 + $1.length }
+        guard covered == entry.size else { throw RestoreError.sizeMismatch(path: display, expected: entry.size, actual: covered) }
+        let dataRuns = runs.filter { $0.chunk != nil }
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            var next = 0
+            var inFlight = 0
+            while next < dataRuns.count || inFlight > 0 {
+                while inFlight < options.parallelChunks && next < dataRuns.count {
+                    let run = dataRuns[next]
+                    next += 1
+                    inFlight += 1
+                    group.addTask {
+                        let bytes: [UInt8]
+                        do { bytes = try await self.reader.chunk(run.chunk!, length: run.length) } catch let error as ObjectError {
+                            throw RestoreError.object(path: display, error)
+                        }
+                        try bytes.withUnsafeBytes { try FileIO.pwriteAll(fd, $0, at: Int64(run.offset), path: display) }
+                        return bytes.count
+                    }
+                }
+                if let written = try await group.next() {
+                    inFlight -= 1
+                    report.withLock { $0.bytesWritten += Int64(written) }
+                }
+            }
+        }
+        guard ftruncate(fd, off_t(entry.size)) == 0 else { throw SystemError("truncate", path: display) }
+    }
+
+    // MARK: Other types
+
+    private func restoreSymlink(_ entry: TreeEntry, in directory: Int32, display: String) throws {
+        guard try makeRoom(entry.name, in: directory, display: display) else { return }
+        let rc = RawPath(bytes: entry.linkTarget).withCString { target in RawPath(bytes: entry.name).withCString { symlinkat(target, directory, $0) } }
+        guard rc == 0 else { throw SystemError("symlink", path: display) }
+        applyMetadata(entry, descriptor: nil, directory: directory, display: display)
+        report.withLock { $0.symlinks += 1 }
+    }
+
+    private func restoreSpecial(_ entry: TreeEntry, in directory: Int32, display: String) throws {
+        guard try makeRoom(entry.name, in: directory, display: display) else { return }
+        let type: mode_t
+        switch entry.type {
+        case .fifo: type = S_IFIFO
+        case .characterDevice: type = S_IFCHR
+        default: type = S_IFBLK
+        }
+        let rc = RawPath(bytes: entry.name).withCString { mknodat(directory, $0, type | mode_t(entry.permissions & 0o777), dev_t(entry.deviceNumber)) }
+        guard rc == 0 else {
+            if errno == EPERM {
+                note("\(display): \(entry.type) \(skiff_major(entry.deviceNumber)):\(skiff_minor(entry.deviceNumber)) not created (\(errnoText(EPERM)); needs root)")
+                return
+            }
+            throw SystemError("mknod", path: display)
+        }
+        applyMetadata(entry, descriptor: nil, directory: directory, display: display)
+        report.withLock { $0.specialFiles += 1 }
+    }
+
+    // MARK: Metadata
+
+    /// Owner, mode, extended attributes, then times. Through `descriptor` when there is one
+    /// (files, directories), else by name relative to `directory` without following symlinks.
+    private func applyMetadata(_ entry: TreeEntry, descriptor: Int32?, directory: Int32, display: String) {
+        let name = RawPath(bytes: entry.name)
+        if options.restoreOwnership {
+            var uid = entry.uid, gid = entry.gid
+            if options.ownersByName {
+                if let user = entry.userName, let mapped = AccountNames.uid(named: user) { uid = mapped }
+                if let group = entry.groupName, let mapped = AccountNames.gid(named: group) { gid = mapped }
+            }
+            let rc = descriptor.map { fchown($0, uid, gid) } ?? name.withCString { fchownat(directory, $0, uid, gid, AT_SYMLINK_NOFOLLOW) }
+            if rc != 0 { note("\(display): owner \(uid):\(gid) not set (\(errnoText()))") }
+        } else if entry.uid != effectiveUID || entry.gid != effectiveGID {
+            note("\(display): owner \(entry.uid):\(entry.gid) not set (not running as root)")
+        }
+        if entry.type != .symlink {
+            let rc = descriptor.map { fchmod($0, mode_t(entry.permissions)) } ?? name.withCString { fchmodat(directory, $0, mode_t(entry.permissions), 0) }
+            if rc != 0 { note("\(display): mode \(String(entry.permissions, radix: 8)) not set (\(errnoText()))") }
+        }
+        for attribute in entry.extendedAttributes {
+            let attributeName = RawPath(bytes: attribute.name)
+            let rc: Int32 = attribute.value.withUnsafeBytes { value in
+                attributeName.withCString { cAttribute in
+                    if let descriptor { return skiff_fsetxattr(descriptor, cAttribute, value.baseAddress, value.count) }
+                    let viaProc = RawPath("/proc/self/fd/\(directory)").appending(entry.name)
+                    return viaProc.withCString { skiff_lsetxattr($0, cAttribute, value.baseAddress, value.count) }
+                }
+            }
+            if rc != 0 { note("\(display): extended attribute \(attributeName) not set (\(errnoText()))") }
+        }
+        var times = [
+            timespec(tv_sec: Int(entry.accessTime.seconds), tv_nsec: Int(entry.accessTime.nanoseconds)),
+            timespec(tv_sec: Int(entry.modificationTime.seconds), tv_nsec: Int(entry.modificationTime.nanoseconds)),
+        ]
+        let rc = descriptor.map { futimens($0, &times) } ?? name.withCString { utimensat(directory, $0, &times, AT_SYMLINK_NOFOLLOW) }
+        if rc != 0 { note("\(display): times not set (\(errnoText()))") }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import SkiffCore
+
+/// Time stamps as people read and type them.
+package enum TimeFormat {
+    /// "2026-11-22T14:02:00.123456789Z".
+    package static func iso8601(_ time: Timestamp) -> String {
+        let date = Date(timeIntervalSince1970: TimeInterval(time.seconds))
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        var text = formatter.string(from: date)
+        if time.nanoseconds > 0 {
+            let fraction = String(format: "%09u", time.nanoseconds)
+            text.insert(contentsOf: "." + fraction, at: text.index(before: text.endIndex))
+        }
+        return text
+    }
+
+    /// "2026-11-22 15:02:00" in the local time zone, for tables.
+    package static func local(_ time: Timestamp) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        formatter.timeZone = .current
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(time.seconds)))
+    }
+
+    /// Parses an ISO 8601 time ("2026-11-22T14:02:00Z", with or without fractional seconds
+    /// or offset; without an offset it is local time), "YYYY-MM-DD HH:MM[:SS]" in local time,
+    /// "now", or a relative form "-2h", "-30m", "-1d", "-45s", "-1w" before `now`.
+    package static func parse(_ text: String, now: Date = Date()) -> Timestamp? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed == "now" { return timestamp(now) }
+        if trimmed.hasPrefix("-"), let unit = trimmed.last, let amount = Double(trimmed.dropFirst().dropLast()) {
+            let seconds: Double
+            switch unit {
+            case "s": seconds = amount
+            case "m": seconds = amount * 60
+            case "h": seconds = amount * 3600
+            case "d": seconds = amount * 86400
+            case "w": seconds = amount * 604_800
+            default: return nil
+            }
+            return timestamp(now.addingTimeInterval(-seconds))
+        }
+        let iso = ISO8601DateFormatter()
+        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
+            iso.formatOptions = options
+            if let date = iso.date(from: trimmed) { return timestamp(date) }
+        }
+        let local = DateFormatter()
+        local.timeZone = .current
+        local.locale = Locale(identifier: "en_US_POSIX")
+        for format in ["yyyy-MM-dd'T'HH:mm:ss.SSS", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd HH:mm", "yyyy-MM-dd"] {
+            local.dateFormat = format
+            if let date = local.date(from: trimmed) { return timestamp(date) }
+        }
+        return nil
+    }
+
+    package static func timestamp(_ date: Date) -> Timestamp {
+        let interval = date.timeIntervalSince1970
+        let seconds = floor(interval)
+        return Timestamp(seconds: Int64(seconds), nanoseconds: UInt32(min(999_999_999, max(0, (interval - seconds) * 1e9))))
+    }
+
+    package static func now() -> Timestamp {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Timestamp(seconds: Int64(spec.tv_sec), nanoseconds: UInt32(spec.tv_nsec))
+    }
+}

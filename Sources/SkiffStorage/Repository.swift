@@ -1,0 +1,115 @@
+import SkiffCore
+
+/// A tenant's repository in one store: objects by address, seals by name, and the
+/// informational config. The typed view that backup, restore, audit and sites share.
+package struct Repository: Sendable {
+    package let store: any ObjectStore
+    /// Where the store is, for messages ("/srv/backup", "https://site-a:8443").
+    package let location: String
+
+    package init(store: any ObjectStore, location: String) {
+        self.store = store
+        self.location = location
+    }
+
+    // MARK: Objects
+
+    package func putObject(_ object: EncodedObject) async throws -> PutOutcome {
+        try await store.put(.object(object.address), object.bytes)
+    }
+
+    /// The stored bytes of an object, unchecked (see `ObjectDecoder.checkAddress`).
+    /// - Throws: `ObjectError.missing` when the store has no such object.
+    package func objectBytes(_ address: ObjectAddress) async throws -> [UInt8] {
+        do {
+            return try await store.get(.object(address))
+        } catch StoreError.notFound {
+            throw ObjectError.missing(address)
+        }
+    }
+
+    package func hasObject(_ address: ObjectAddress) async throws -> Bool {
+        try await store.exists(.object(address))
+    }
+
+    /// Reads and parses only an object's clear header (not its body), to follow links
+    /// without reading chunk data. The header is not authenticated by this call: a caller
+    /// that needs the address checked reads the whole object.
+    package func objectHeader(_ address: ObjectAddress) async throws -> ObjectHeader {
+        let guess = ObjectHeader.encodedSize(childCount: 64) + AEADAlgorithm.tagCount
+        var bytes: [UInt8]
+        do { bytes = try await store.get(.object(address), byteRange: 0..<guess) } catch StoreError.notFound {
+            throw ObjectError.missing(address)
+        }
+        if bytes.count >= ObjectHeader.fixedPrefixSize {
+            let childCount = bytes.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 12, as: UInt32.self))) }
+            let needed = ObjectHeader.encodedSize(childCount: min(childCount, ObjectHeader.maxChildren)) + AEADAlgorithm.tagCount
+            if needed > bytes.count && bytes.count == guess {
+                do { bytes = try await store.get(.object(address), byteRange: 0..<needed) } catch StoreError.notFound {
+                    throw ObjectError.missing(address)
+                }
+            }
+        }
+        do { return try ObjectHeader.parse(bytes) } catch let error as FormatError { throw ObjectError.malformed(address, error) }
+    }
+
+    /// Every object address in the store, page by page.
+    package func objectAddresses() -> AsyncCompactMapSequence<StoreListing, ObjectAddress> {
+        store.keys(prefix: StoreKey.objectsPrefix).compactMap { $0.objectAddress }
+    }
+
+    // MARK: Seals
+
+    package func putSeal(_ seal: Seal) async throws -> PutOutcome {
+        try await store.put(.seal(seal.name), seal.encoded)
+    }
+
+    /// Names of the seals of `host`, or of every host, in (host, sequence) order.
+    package func sealNames(host: String? = nil) async throws -> [SealName] {
+        let prefix = host.map { "\(StoreKey.sealsPrefix)\($0)/" } ?? StoreKey.sealsPrefix
+        var names: [SealName] = []
+        for try await key in store.keys(prefix: prefix) {
+            if let name = key.sealName { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// The hosts that have at least one seal.
+    package func hosts() async throws -> [String] {
+        Array(Set(try await sealNames().map(\.host))).sorted()
+    }
+
+    /// Reads and decodes a seal, checking that its content is what its name says.
+    /// Signatures are not checked here (see `Seal.verify(by:)`).
+    /// - Throws: `SealError.malformed`, `SealError.misfiled`, `StoreError.notFound`.
+    package func seal(named name: SealName) async throws -> Seal {
+        let bytes = try await store.get(.seal(name))
+        let seal: Seal
+        do { seal = try Seal.decode(bytes) } catch let error as FormatError { throw SealError.malformed(name, error) }
+        guard seal.name == name else { throw SealError.misfiled(expected: name, found: seal.name) }
+        return seal
+    }
+
+    // MARK: Config
+
+    /// Writes the tenant's public key as the store's config, unless one is there.
+    /// - Throws: `KeyError.tenantMismatch` when the store belongs to another tenant.
+    package func initialize(with tenant: TenantPublicKey) async throws {
+        let outcome = try await store.put(.config, Array(tenant.armored.utf8))
+        if outcome == .alreadyPresent {
+            let existing = try await readConfig()
+            guard existing.tenant == tenant.tenant else {
+                throw KeyError.tenantMismatch(expected: tenant.tenant, found: existing.tenant)
+            }
+        }
+        try await store.flush()
+    }
+
+    /// The tenant public key recorded in the store. Informational: the host key and the
+    /// restore key carry the trusted copies.
+    /// - Throws: `StoreError.notFound` when the store was never initialised.
+    package func readConfig() async throws -> TenantPublicKey {
+        let bytes = try await store.get(.config)
+        return try TenantPublicKey.dearmor(String(decoding: bytes, as: UTF8.self))
+    }
+}

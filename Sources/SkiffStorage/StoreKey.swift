@@ -1,0 +1,64 @@
+import SkiffCore
+
+/// A name in a store: components of [A-Za-z0-9._-] joined by '/', no empty, "." or ".."
+/// components, at most 512 bytes. Every store (filesystem, S3, site) accepts exactly these.
+///
+/// The layout is fixed by docs/FORMAT.md, "Repository layout":
+/// `config`, `objects/<2 hex>/<64 hex>`, `seals/<host>/<16 hex sequence>-<64 hex hash>`.
+package struct StoreKey: Hashable, Comparable, Sendable, CustomStringConvertible {
+    package let path: String
+
+    package init(_ path: String) throws {
+        guard Self.isValid(path) else { throw StoreError.invalidKey(path) }
+        self.path = path
+    }
+
+    private init(unchecked path: String) { self.path = path }
+
+    package static func isValid(_ path: String) -> Bool {
+        let utf8 = Array(path.utf8)
+        guard !utf8.isEmpty, utf8.count <= 512 else { return false }
+        for component in utf8.split(separator: 0x2f, omittingEmptySubsequences: false) {
+            guard !component.isEmpty, component != [0x2e], component != [0x2e, 0x2e] else { return false }
+            for c in component {
+                let ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+                    || c == 0x2e || c == 0x5f || c == 0x2d
+                guard ok else { return false }
+            }
+        }
+        return true
+    }
+
+    package static let config = StoreKey(unchecked: "config")
+    package static let objectsPrefix = "objects/"
+    package static let sealsPrefix = "seals/"
+
+    package static func object(_ address: ObjectAddress) -> StoreKey {
+        let hex = address.hex
+        return StoreKey(unchecked: "objects/\(hex.prefix(2))/\(hex)")
+    }
+
+    package static func seal(_ name: SealName) -> StoreKey {
+        StoreKey(unchecked: "seals/\(name.host)/\(name.fileName)")
+    }
+
+    /// The object address if this key is an object key.
+    package var objectAddress: ObjectAddress? {
+        guard path.hasPrefix(Self.objectsPrefix) else { return nil }
+        let parts = path.split(separator: "/")
+        guard parts.count == 3, parts[1].count == 2, parts[2].hasPrefix(parts[1]) else { return nil }
+        return ObjectAddress(hex: parts[2])
+    }
+
+    /// The seal name if this key is a seal key.
+    package var sealName: SealName? {
+        guard path.hasPrefix(Self.sealsPrefix) else { return nil }
+        let parts = path.split(separator: "/")
+        guard parts.count == 3 else { return nil }
+        return SealName(host: String(parts[1]), fileName: parts[2])
+    }
+
+    package var description: String { path }
+
+    package static func < (lhs: StoreKey, rhs: StoreKey) -> Bool { lhs.path.utf8.lexicographicallyPrecedes(rhs.path.utf8) }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import Logging
+
+@main
+struct Skiff: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "skiff",
+        abstract: "Disaster-recovery replication for Linux hosts: encrypted, deduplicated, Merkle-sealed snapshots.",
+        discussion: """
+            Exit codes: 0 success, 1 failure, 2 usage, 3 partial (something skipped), 4 no repository,
+            5 wrong passphrase or key, 6 integrity failure (corrupt or missing data), 7 store full, 130 interrupted.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            InitCommand.self, BackupCommand.self, SnapshotsCommand.self, RestoreCommand.self, VerifyCommand.self,
+            KeyCommand.self,
+        ])
+
+    /// Parses, runs, and maps every error to the documented exit codes.
+    static func main() async {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["SKIFF_LOG_LEVEL"] ?? "") ?? .warning
+            return handler
+        }
+        let command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            FileHandleOutput.standardError(fullMessage(for: error) + "\n")
+            Glibc.exit(ExitStatus.usage.rawValue)
+        }
+        do {
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var syncCommand = command
+                try syncCommand.run()
+            }
+        } catch let exit as ExitCode {
+            Glibc.exit(exit.rawValue)
+        } catch {
+            let (status, message) = classify(error)
+            FileHandleOutput.standardError("skiff: \(message)\n")
+            Glibc.exit(status.rawValue)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Synchronization
+
+/// Runs the built `skiff` executable (or any program) and captures what it printed.
+package struct CommandResult: Sendable, CustomStringConvertible {
+    package var status: Int32
+    package var standardOutput: String
+    package var standardError: String
+
+    package var description: String { "exit \(status)\nstdout:\n\(standardOutput)\nstderr:\n\(standardError)" }
+}
+
+package enum CommandRunner {
+    /// The folder holding the test bundle, where SwiftPM also puts the package's executables.
+    package static var buildFolder: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    }
+
+    /// Path of a built executable of this package ("skiff", "skiff-site").
+    package static func executable(_ name: String) -> String {
+        var folder = buildFolder
+        for _ in 0..<4 {
+            let candidate = folder.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return buildFolder.appendingPathComponent(name).path
+    }
+
+    package static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        if let input {
+            let pipe = Pipe()
+            process.standardInput = pipe
+            try process.run()
+            pipe.fileHandleForWriting.write(Data(input.utf8))
+            try pipe.fileHandleForWriting.close()
+        } else {
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+        }
+        // Read standard error on another thread while this one reads standard output, so a
+        // chatty child cannot fill one pipe and stall.
+        let errData = Mutex(Data())
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            errData.withLock { $0 = data }
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        group.wait()
+        return CommandResult(status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
+                             standardError: String(decoding: errData.withLock { $0 }, as: UTF8.self))
+    }
+
+    package static func skiff(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> CommandResult {
+        try run(executable("skiff"), arguments, environment: environment, input: input)
+    }
+}
