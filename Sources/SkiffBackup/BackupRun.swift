@@ -127,7 +127,7 @@ final class BackupRun: Sendable {
             names = [Array("CACHEDIR.TAG".utf8)]
         } else {
             do {
-                names = try FileIO.directoryEntries(path).sorted { $0.lexicographicallyPrecedes($1) }
+                names = try FileIO.directoryEntries(path, preservingAccessTime: true).sorted { $0.lexicographicallyPrecedes($1) }
             } catch let error as SystemError {
                 writer.warn("cannot list \(path): \(error.message)")
             }
@@ -255,7 +255,7 @@ final class BackupRun: Sendable {
     /// the access time that the next snapshot records.
     private func openForReading(_ path: RawPath) throws -> Int32 {
         do {
-            return try FileIO.open(path, flags: O_RDONLY | O_NOFOLLOW | skiff_o_noatime_flag)
+            return try FileIO.open(path, flags: O_RDONLY | O_NOFOLLOW | skiff_o_noatime())
         } catch let error as SystemError where error.errno == EPERM {
             return try FileIO.open(path, flags: O_RDONLY | O_NOFOLLOW)
         }
@@ -372,6 +372,3 @@ final class BackupRun: Sendable {
         }
     }
 }
-
-/// O_NOATIME, which Swift's Glibc module does not import.
-let skiff_o_noatime_flag: Int32 = skiff_o_noatime()

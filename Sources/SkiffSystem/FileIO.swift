@@ -1,3 +1,4 @@
+import CSkiffSystem
 import Glibc
 
 /// Blocking file operations with errors that name the path.
@@ -111,14 +112,26 @@ package enum FileIO {
     }
 
     /// The names in a directory, without "." and "..", unsorted.
-    package static func directoryEntries(_ path: RawPath) throws -> [[UInt8]] {
-        try directoryEntriesWithTypes(path).map(\.name)
+    package static func directoryEntries(_ path: RawPath, preservingAccessTime: Bool = false) throws -> [[UInt8]] {
+        try directoryEntriesWithTypes(path, preservingAccessTime: preservingAccessTime).map(\.name)
     }
 
     /// The names in a directory with whether each is a directory (from d_type, with an
     /// lstat fallback on filesystems that do not fill it in), without "." and "..".
-    package static func directoryEntriesWithTypes(_ path: RawPath) throws -> [(name: [UInt8], isDirectory: Bool)] {
-        guard let dir = path.withCString({ opendir($0) }) else { throw SystemError("opendir", path: path.description) }
+    ///
+    /// With `preservingAccessTime`, the folder is opened with O_NOATIME where allowed (owner
+    /// or CAP_FOWNER), so that listing it does not change the access time a backup records.
+    package static func directoryEntriesWithTypes(_ path: RawPath, preservingAccessTime: Bool = false) throws -> [(name: [UInt8], isDirectory: Bool)] {
+        var fd: Int32 = -1
+        if preservingAccessTime {
+            fd = path.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC | skiff_o_noatime()) }
+        }
+        if fd < 0 { fd = path.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } }
+        guard fd >= 0 else { throw SystemError("opendir", path: path.description) }
+        guard let dir = fdopendir(fd) else {
+            close(fd)
+            throw SystemError("opendir", path: path.description)
+        }
         defer { closedir(dir) }
         var entries: [(name: [UInt8], isDirectory: Bool)] = []
         while true {

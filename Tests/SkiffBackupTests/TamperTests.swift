@@ -1,0 +1,118 @@
+import Glibc
+import SkiffBackup
+import SkiffCore
+import SkiffRestore
+import SkiffStorage
+import SkiffSystem
+import SkiffTestSupport
+import Testing
+
+/// Damage of every kind must be detected by verify and by restore, and named.
+@Suite struct TamperTests {
+    static func smallTree(_ fixture: BackupFixture) throws {
+        var options = TreeGenerator.Options()
+        options.directories = 3
+        options.filesPerDirectory = 4
+        options.largeFileSizes = [3 << 20]
+        options.depth = 2
+        try TreeGenerator.generate(at: fixture.source, options: options)
+    }
+
+    @Test func flippingAByteOfAnyObjectIsFoundAndNamed() async throws {
+        let fixture = try BackupFixture()
+        defer { fixture.remove() }
+        try Self.smallTree(fixture)
+        let result = try await fixture.backup()
+        #expect(try await fixture.verify().isClean)
+        let files = try fixture.objectFiles()
+        #expect(files.count > 20)
+        for file in files {
+            let original = try FileIO.readFile(file)
+            try file.flipByte(at: original.count / 2)
+            let report = try await fixture.verify()
+            let name = String(decoding: file.lastComponent, as: UTF8.self)
+            #expect(report.findings.contains { $0.object == name && $0.code == "corrupt-object" }, "flipped \(name): \(report.findings)")
+            // Restore must fail naming the object (unless it sits outside the restored data,
+            // which no object here does: every object is reachable).
+            let target = fixture.folder.appending("restore-\(name.prefix(8))")
+            do {
+                _ = try await fixture.restore(result.seal, to: target)
+                Issue.record("restore succeeded over corrupt object \(name)")
+            } catch let error as RestoreError {
+                #expect("\(error)".contains(name), "\(error)")
+            } catch let error as ObjectError {
+                #expect(error.address.hex == name)
+            }
+            try TreeGenerator.write(original, to: file)
+            try FileIO.removeTree(target)
+        }
+        #expect(try await fixture.verify().isClean)
+    }
+
+    @Test func aDeletedObjectIsReportedMissing() async throws {
+        let fixture = try BackupFixture()
+        defer { fixture.remove() }
+        try Self.smallTree(fixture)
+        _ = try await fixture.backup()
+        let victim = try fixture.objectFiles()[3]
+        try FileIO.remove(victim)
+        let report = try await fixture.verify()
+        #expect(report.findings.contains { $0.code == "missing-object" && $0.object == String(decoding: victim.lastComponent, as: UTF8.self) })
+    }
+
+    @Test func swappingTwoObjectsIsFound() async throws {
+        let fixture = try BackupFixture()
+        defer { fixture.remove() }
+        try Self.smallTree(fixture)
+        _ = try await fixture.backup()
+        let files = try fixture.objectFiles()
+        let a = files[1], b = files[files.count - 2]
+        let bytesA = try FileIO.readFile(a), bytesB = try FileIO.readFile(b)
+        _ = a.withCString { chmod($0, 0o644) }
+        _ = b.withCString { chmod($0, 0o644) }
+        try TreeGenerator.write(bytesB, to: a)
+        try TreeGenerator.write(bytesA, to: b)
+        let report = try await fixture.verify()
+        let names = Set(report.findings.filter { $0.code == "corrupt-object" }.compactMap(\.object))
+        #expect(names.contains(String(decoding: a.lastComponent, as: UTF8.self)))
+        #expect(names.contains(String(decoding: b.lastComponent, as: UTF8.self)))
+    }
+
+    @Test func replacedOrForgedSealsAreFound() async throws {
+        let fixture = try BackupFixture()
+        defer { fixture.remove() }
+        try Self.smallTree(fixture)
+        let first = try await fixture.backup()
+        try TreeGenerator.write([1, 2, 3], to: fixture.source.appending("new-file"))
+        let second = try await fixture.backup()
+        let sealFolder = fixture.repoPath.appending("seals/web1")
+        let secondFile = sealFolder.appending(second.seal.name.fileName)
+
+        // 1. The second seal's file replaced by the first seal's bytes: misfiled.
+        _ = secondFile.withCString { chmod($0, 0o644) }
+        try TreeGenerator.write(first.seal.encoded, to: secondFile)
+        var report = try await fixture.verify()
+        #expect(report.findings.contains { $0.code == "misfiled-seal" }, "\(report.findings)")
+
+        // 2. A seal pointing at another root, re-signed by a host key the tenant never certified.
+        let intruderTenant = try TestKeys.tenant()
+        let intruderCertificate = try HostCertificate.issue(
+            by: intruderTenant.certificationKey, tenant: fixture.tenant.tenant, hostName: "web1",
+            publicKey: fixture.host.signingKey.publicKey, issuedAt: 0)
+        let intruder = HostKey(tenant: fixture.tenant.publicKey, signingKey: Ed25519PrivateKey.generate(), certificate: intruderCertificate, writeSecrets: fixture.host.writeSecrets)
+        let forged = try Seal.make(hostKey: intruder, previous: first.seal, time: second.seal.time, root: first.seal.root, counts: SealCounts())
+        try FileIO.remove(secondFile)
+        try TreeGenerator.write(forged.encoded, to: sealFolder.appending(forged.name.fileName))
+        report = try await fixture.verify()
+        #expect(report.findings.contains { $0.code == "unknown-signer" || $0.code == "bad-signature" }, "\(report.findings)")
+
+        // 3. The genuine seal with one byte of its root changed: the signature breaks.
+        try FileIO.remove(sealFolder.appending(forged.name.fileName))
+        var tampered = second.seal.encoded
+        tampered[tampered.count - 100] ^= 0x10
+        let tamperedName = SealName(host: "web1", sequence: 2, hash: SHA256Hasher.digest(tampered))
+        try TreeGenerator.write(tampered, to: sealFolder.appending(tamperedName.fileName))
+        report = try await fixture.verify()
+        #expect(report.findings.contains { $0.code == "bad-signature" || $0.code == "malformed-seal" }, "\(report.findings)")
+    }
+}

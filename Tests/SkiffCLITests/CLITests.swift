@@ -1,0 +1,212 @@
+import Foundation
+import Glibc
+import SkiffCore
+import SkiffSystem
+import SkiffTestSupport
+import Testing
+
+/// The `skiff` executable, end to end, as a user runs it.
+@Suite struct CLITests {
+    final class Workspace: Sendable {
+        let folder: TemporaryDirectory
+        let environment: [String: String]
+
+        init() throws {
+            folder = try TemporaryDirectory("skiff-cli")
+            environment = ["SKIFF_PASSPHRASE": "correct horse", "SKIFF_CACHE_DIR": folder.appending("cache").description]
+            var options = TreeGenerator.Options()
+            options.directories = 6
+            options.filesPerDirectory = 8
+            options.largeFileSizes = [2 << 20]
+            try TreeGenerator.generate(at: source, options: options)
+        }
+
+        var source: RawPath { folder.appending("data") }
+        var repo: String { folder.appending("repo").description }
+        var restoreKey: String { folder.appending("restore.key").description }
+        var hostKey: String { folder.appending("host.key").description }
+
+        @discardableResult
+        func skiff(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CommandResult {
+            try CommandRunner.skiff(arguments, environment: environment.merging(extra) { $1 })
+        }
+
+        func initialize() throws {
+            let result = try skiff(["init", "--repo", repo, "--restore-key", restoreKey, "--host-key", hostKey, "--host", "web1", "--kdf-log-n", "10"])
+            #expect(result.status == 0, "\(result)")
+        }
+
+        func backup() throws -> CommandResult {
+            try skiff(["backup", source.description, "--repo", repo, "--host-key", hostKey, "--json"])
+        }
+
+        func restored(_ target: String) -> RawPath { RawPath(bytes: Array(target.utf8) + source.bytes) }
+
+        func remove() { folder.remove() }
+    }
+
+    @Test func initBackupListRestoreVerify() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        try w.initialize()
+        let backup = try w.backup()
+        #expect(backup.status == 0, "\(backup)")
+        let report = try JSONSerialization.jsonObject(with: Data(backup.standardOutput.utf8)) as! [String: Any]
+        let id = report["snapshot"] as! String
+
+        let list = try w.skiff(["snapshots", "--repo", w.repo, "--key", w.hostKey, "--json"])
+        #expect(list.status == 0, "\(list)")
+        let snapshots = try JSONSerialization.jsonObject(with: Data(list.standardOutput.utf8)) as! [[String: Any]]
+        #expect(snapshots.count == 1)
+        #expect(snapshots[0]["id"] as? String == id)
+        #expect(snapshots[0]["host"] as? String == "web1")
+
+        let target = w.folder.appending("out").description
+        let restore = try w.skiff(["restore", String(id.prefix(10)), "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target])
+        #expect(restore.status == 0, "\(restore)")
+        #expect(try TreeComparison.differences(w.source, w.restored(target)).isEmpty)
+
+        let verify = try w.skiff(["verify", "--repo", w.repo, "--restore-key", w.restoreKey])
+        #expect(verify.status == 0, "\(verify)")
+        #expect(verify.standardOutput.contains("no problems found"))
+    }
+
+    @Test func restoreAtATimePicksThatMomentsSnapshot() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        try w.initialize()
+        let file = w.source.appending("moment.txt")
+        var moments: [String] = []
+        for version in 1...3 {
+            try TreeGenerator.write(Array("version \(version)\n".utf8), to: file)
+            #expect(try w.backup().status == 0)
+            usleep(1_100_000)
+            moments.append(TimeFormatForTests.iso(Date()))
+        }
+        for (index, moment) in moments.enumerated() {
+            let target = w.folder.appending("at-\(index)").description
+            let result = try w.skiff(["restore", "--at", moment, "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target,
+                                      "--path", file.description])
+            #expect(result.status == 0, "\(result)")
+            #expect(try FileIO.readFile(w.restored(target).appending("moment.txt")) == Array("version \(index + 1)\n".utf8))
+        }
+        let early = try w.skiff(["restore", "--at", "2001-01-01T00:00:00Z", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", w.folder.appending("early").description])
+        #expect(early.status == 2, "\(early)")
+    }
+
+    @Test func errorsHaveTheirDocumentedExitCodes() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        try w.initialize()
+        #expect(try w.backup().status == 0)
+
+        let wrongPassphrase = try w.skiff(["verify", "--repo", w.repo, "--restore-key", w.restoreKey], environment: ["SKIFF_PASSPHRASE": "wrong"])
+        #expect(wrongPassphrase.status == 5, "\(wrongPassphrase)")
+        #expect(wrongPassphrase.standardError.contains("wrong passphrase"))
+
+        let noRepository = try w.skiff(["backup", w.source.description, "--repo", w.folder.appending("missing").description, "--host-key", w.hostKey])
+        #expect(noRepository.status == 4, "\(noRepository)")
+
+        let hostKeyAsRestoreKey = try w.skiff(["verify", "--repo", w.repo, "--restore-key", w.hostKey])
+        #expect(hostKeyAsRestoreKey.status == 5, "\(hostKeyAsRestoreKey)")
+
+        let unknownSnapshot = try w.skiff(["restore", "abcdef123456", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", w.folder.appending("x").description])
+        #expect(unknownSnapshot.status == 2, "\(unknownSnapshot)")
+
+        let badUsage = try w.skiff(["backup", "--no-such-flag"])
+        #expect(badUsage.status == 2)
+
+        // Another tenant's repository.
+        let other = w.folder.appending("other").description
+        #expect(try w.skiff(["init", "--repo", other, "--restore-key", other + ".rkey", "--host-key", other + ".hkey", "--host", "x", "--kdf-log-n", "10"]).status == 0)
+        let wrongTenant = try w.skiff(["backup", w.source.description, "--repo", other, "--host-key", w.hostKey])
+        #expect(wrongTenant.status == 4, "\(wrongTenant)")
+
+        // Corrupt one object: verify and restore both fail with 6 and name it.
+        let objects = w.folder.appending("repo/objects")
+        let fan = try FileIO.directoryEntries(objects).sorted { $0.lexicographicallyPrecedes($1) }[0]
+        let victim = objects.appending(fan).appending(try FileIO.directoryEntries(objects.appending(fan))[0])
+        let name = String(decoding: victim.lastComponent, as: UTF8.self)
+        _ = victim.withCString { chmod($0, 0o644) }
+        var bytes = try FileIO.readFile(victim)
+        bytes[bytes.count - 1] ^= 0xff
+        try TreeGenerator.write(bytes, to: victim)
+        let verify = try w.skiff(["verify", "--repo", w.repo, "--restore-key", w.restoreKey])
+        #expect(verify.status == 6, "\(verify)")
+        #expect(verify.standardOutput.contains(name))
+        let restore = try w.skiff(["restore", "latest", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", w.folder.appending("r").description])
+        #expect(restore.status == 6 || restore.standardError.contains(name), "\(restore)")
+    }
+
+    @Test func aFullDiskFailsCleanlyAndLosesNothing() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        try w.initialize()
+        #expect(try w.backup().status == 0)
+        // A second, bigger data set that cannot fit under a 1 MiB file-size limit: writes past it
+        // fail with EFBIG, which is how a full medium looks to the store.
+        var random = SeededRandom(seed: 5)
+        try TreeGenerator.write(random.bytes(3 << 20), to: w.source.appending("too-big.bin"))
+        let script = "ulimit -f 1024; exec \"$0\" \"$@\""
+        let full = try CommandRunner.run("/bin/bash", ["-c", script, CommandRunner.executable("skiff"), "backup", w.source.description, "--repo", w.repo, "--host-key", w.hostKey],
+                                         environment: w.environment)
+        #expect(full.status == 7, "\(full)")
+        #expect(full.standardError.contains("no space"), "\(full)")
+        let tmp = try FileIO.directoryEntries(w.folder.appending("repo/tmp"))
+        #expect(tmp.isEmpty, "no partial object may remain: \(tmp.count) temporary files")
+        let verify = try w.skiff(["verify", "--repo", w.repo, "--restore-key", w.restoreKey])
+        #expect(verify.status == 0, "\(verify)")
+        // With room again, the next backup succeeds and reuses what was stored.
+        #expect(try w.backup().status == 0)
+    }
+
+    @Test func aKilledBackupResumesWithoutLoss() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        try w.initialize()
+        var random = SeededRandom(seed: 6)
+        for i in 0..<6 { try TreeGenerator.write(random.bytes(24 << 20), to: w.source.appending("big\(i).bin")) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff"))
+        process.arguments = ["backup", w.source.description, "--repo", w.repo, "--host-key", w.hostKey]
+        process.environment = ProcessInfo.processInfo.environment.merging(w.environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        usleep(400_000)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let resumed = try w.backup()
+        #expect(resumed.status == 0, "\(resumed)")
+        let target = w.folder.appending("out").description
+        #expect(try w.skiff(["restore", "latest", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target]).status == 0)
+        #expect(try TreeComparison.differences(w.source, w.restored(target)).isEmpty)
+        let verify = try w.skiff(["verify", "--repo", w.repo, "--restore-key", w.restoreKey])
+        #expect(verify.status == 0, "\(verify)")
+    }
+
+    @Test func thePaperKeyRoundTrips() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        try w.initialize()
+        let paper = try w.skiff(["key", "export", "--paper", "--restore-key", w.restoreKey])
+        #expect(paper.status == 0)
+        let paperFile = w.folder.appending("paper.txt")
+        try TreeGenerator.write(Array(paper.standardOutput.utf8), to: paperFile)
+        let imported = w.folder.appending("imported.key").description
+        let result = try w.skiff(["key", "import", "--paper", paperFile.description, "--out", imported])
+        #expect(result.status == 0, "\(result)")
+        #expect(try w.backup().status == 0)
+        #expect(try w.skiff(["verify", "--repo", w.repo, "--restore-key", imported]).status == 0)
+        let inspect = try w.skiff(["key", "inspect", w.hostKey, "--json"])
+        #expect(inspect.standardOutput.contains("\"host\" : \"web1\""), "\(inspect)")
+    }
+}
+
+enum TimeFormatForTests {
+    static func iso(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}
