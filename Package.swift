@@ -77,6 +77,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Release-mode micro benchmarks of the hot path (Tools/README.md).
+        .executableTarget(
+            name: "skiff-microbench",
+            dependencies: ["SkiffCore", "SkiffSystem", "CLibCrypto", "CLZ4"],
+            path: "Tools/microbench"
+        ),
         .testTarget(name: "SkiffCoreTests", dependencies: ["SkiffCore", "SkiffTestSupport"]),
         .testTarget(
             name: "SkiffStorageTests",

@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <linux/fs.h>
+#include <malloc.h>
 
 int skiff_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
     return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, RENAME_NOREPLACE);
@@ -41,6 +42,13 @@ int skiff_punch_hole(int fd, off_t offset, off_t length) {
 
 int skiff_o_noatime(void) { return O_NOATIME; }
 long skiff_utime_omit(void) { return UTIME_OMIT; }
+
+void skiff_tune_allocator(int mmap_threshold, int trim_threshold) {
+    mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+    mallopt(M_TRIM_THRESHOLD, trim_threshold);
+}
+
+void skiff_release_free_memory(void) { malloc_trim(0); }
 
 uint64_t skiff_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
 unsigned int skiff_major(uint64_t dev) { return major(dev); }

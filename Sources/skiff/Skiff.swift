@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import Logging
+import SkiffSystem
 
 @main
 struct Skiff: AsyncParsableCommand {
@@ -20,6 +21,7 @@ struct Skiff: AsyncParsableCommand {
 
     /// Parses, runs, and maps every error to the documented exit codes.
     static func main() async {
+        MemoryAllocator.configureForLargeBuffers()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["SKIFF_LOG_LEVEL"] ?? "") ?? .warning

@@ -23,6 +23,11 @@ off_t skiff_seek_hole(int fd, off_t offset);
 int skiff_punch_hole(int fd, off_t offset, off_t length);
 int skiff_o_noatime(void);
 long skiff_utime_omit(void);
+/// Serves allocations up to `mmap_threshold` bytes from the heap (reused without page
+/// faults) and keeps up to `trim_threshold` free bytes before returning memory to the system.
+void skiff_tune_allocator(int mmap_threshold, int trim_threshold);
+/// Returns free heap memory to the system (malloc_trim).
+void skiff_release_free_memory(void);
 uint64_t skiff_makedev(unsigned int major, unsigned int minor);
 unsigned int skiff_major(uint64_t dev);
 unsigned int skiff_minor(uint64_t dev);
