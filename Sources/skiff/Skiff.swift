@@ -48,6 +48,10 @@ struct Skiff: AsyncParsableCommand {
             }
         } catch let exit as ExitCode {
             Glibc.exit(exit.rawValue)
+        } catch where exitCode(for: error) == .success {
+            // `--help` and `--version` arrive here as the run of ArgumentParser's own commands.
+            print(fullMessage(for: error))
+            Glibc.exit(0)
         } catch {
             let (status, message) = classify(error)
             FileHandleOutput.standardError("skiff: \(message)\n")

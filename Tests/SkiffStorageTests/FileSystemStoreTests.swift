@@ -11,7 +11,7 @@ import Testing
     func conformance(_ check: ConformanceCheck) async throws {
         let folder = try TemporaryDirectory("skiff-store")
         defer { folder.remove() }
-        try await check.run(try FileSystemStore.create(at: folder.appending("store")))
+        try await check.run(try FileSystemStore.create(at: folder.appending("store")), try ConformanceFixture())
     }
 
     @Test func objectsFanOutAndAreReadOnlyFiles() async throws {

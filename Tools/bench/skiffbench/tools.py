@@ -1,0 +1,346 @@
+"""Tool adapters: how to drive skiff, restic, borg (and the cp -a baseline).
+
+Each adapter owns a folder (WORKDIR/tools/NAME) holding its repository, its local
+cache and its keys, and turns the harness's verbs (init, backup, restore, verify) into
+command lines. It never runs anything itself: scenarios run the commands through
+measure.run so that every tool is measured the same way.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .measure import run_quiet
+
+PASSWORD = "skiff-bench-passphrase"
+
+
+class Tool:
+    name = ""
+    label = ""
+    # "backup" tools take part in every scenario; "baseline" ones only where a scenario asks for them.
+    role = "backup"
+
+    def __init__(self, root: Path, executable: str):
+        self.root = Path(root)
+        self.executable = executable
+        self.archives: list[str] = []
+
+    # -- folders
+    @property
+    def repo(self) -> Path:
+        return self.root / "repo"
+
+    def cache_dirs(self) -> list[Path]:
+        return []
+
+    def reset(self) -> None:
+        """Removes the repository, caches and keys: the next init starts from nothing."""
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        self.root.mkdir(parents=True)
+        self.archives = []
+
+    # -- identity
+    def env(self) -> dict:
+        return {}
+
+    def version(self) -> str:
+        return ""
+
+    def describe(self) -> dict:
+        return {"name": self.name, "label": self.label, "executable": self.executable, "version": self.version()}
+
+    # -- commands
+    def init_command(self) -> list:
+        raise NotImplementedError
+
+    def backup_command(self, source: Path, label: str) -> list:
+        raise NotImplementedError
+
+    def restore_command(self, source: Path, target: Path) -> tuple[list, Path | None]:
+        """(command, cwd) restoring the latest snapshot of `source` into `target`."""
+        raise NotImplementedError
+
+    def restored_root(self, source: Path, target: Path) -> Path:
+        """Where `source` lands under `target` after restore_command."""
+        return target / Path(os.path.abspath(source)).relative_to("/")
+
+    def verify_command(self) -> list:
+        raise NotImplementedError
+
+    def record_backup(self, label: str) -> None:
+        self.archives.append(label)
+
+    # -- results
+    def status(self, phase: str, exit_code: int) -> str:
+        """ok, warning (finished but reported something skipped) or failed."""
+        return "ok" if exit_code == 0 else "failed"
+
+    def parse_report(self, phase: str, stdout: str) -> dict | None:
+        """The tool's own machine-readable summary of a run, when it prints one."""
+        return None
+
+    def files_reported(self, report: dict | None) -> int | None:
+        return None
+
+
+def _last_json_object(text: str) -> dict | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                continue
+    return None
+
+
+class Skiff(Tool):
+    name, label = "skiff", "Skiff"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def restore_key(self) -> Path:
+        return self.root / "keys" / "restore.key"
+
+    @property
+    def host_key(self) -> Path:
+        return self.root / "keys" / "host.key"
+
+    def cache_dirs(self):
+        return [self.cache]
+
+    def env(self):
+        return {"SKIFF_PASSPHRASE": PASSWORD}
+
+    def version(self):
+        r = run_quiet([self.executable, "--version"])
+        v = (r.stdout.strip() or r.stderr.strip()).splitlines()
+        text = v[0] if v else "?"
+        if "/debug/" in os.path.realpath(self.executable):
+            text += " (debug build)"
+        return text
+
+    def init_command(self):
+        (self.root / "keys").mkdir(parents=True, exist_ok=True)
+        return [self.executable, "init", "--repo", self.repo, "--restore-key", self.restore_key,
+                "--host-key", self.host_key, "--host", "bench", "--kdf-log-n", "14"]
+
+    def backup_command(self, source, label):
+        return [self.executable, "backup", source, "--repo", self.repo, "--host-key", self.host_key,
+                "--cache-dir", self.cache, "--json"]
+
+    def restore_command(self, source, target):
+        return [self.executable, "restore", "latest", "--repo", self.repo, "--restore-key", self.restore_key,
+                "--to", target, "--json"], None
+
+    def verify_command(self):
+        return [self.executable, "verify", "--repo", self.repo, "--restore-key", self.restore_key, "--json"]
+
+    def status(self, phase, exit_code):
+        if exit_code == 0:
+            return "ok"
+        if exit_code == 3 and phase in ("backup", "restore"):
+            return "warning"  # sealed / restored, but something was skipped
+        return "failed"
+
+    def parse_report(self, phase, stdout):
+        return _last_json_object(stdout)
+
+    def files_reported(self, report):
+        try:
+            return report["statistics"]["filesSeen"]
+        except (TypeError, KeyError):
+            return None
+
+
+class Restic(Tool):
+    name, label = "restic", "restic"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    def cache_dirs(self):
+        return [self.cache]
+
+    def env(self):
+        return {"RESTIC_PASSWORD": PASSWORD, "RESTIC_REPOSITORY": str(self.repo),
+                "RESTIC_CACHE_DIR": str(self.cache), "RESTIC_PROGRESS_FPS": "0.2"}
+
+    def version(self):
+        return run_quiet([self.executable, "version"]).stdout.strip()
+
+    def init_command(self):
+        cmd = [self.executable, "init"]
+        help_text = run_quiet([self.executable, "init", "--help"]).stdout
+        if "--repository-version" in help_text:
+            cmd += ["--repository-version", "2"]
+        return cmd
+
+    def backup_command(self, source, label):
+        return [self.executable, "backup", source, "--host", "bench", "--tag", label, "--json"]
+
+    def restore_command(self, source, target):
+        return [self.executable, "restore", "latest", "--host", "bench", "--target", target], None
+
+    def verify_command(self):
+        return [self.executable, "check", "--read-data"]
+
+    def status(self, phase, exit_code):
+        if exit_code == 0:
+            return "ok"
+        if exit_code == 3 and phase == "backup":
+            return "warning"  # snapshot created, some source files unreadable
+        return "failed"
+
+    def parse_report(self, phase, stdout):
+        for line in reversed(stdout.splitlines()):
+            if '"message_type":"summary"' in line.replace(" ", ""):
+                try:
+                    return json.loads(line)
+                except ValueError:
+                    return None
+        return None
+
+    def files_reported(self, report):
+        return report.get("total_files_processed") if report else None
+
+
+class Borg(Tool):
+    name, label = "borg", "Borg"
+
+    @property
+    def base(self) -> Path:
+        return self.root / "base"
+
+    def cache_dirs(self):
+        return [self.base]
+
+    def env(self):
+        return {
+            "BORG_PASSPHRASE": PASSWORD,
+            "BORG_REPO": str(self.repo),
+            "BORG_BASE_DIR": str(self.base),
+            "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK": "yes",
+            "BORG_RELOCATED_REPO_ACCESS_IS_OK": "yes",
+            "BORG_DISPLAY_PASSPHRASE": "no",
+            "BORG_CHECK_I_KNOW_WHAT_I_AM_DOING": "NO",
+            "BORG_DELETE_I_KNOW_WHAT_I_AM_DOING": "NO",
+        }
+
+    def version(self):
+        return run_quiet([self.executable, "--version"]).stdout.strip()
+
+    def init_command(self):
+        return [self.executable, "init", "--encryption=repokey", self.repo]
+
+    def backup_command(self, source, label):
+        return [self.executable, "create", "--compression", "lz4", "--json", f"{self.repo}::{label}", source]
+
+    def latest_archive(self) -> str:
+        if self.archives:
+            return self.archives[-1]
+        r = run_quiet([self.executable, "list", "--short", "--last", "1", self.repo], env=self.env())
+        names = r.stdout.split()
+        if not names:
+            raise RuntimeError(f"no borg archive in {self.repo}: {r.stderr.strip()}")
+        return names[-1]
+
+    def restore_command(self, source, target):
+        # borg extracts paths relative to the current directory (without the leading slash).
+        return [self.executable, "extract", f"{self.repo}::{self.latest_archive()}"], target
+
+    def verify_command(self):
+        return [self.executable, "check", "--verify-data", self.repo]
+
+    def status(self, phase, exit_code):
+        return {0: "ok", 1: "warning"}.get(exit_code, "failed")
+
+    def parse_report(self, phase, stdout):
+        return _last_json_object(stdout)
+
+    def files_reported(self, report):
+        try:
+            return report["archive"]["stats"]["nfiles"]
+        except (TypeError, KeyError):
+            return None
+
+
+class Copy(Tool):
+    """`cp -a` of the source onto the same disk: the floor for a restore."""
+    name, label, role = "cp", "cp -a", "baseline"
+
+    def version(self):
+        out = run_quiet([self.executable, "--version"]).stdout.splitlines()
+        return out[0] if out else "?"
+
+    def restore_command(self, source, target):
+        return [self.executable, "-a", os.path.abspath(source), target / Path(source).name], None
+
+    def restored_root(self, source, target):
+        return target / Path(source).name
+
+
+ADAPTERS = {cls.name: cls for cls in (Skiff, Restic, Borg, Copy)}
+PEERS = ("restic", "borg")
+APT_PACKAGES = {"restic": "restic", "borg": "borgbackup"}
+
+
+def default_skiff(repo_root: Path) -> tuple[str | None, str | None]:
+    """The release build when there is one, else the debug build (with a warning)."""
+    release = repo_root / ".build" / "release" / "skiff"
+    debug = repo_root / ".build" / "debug" / "skiff"
+    if release.exists():
+        return str(release), None
+    if debug.exists():
+        return str(debug), f"no release build at {release}: using the DEBUG build {debug} (timings not representative)"
+    return None, f"no skiff binary at {release} (build it with `swift build -c release`) or give --skiff PATH"
+
+
+def ensure_installed(names: list[str], log) -> None:
+    """Installs restic / borgbackup from Debian's packages when they are missing."""
+    missing = [APT_PACKAGES[n] for n in names if n in APT_PACKAGES and shutil.which(n) is None]
+    if not missing:
+        return
+    if not os.path.exists("/usr/bin/time"):
+        missing.append("time")  # GNU time: the tools' own peak RSS (see measure.py)
+    if os.geteuid() != 0:
+        raise RuntimeError(f"missing {', '.join(missing)}: install with `sudo apt-get install -y {' '.join(missing)}`")
+    log(f"installing {' '.join(missing)} with apt-get")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update"], check=True, env=env, stdout=sys.stderr)
+    packages = ["restic", "borgbackup"] + (["time"] if "time" in missing else [])
+    subprocess.run(["apt-get", "install", "-y"] + packages, check=True, env=env, stdout=sys.stderr)
+
+
+def make_tools(names: list[str], tools_dir: Path, skiff_path: str) -> dict[str, Tool]:
+    tools = {}
+    for n in names:
+        if n not in ADAPTERS or ADAPTERS[n].role != "backup":
+            raise RuntimeError(f"unknown tool {n!r} (choose from skiff, restic, borg)")
+        exe = skiff_path if n == "skiff" else shutil.which(n)
+        if not exe:
+            raise RuntimeError(f"{n} not found")
+        tools[n] = ADAPTERS[n](tools_dir / n, exe)
+    return tools
+
+
+def make_baseline(name: str, tools_dir: Path) -> Tool:
+    return ADAPTERS[name](tools_dir / name, shutil.which(name) or name)
+
