@@ -17,6 +17,16 @@ int skiff_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, cons
 
 int skiff_syncfs(int fd) { return syncfs(fd); }
 
+int skiff_open_tmpfile(const char *directory, mode_t mode) {
+    return open(directory, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+}
+
+int skiff_link_tmpfile(int fd, const char *path) {
+    char source[64];
+    snprintf(source, sizeof source, "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, source, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+}
+
 ssize_t skiff_llistxattr(const char *path, char *list, size_t size) { return llistxattr(path, list, size); }
 
 ssize_t skiff_lgetxattr(const char *path, const char *name, void *value, size_t size) {
@@ -43,9 +53,10 @@ int skiff_punch_hole(int fd, off_t offset, off_t length) {
 int skiff_o_noatime(void) { return O_NOATIME; }
 long skiff_utime_omit(void) { return UTIME_OMIT; }
 
-void skiff_tune_allocator(int mmap_threshold, int trim_threshold) {
+void skiff_tune_allocator(int mmap_threshold, int trim_threshold, int arenas) {
     mallopt(M_MMAP_THRESHOLD, mmap_threshold);
     mallopt(M_TRIM_THRESHOLD, trim_threshold);
+    mallopt(M_ARENA_MAX, arenas);
 }
 
 void skiff_release_free_memory(void) { malloc_trim(0); }

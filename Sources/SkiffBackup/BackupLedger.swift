@@ -1,3 +1,4 @@
+import Logging
 import SkiffCore
 import SkiffSystem
 import Synchronization
@@ -7,6 +8,8 @@ import Synchronization
 /// the destination has made them durable.
 package final class BackupLedger: Sendable {
     private struct State {
+        /// Every identity the cache holds or this run stored: lookups that miss it skip SQLite.
+        var known: BloomFilter
         var runObjects: [ObjectIdentity: ObjectAddress] = [:]
         var pendingObjects: [LocalCache.ObjectRecord] = []
         var pendingFiles: [LocalCache.FileRecord] = []
@@ -14,16 +17,38 @@ package final class BackupLedger: Sendable {
     }
 
     package let cache: LocalCache
-    private let state = Mutex(State())
+    let logger: Logger?
+    private let state: Mutex<State>
     private let checkpointing = AsyncSemaphore(permits: 1)
+    private struct Background {
+        var task: Task<Void, Never>?
+        var error: (any Error)?
+    }
 
-    package init(cache: LocalCache) {
+    private let background = Mutex(Background())
+    /// Whether the cache knew any file when the run started; if not, file lookups are skipped.
+    package let hasCachedFiles: Bool
+
+    /// Loads the cache's identities into a Bloom filter sized for twice as many plus a
+    /// million, so that lookups of new content (nearly all of an initial backup) never touch
+    /// SQLite.
+    package init(cache: LocalCache, logger: Logger? = nil) throws {
         self.cache = cache
+        self.logger = logger
+        let count = try cache.objectCount()
+        var filter = BloomFilter(capacity: 2 * count + 1_000_000)
+        try cache.forEachIdentity { filter.insert($0.digest) }
+        state = Mutex(State(known: filter))
+        hasCachedFiles = try cache.fileCount() > 0
     }
 
     /// The address of an object with this identity that is stored or queued, if any.
     package func address(for identity: ObjectIdentity) throws -> ObjectAddress? {
-        if let address = state.withLock({ $0.runObjects[identity] }) { return address }
+        let (address, maybeCached) = state.withLock { state in
+            (state.runObjects[identity], state.known.mayContain(identity.digest))
+        }
+        if let address { return address }
+        guard maybeCached else { return nil }
         return try cache.address(for: identity)
     }
 
@@ -33,6 +58,7 @@ package final class BackupLedger: Sendable {
         state.withLock { state in
             guard state.runObjects[identity] == nil else { return }
             state.runObjects[identity] = object.address
+            state.known.insert(identity.digest)
             state.pendingObjects.append(.init(identity: identity, address: object.address, kind: object.kind, size: object.bytes.count))
             state.bytesSinceCheckpoint += object.bytes.count
         }
@@ -44,9 +70,36 @@ package final class BackupLedger: Sendable {
 
     package var bytesSinceCheckpoint: Int { state.withLock { $0.bytesSinceCheckpoint } }
 
+    /// Starts a checkpoint without waiting for it, unless one is already running, so that a
+    /// flush (syncfs: hundreds of milliseconds) never stalls the pipeline.
+    /// - Throws: the error of an earlier background checkpoint that failed.
+    package func checkpointInBackground(_ destination: any SnapshotDestination) throws {
+        try background.withLock { state in
+            if let error = state.error { throw error }
+            guard state.task == nil else { return }
+            state.task = Task {
+                do {
+                    try await self.checkpointNow(destination)
+                    self.background.withLock { $0.task = nil }
+                } catch {
+                    self.background.withLock { state in
+                        state.task = nil
+                        state.error = error
+                    }
+                }
+            }
+        }
+    }
+
     /// Makes everything recorded so far durable at `destination`, then writes it to the cache.
-    /// Concurrent calls run one after another.
+    /// Waits for a background checkpoint first, and throws its error if it failed.
     package func checkpoint(_ destination: any SnapshotDestination) async throws {
+        if let running = background.withLock({ $0.task }) { await running.value }
+        if let error = background.withLock({ $0.error }) { throw error }
+        try await checkpointNow(destination)
+    }
+
+    private func checkpointNow(_ destination: any SnapshotDestination) async throws {
         await checkpointing.acquire()
         defer { checkpointing.release() }
         let (objects, files) = state.withLock { state -> ([LocalCache.ObjectRecord], [LocalCache.FileRecord]) in
@@ -58,9 +111,15 @@ package final class BackupLedger: Sendable {
             return (state.pendingObjects, state.pendingFiles)
         }
         do {
+            let clock = ContinuousClock()
+            let started = clock.now
             try await destination.checkpoint()
+            let flushed = clock.now
             try cache.recordObjects(objects)
             try cache.recordFiles(files)
+            logger?.debug("checkpoint", metadata: [
+                "objects": "\(objects.count)", "files": "\(files.count)", "flush": "\(flushed - started)", "cache": "\(clock.now - flushed)",
+            ])
         } catch {
             state.withLock { state in
                 state.pendingObjects.insert(contentsOf: objects, at: 0)

@@ -11,6 +11,9 @@ final class BackupRun: Sendable {
     let pagedChunkSize: Int
     let compression: CompressionAlgorithm
     let fileSlots: AsyncSemaphore
+    /// Subdirectories walked concurrently with their siblings. A directory takes a slot only
+    /// when one is free and is otherwise walked inline, so the bound cannot deadlock.
+    let directorySlots: AsyncSemaphore
     let boundaryKey: SecretBytes
 
     static let sqliteMagic = Array("SQLite format 3\0".utf8)
@@ -22,6 +25,7 @@ final class BackupRun: Sendable {
         pagedChunkSize = session.config.pagedChunkSize
         compression = session.config.compression
         fileSlots = AsyncSemaphore(permits: max(1, writer.options.parallelFiles))
+        directorySlots = AsyncSemaphore(permits: max(1, writer.options.parallelFiles))
         boundaryKey = writer.hostKey.writeSecrets.boundaryKey
     }
 
@@ -38,7 +42,7 @@ final class BackupRun: Sendable {
         }
         writer.ledger.recordStored(object)
         if writer.ledger.bytesSinceCheckpoint >= options.checkpointBytes {
-            try await writer.ledger.checkpoint(writer.destination)
+            try writer.ledger.checkpointInBackground(writer.destination)
         }
     }
 
@@ -146,12 +150,13 @@ final class BackupRun: Sendable {
                 }
                 if childStatus.isDirectory {
                     statistics.directories.add(1, ordering: .relaxed)
-                    do {
-                        var entry = try TreeEntry.metadata(name: name, path: child, status: childStatus, accounts: writer.accounts)
-                        entry.content = .subtree(try await directoryNode(child, status: childStatus, rootDevice: rootDevice).address)
-                        entries[index] = entry
-                    } catch let error as SystemError {
-                        writer.warn("cannot read \(child): \(error.message)")
+                    if directorySlots.tryAcquire() {
+                        group.addTask {
+                            defer { self.directorySlots.release() }
+                            return (index, try await self.subdirectoryEntry(child, name: name, status: childStatus, rootDevice: rootDevice))
+                        }
+                    } else {
+                        entries[index] = try await subdirectoryEntry(child, name: name, status: childStatus, rootDevice: rootDevice)
                     }
                 } else if childStatus.isRegular {
                     if let cached = try cachedFile(child, name: name, status: childStatus) {
@@ -177,6 +182,19 @@ final class BackupRun: Sendable {
         return try await buildTree(entries.compactMap { $0 })
     }
 
+    /// The entry of a subdirectory found in a walk, its tree stored; nil (with a warning) when
+    /// it cannot be read.
+    private func subdirectoryEntry(_ path: RawPath, name: [UInt8], status: FileStatus, rootDevice: UInt64) async throws -> TreeEntry? {
+        do {
+            var entry = try TreeEntry.metadata(name: name, path: path, status: status, accounts: writer.accounts)
+            entry.content = .subtree(try await directoryNode(path, status: status, rootDevice: rootDevice).address)
+            return entry
+        } catch let error as SystemError {
+            writer.warn("cannot read \(path): \(error.message)")
+            return nil
+        }
+    }
+
     /// Builds (and uploads) the node or nodes of one directory from its sorted entries.
     private func buildTree(_ entries: [TreeEntry]) async throws -> EmittedNode {
         var pending: [EncodedObject] = []
@@ -193,7 +211,7 @@ final class BackupRun: Sendable {
 
     /// The entry of an unchanged file, from the cache, without reading it.
     private func cachedFile(_ path: RawPath, name: [UInt8], status: FileStatus) throws -> TreeEntry? {
-        guard let record = try writer.ledger.cache.file(path: path.bytes),
+        guard writer.ledger.hasCachedFiles, let record = try writer.ledger.cache.file(path: path.bytes),
               record.inode == status.inode, record.size == status.size,
               record.modificationTime == status.modificationNanosecondsSinceEpoch,
               record.changeTime == status.changeNanosecondsSinceEpoch, record.mode == status.mode
@@ -306,11 +324,10 @@ final class BackupRun: Sendable {
                     cuts.append(position..<position + length)
                     position += length
                 }
-                let outcomes = try await encodeChunks(UnsafeRawBufferPointer(buffer), cuts: cuts)
+                let outcomes = try await storeChunks(UnsafeRawBufferPointer(buffer), cuts: cuts)
                 for outcome in outcomes {
-                    if let object = outcome.object {
+                    if outcome.isNew {
                         statistics.chunksNew.add(1, ordering: .relaxed)
-                        try await upload(object)
                     } else {
                         statistics.chunksDeduplicated.add(1, ordering: .relaxed)
                         statistics.bytesDeduplicated.add(outcome.length, ordering: .relaxed)
@@ -334,8 +351,8 @@ final class BackupRun: Sendable {
         var length: Int
         var identity: ObjectIdentity
         var address: ObjectAddress
-        /// Set when the chunk is new and must be stored.
-        var object: EncodedObject?
+        /// The chunk was new and has been stored.
+        var isNew: Bool
     }
 
     /// A read-only view of a buffer that outlives the child tasks reading it.
@@ -345,30 +362,39 @@ final class BackupRun: Sendable {
         let bytes: UnsafeRawBufferPointer
     }
 
-    /// Identity, deduplication and encoding of each cut, in parallel when there are several.
-    private func encodeChunks(_ buffer: UnsafeRawBufferPointer, cuts: [Range<Int>]) async throws -> [ChunkOutcome] {
+    /// Identity, deduplication, encoding and upload of each cut, in parallel when there are
+    /// several, so that both the CPU work and the kernel's work of storing use every core.
+    private func storeChunks(_ buffer: UnsafeRawBufferPointer, cuts: [Range<Int>]) async throws -> [ChunkOutcome] {
         if cuts.count <= 1 {
-            return try cuts.map { try encodeChunk(UnsafeRawBufferPointer(rebasing: buffer[$0])) }
+            var outcomes: [ChunkOutcome] = []
+            for cut in cuts { outcomes.append(try await storeChunk(UnsafeRawBufferPointer(rebasing: buffer[cut]))) }
+            return outcomes
         }
         let shared = SharedBuffer(bytes: buffer)
         var outcomes = [ChunkOutcome?](repeating: nil, count: cuts.count)
         try await withThrowingTaskGroup(of: (Int, ChunkOutcome).self) { group in
             for (index, cut) in cuts.enumerated() {
-                group.addTask { (index, try self.encodeChunk(UnsafeRawBufferPointer(rebasing: shared.bytes[cut]))) }
+                group.addTask { (index, try await self.storeChunk(UnsafeRawBufferPointer(rebasing: shared.bytes[cut]))) }
             }
             for try await (index, outcome) in group { outcomes[index] = outcome }
         }
         return outcomes.map { $0! }
     }
 
-    private func encodeChunk(_ bytes: UnsafeRawBufferPointer) throws -> ChunkOutcome {
+    private func storeChunk(_ bytes: UnsafeRawBufferPointer) async throws -> ChunkOutcome {
+        let (outcome, object) = try encodeChunk(bytes)
+        if let object { try await upload(object) }
+        return outcome
+    }
+
+    private func encodeChunk(_ bytes: UnsafeRawBufferPointer) throws -> (ChunkOutcome, EncodedObject?) {
         try pool.withEncoder { encoder in
             let identity = encoder.identity(kind: .chunk, children: [], body: bytes)
             if let address = try writer.ledger.address(for: identity) {
-                return ChunkOutcome(length: bytes.count, identity: identity, address: address, object: nil)
+                return (ChunkOutcome(length: bytes.count, identity: identity, address: address, isNew: false), nil)
             }
             let object = try encoder.encode(kind: .chunk, children: [], body: bytes, identity: identity, compression: compression)
-            return ChunkOutcome(length: bytes.count, identity: identity, address: object.address, object: object)
+            return (ChunkOutcome(length: bytes.count, identity: identity, address: object.address, isNew: true), object)
         }
     }
 }

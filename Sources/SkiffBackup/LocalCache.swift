@@ -61,9 +61,16 @@ package final class LocalCache: Sendable {
     /// The address of a durably stored object with this identity, if known.
     package func address(for identity: ObjectIdentity) throws -> ObjectAddress? {
         try database.read { db in
-            let data = try Data.fetchOne(
-                db, sql: "SELECT address FROM objects WHERE identity = ?", arguments: [Data(identity.digest.bytes)])
-            return data.map { ObjectAddress(Digest256(bytes: $0)) }
+            let statement = try db.cachedStatement(sql: "SELECT address FROM objects WHERE identity = ?")
+            return try Data.fetchOne(statement, arguments: [Data(identity.digest.bytes)]).map { ObjectAddress(Digest256(bytes: $0)) }
+        }
+    }
+
+    /// Every identity in the cache, streamed to `body` (to build an in-memory filter).
+    package func forEachIdentity(_ body: (ObjectIdentity) -> Void) throws {
+        try database.read { db in
+            let cursor = try Data.fetchCursor(db, sql: "SELECT identity FROM objects")
+            while let data = try cursor.next() { body(ObjectIdentity(Digest256(bytes: data))) }
         }
     }
 
@@ -130,9 +137,14 @@ package final class LocalCache: Sendable {
         }
     }
 
+    package func fileCount() throws -> Int {
+        try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM files") ?? 0 }
+    }
+
     package func file(path: [UInt8]) throws -> FileRecord? {
         try database.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM files WHERE path = ?", arguments: [Data(path)]) else { return nil }
+            let statement = try db.cachedStatement(sql: "SELECT * FROM files WHERE path = ?")
+            guard let row = try Row.fetchOne(statement, arguments: [Data(path)]) else { return nil }
             let kind: Int = row["content_kind"]
             let addressData: Data? = row["content_address"]
             let address = addressData.map { ObjectAddress(Digest256(bytes: $0)) }

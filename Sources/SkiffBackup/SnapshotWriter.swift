@@ -47,10 +47,10 @@ package final class SnapshotWriter: Sendable {
     package init(
         hostKey: HostKey, destination: any SnapshotDestination, cache: LocalCache, options: BackupOptions,
         logger: Logger, statistics: BackupStatistics = BackupStatistics()
-    ) {
+    ) throws {
         self.hostKey = hostKey
         self.destination = destination
-        ledger = BackupLedger(cache: cache)
+        ledger = try BackupLedger(cache: cache, logger: logger)
         self.options = options
         self.logger = logger
         self.statistics = statistics
@@ -68,10 +68,13 @@ package final class SnapshotWriter: Sendable {
         }
         try reconcileCache(with: previous)
 
+        let clock = ContinuousClock()
+        let started = clock.now
         let session = try WriteSession.start(config: hostKey.config, tenant: hostKey.tenant, writeSecrets: hostKey.writeSecrets)
         let run = try BackupRun(writer: self, session: session)
         try await run.upload(session.keyObject)
         let root = try await run.backupTree(targets: targets)
+        logger.debug("tree stored", metadata: ["elapsed": "\(clock.now - started)"])
         let summary = statistics.snapshot
         let record = SnapshotRecord(
             hostName: hostKey.hostName, time: time, paths: targets.map(\.bytes), tags: options.tags,
@@ -84,6 +87,7 @@ package final class SnapshotWriter: Sendable {
         }
         try await run.upload(snapshotObject)
         try await ledger.checkpoint(destination)
+        logger.debug("objects durable", metadata: ["elapsed": "\(clock.now - started)"])
 
         let final = statistics.snapshot
         let seal = try Seal.make(
@@ -93,6 +97,7 @@ package final class SnapshotWriter: Sendable {
                 addedObjects: UInt64(final.objectsStored), addedBytes: UInt64(final.bytesStored)))
         try await destination.commit(seal)
         try ledger.cache.setStateValue(Self.lastSealKey, seal.hash.bytes)
+        logger.debug("seal committed", metadata: ["elapsed": "\(clock.now - started)"])
         logger.info("sealed snapshot", metadata: [
             "seal": "\(seal.name)", "files": "\(final.filesSeen)", "new_objects": "\(final.objectsStored)",
             "new_bytes": "\(final.bytesStored)",

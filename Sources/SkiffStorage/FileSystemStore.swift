@@ -7,25 +7,29 @@ import Synchronization
 /// The embedded store: one file per key under a root folder.
 ///
 /// - Objects fan out into 256 folders by their first address byte (`objects/ab/ab…`).
-/// - `put` writes a temporary file in `tmp/`, then renames it into place with
-///   RENAME_NOREPLACE, so a value appears whole or not at all and is never replaced.
-///   Filesystems without RENAME_NOREPLACE fall back to link(2), which is equally atomic.
+/// - `put` writes an unnamed O_TMPFILE file and links it into place (linkat fails rather
+///   than replace), so a value appears whole or not at all and is never replaced. Without
+///   O_TMPFILE it writes a named file in `tmp/` and renames it with RENAME_NOREPLACE (or
+///   link(2) where that is missing), equally atomic.
 /// - Durability is a group commit: `flush()` calls syncfs(2) once for every put since the
 ///   previous flush, instead of one fsync per object.
-/// - Leftover temporary files (from a killed writer) are invisible to readers and removed by
-///   `removeStaleTemporaryFiles`.
+/// - Leftover named temporary files (from a killed writer) are invisible to readers and
+///   removed by `removeStaleTemporaryFiles`; unnamed ones vanish by themselves.
 ///
 /// `@unchecked Sendable` is not needed: every stored property is immutable or a `Mutex`.
 package final class FileSystemStore: ObjectStore {
     package let root: RawPath
     private let rootDescriptor: Int32
     private let pendingPuts = Mutex<Int>(0)
+    private let unnamedFilesSupported = Atomic<Bool>(true)
+    private let temporaryFolder: RawPath
     static let temporaryFolder = "tmp"
 
     /// Opens an existing store folder (it must contain `tmp/` or be empty).
     /// - Throws: `StoreError.unavailable` when the folder does not exist.
     package init(root: RawPath) throws {
         self.root = root
+        temporaryFolder = root.appending(Self.temporaryFolder)
         do {
             rootDescriptor = try FileIO.open(root, flags: O_RDONLY | O_DIRECTORY)
         } catch let error as SystemError {
@@ -59,8 +63,56 @@ package final class FileSystemStore: ObjectStore {
 
     package func put(_ key: StoreKey, _ bytes: [UInt8]) async throws -> PutOutcome {
         let target = path(key)
-        if FileIO.exists(target) { return .alreadyPresent }
-        let temporary = root.appending(Self.temporaryFolder).appending("\(UInt64.random(in: 0...UInt64.max))-\(getpid()).tmp")
+        do {
+            let outcome: PutOutcome
+            if unnamedFilesSupported.load(ordering: .relaxed), let result = try putUnnamed(bytes, at: target, key: key) {
+                outcome = result
+            } else {
+                outcome = try putNamed(bytes, at: target, key: key)
+            }
+            if outcome == .stored { pendingPuts.withLock { $0 += 1 } }
+            return outcome
+        } catch let error as SystemError {
+            throw Self.translate(error, context: key.path)
+        }
+    }
+
+    /// Writes into an unnamed O_TMPFILE file and links it into place: atomic, never replaces,
+    /// and a killed writer leaves nothing behind. Returns nil when the filesystem or kernel
+    /// lacks O_TMPFILE (the caller then uses `putNamed`).
+    private func putUnnamed(_ bytes: [UInt8], at target: RawPath, key: StoreKey) throws -> PutOutcome? {
+        let fd = temporaryFolder.withCString { skiff_open_tmpfile($0, 0o444) }
+        guard fd >= 0 else {
+            if errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL || errno == ENOENT {
+                unnamedFilesSupported.store(false, ordering: .relaxed)
+                return nil
+            }
+            throw SystemError("create", path: key.path)
+        }
+        defer { close(fd) }
+        try bytes.withUnsafeBytes { try FileIO.writeAll(fd, $0, path: key.path) }
+        var createdParent = false
+        while true {
+            if target.withCString({ skiff_link_tmpfile(fd, $0) }) == 0 { return .stored }
+            switch errno {
+            case EEXIST:
+                return .alreadyPresent
+            case ENOENT where !createdParent:
+                try FileIO.makeDirectories(target.parent, mode: 0o700)
+                createdParent = true
+            case ENOENT, EPERM, EACCES:
+                // No /proc, or a hardened /proc: fall back to named temporary files.
+                unnamedFilesSupported.store(false, ordering: .relaxed)
+                return nil
+            default:
+                throw SystemError("link", path: key.path)
+            }
+        }
+    }
+
+    /// Writes a named temporary file in `tmp/` and renames it into place without replacing.
+    private func putNamed(_ bytes: [UInt8], at target: RawPath, key: StoreKey) throws -> PutOutcome {
+        let temporary = temporaryFolder.appending("\(UInt64.random(in: 0...UInt64.max))-\(getpid()).tmp")
         do {
             let fd = try FileIO.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o444)
             do {
@@ -70,12 +122,7 @@ package final class FileSystemStore: ObjectStore {
                 close(fd)
                 throw error
             }
-            let outcome = try moveIntoPlace(temporary, target)
-            if outcome == .stored { pendingPuts.withLock { $0 += 1 } }
-            return outcome
-        } catch let error as SystemError {
-            _ = temporary.withCString { unlink($0) }
-            throw Self.translate(error, context: key.path)
+            return try moveIntoPlace(temporary, target)
         } catch {
             _ = temporary.withCString { unlink($0) }
             throw error
@@ -96,16 +143,17 @@ package final class FileSystemStore: ObjectStore {
                 try FileIO.makeDirectories(target.parent, mode: 0o700)
                 createdParent = true
             case EINVAL, ENOSYS:
+                // No RENAME_NOREPLACE here: link(2) is equally atomic and never replaces.
                 let linked = temporary.withCString { t in target.withCString { link(t, $0) } }
                 let linkErrno = errno
-                _ = temporary.withCString { unlink($0) }
-                if linked == 0 { return .stored }
-                if linkErrno == EEXIST { return .alreadyPresent }
-                if linkErrno == ENOENT && !createdParent {
+                if linked != 0 && linkErrno == ENOENT && !createdParent {
                     try FileIO.makeDirectories(target.parent, mode: 0o700)
                     createdParent = true
                     continue
                 }
+                _ = temporary.withCString { unlink($0) }
+                if linked == 0 { return .stored }
+                if linkErrno == EEXIST { return .alreadyPresent }
                 throw SystemError("link", path: target.description, errno: linkErrno)
             default:
                 throw SystemError("rename", path: target.description)

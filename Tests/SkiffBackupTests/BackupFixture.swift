@@ -29,7 +29,7 @@ final class BackupFixture: Sendable {
     var repoPath: RawPath { folder.appending("repo") }
 
     func backup(_ paths: [RawPath]? = nil, options: BackupOptions = BackupOptions()) async throws -> BackupResult {
-        let writer = SnapshotWriter(
+        let writer = try SnapshotWriter(
             hostKey: host, destination: RepositoryDestination(repository: repository), cache: try LocalCache(path: cachePath),
             options: options, logger: Logger(label: "test"))
         return try await writer.backup(paths: paths ?? [source], time: TimeFormat.now())

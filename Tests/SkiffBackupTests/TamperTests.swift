@@ -65,8 +65,10 @@ import Testing
         defer { fixture.remove() }
         try Self.smallTree(fixture)
         _ = try await fixture.backup()
-        let files = try fixture.objectFiles()
-        let a = files[1], b = files[files.count - 2]
+        // Two chunks: leaves of the DAG, so that neither hides the other from the walk.
+        let chunks = try fixture.objectFiles().filter { try ObjectHeader.parse(FileIO.readFile($0)).kind == .chunk }
+        #expect(chunks.count >= 2)
+        let a = chunks[0], b = chunks[chunks.count - 1]
         let bytesA = try FileIO.readFile(a), bytesB = try FileIO.readFile(b)
         _ = a.withCString { chmod($0, 0o644) }
         _ = b.withCString { chmod($0, 0o644) }

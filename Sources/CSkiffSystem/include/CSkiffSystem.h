@@ -11,6 +11,12 @@
 /// renameat2(..., RENAME_NOREPLACE): atomic rename that fails with EEXIST instead of replacing.
 int skiff_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
 int skiff_syncfs(int fd);
+/// open(directory, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode): an unnamed file on the
+/// directory's filesystem, which vanishes unless linked into place.
+int skiff_open_tmpfile(const char *directory, mode_t mode);
+/// Gives the unnamed file `fd` the name `path` (linkat through /proc/self/fd), failing with
+/// EEXIST rather than replacing an existing file.
+int skiff_link_tmpfile(int fd, const char *path);
 ssize_t skiff_llistxattr(const char *path, char *list, size_t size);
 ssize_t skiff_lgetxattr(const char *path, const char *name, void *value, size_t size);
 int skiff_lsetxattr(const char *path, const char *name, const void *value, size_t size);
@@ -24,8 +30,9 @@ int skiff_punch_hole(int fd, off_t offset, off_t length);
 int skiff_o_noatime(void);
 long skiff_utime_omit(void);
 /// Serves allocations up to `mmap_threshold` bytes from the heap (reused without page
-/// faults) and keeps up to `trim_threshold` free bytes before returning memory to the system.
-void skiff_tune_allocator(int mmap_threshold, int trim_threshold);
+/// faults), keeps up to `trim_threshold` free bytes before returning memory to the system,
+/// and uses at most `arenas` malloc arenas.
+void skiff_tune_allocator(int mmap_threshold, int trim_threshold, int arenas);
 /// Returns free heap memory to the system (malloc_trim).
 void skiff_release_free_memory(void);
 uint64_t skiff_makedev(unsigned int major, unsigned int minor);

@@ -13,7 +13,7 @@ package struct RepositoryConfig: Codable, Equatable, Sendable {
     /// Chunk size for page-structured files (SQLite databases): fixed, aligned pieces.
     package var pagedChunkSize: Int
 
-    package static let defaultPagedChunkSize = 16 << 10
+    package static let defaultPagedChunkSize = 32 << 10
 
     package init(
         tenant: TenantID, aead: AEADAlgorithm = .aes256GCM, compression: CompressionAlgorithm = .lz4,

@@ -43,7 +43,7 @@ struct BackupCommand: AsyncParsableCommand {
         if let parallel { options.parallelFiles = max(1, parallel) }
         options.alwaysExcluded = [try RawPath(try repository.path).absolute(), try RawPath(cache.directory).absolute()]
         let statistics = BackupStatistics()
-        let writer = SnapshotWriter(
+        let writer = try SnapshotWriter(
             hostKey: key, destination: RepositoryDestination(repository: repo), cache: localCache, options: options,
             logger: Logger(label: "skiff.backup"), statistics: statistics)
         let progress = ProgressDisplay { elapsed in

@@ -25,6 +25,8 @@ struct InitCommand: AsyncParsableCommand {
     var aead: String = "aes-256-gcm"
     @Option(name: .long, help: ArgumentHelp("scrypt cost for a new restore key, as log2(N) (default 17: 128 MiB).", valueName: "N"))
     var kdfLogN: UInt8 = ScryptParameters.standard.logN
+    @Option(name: .long, help: ArgumentHelp("Chunk size for database files (SQLite) in a new tenant: a power of two from 4096 to 1048576 (default 32768).", valueName: "BYTES"))
+    var databaseChunkSize: Int = RepositoryConfig.defaultPagedChunkSize
     @Option(name: .long, help: ArgumentHelp("Read the passphrase from the first line of this file.", valueName: "FILE"))
     var passphraseFile: String?
 
@@ -46,7 +48,7 @@ struct InitCommand: AsyncParsableCommand {
                 guard let algorithm = AEADAlgorithm(name: aead) else {
                     throw CommandFailure(.usage, "unknown AEAD \(aead): use aes-256-gcm or chacha20-poly1305")
                 }
-                restore = try RestoreKey.generate(config: RepositoryConfig(tenant: .generate(), aead: algorithm))
+                restore = try RestoreKey.generate(config: RepositoryConfig(tenant: .generate(), aead: algorithm, pagedChunkSize: databaseChunkSize))
                 let secret = try passphrase.read(prompt: "New passphrase for the restore key: ", confirm: true)
                 let wrapped = try restore.wrapped(passphrase: secret, parameters: ScryptParameters(logN: kdfLogN))
                 try KeyFiles.writeNew(wrapped.armored, to: restorePath)

@@ -14,6 +14,8 @@ struct KeyCreateTenantCommand: ParsableCommand {
     var aead: String = "aes-256-gcm"
     @Option(name: .long, help: ArgumentHelp("scrypt cost as log2(N) (default 17: 128 MiB of memory).", valueName: "N"))
     var kdfLogN: UInt8 = ScryptParameters.standard.logN
+    @Option(name: .long, help: ArgumentHelp("Chunk size for database files (SQLite) in a new tenant: a power of two from 4096 to 1048576 (default 32768).", valueName: "BYTES"))
+    var databaseChunkSize: Int = RepositoryConfig.defaultPagedChunkSize
     @Option(name: .long, help: ArgumentHelp("Read the passphrase from the first line of this file.", valueName: "FILE"))
     var passphraseFile: String?
 
@@ -21,7 +23,7 @@ struct KeyCreateTenantCommand: ParsableCommand {
         guard let algorithm = AEADAlgorithm(name: aead) else {
             throw CommandFailure(.usage, "unknown AEAD \(aead): use aes-256-gcm or chacha20-poly1305")
         }
-        let key = try RestoreKey.generate(config: RepositoryConfig(tenant: .generate(), aead: algorithm))
+        let key = try RestoreKey.generate(config: RepositoryConfig(tenant: .generate(), aead: algorithm, pagedChunkSize: databaseChunkSize))
         let passphrase = try PassphraseSource(file: passphraseFile).read(prompt: "New passphrase for the restore key: ", confirm: true)
         let wrapped = try key.wrapped(passphrase: passphrase, parameters: ScryptParameters(logN: kdfLogN))
         try KeyFiles.writeNew(wrapped.armored, to: out)
