@@ -7,11 +7,21 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "skiff", targets: ["skiff"]),
+        .executable(name: "skiff-site", targets: ["skiff-site"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // Only FullFoundation: the default ConfigurationSupport trait pulls in swift-configuration.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries, reached through pkg-config.
@@ -62,6 +72,57 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Self-signed server certificates through libcrypto, for `skiff-site init`.
+        .target(name: "CSkiffTLS", dependencies: ["CLibCrypto"]),
+        // The site protocol's paths and JSON bodies, shared by server and client.
+        .target(name: "SkiffSiteProtocol", dependencies: ["SkiffCore"]),
+        // The site server: tenants, tokens, verified uploads, seal acceptance, over HTTPS.
+        .target(
+            name: "SkiffSite",
+            dependencies: [
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffSiteProtocol", "CSkiffTLS",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // The HTTPS client of a site, as an ObjectStore plus the site's own verbs.
+        .target(
+            name: "SkiffSiteClient",
+            dependencies: [
+                "SkiffCore", "SkiffStorage", "SkiffSiteProtocol", "CSkiffTLS",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // One pass to many sites: the durable outbox, per-site senders, quorum.
+        .target(
+            name: "SkiffReplication",
+            dependencies: [
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffSiteClient",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The host's configuration file (YAML), with errors that name file, line and key.
+        .target(
+            name: "SkiffConfig",
+            dependencies: ["SkiffCore", .product(name: "Yams", package: "Yams")]
+        ),
         // Shared by the test targets: temporary folders, tree generation and comparison, keys.
         .target(
             name: "SkiffTestSupport",
@@ -72,7 +133,17 @@ let package = Package(
         .executableTarget(
             name: "skiff",
             dependencies: [
-                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffRestore",
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffRestore", "SkiffConfig",
+                "SkiffSiteClient", "SkiffReplication",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The site server executable: one file per subcommand.
+        .executableTarget(
+            name: "skiff-site",
+            dependencies: [
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffSite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

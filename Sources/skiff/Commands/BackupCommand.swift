@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Logging
 import SkiffBackup
+import SkiffConfig
 import SkiffCore
+import SkiffReplication
 import SkiffRestore
 import SkiffStorage
 import SkiffSystem
@@ -10,15 +12,22 @@ import SkiffSystem
 struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
-        abstract: "Back up files and directories as one sealed snapshot.",
-        discussion: "Exit code 3 means the snapshot was sealed but some entries could not be read (listed on standard error).")
+        abstract: "Back up files and directories as one sealed snapshot, to a local repository or to the configured sites.",
+        discussion: """
+            With --repo, writes into that local repository. Otherwise writes once into the host's outbox and
+            delivers to every site of the configuration at the same time; the command waits until the quorum
+            of sites accepted the seal (--wait). Exit code 3: sealed, but some entries were unreadable.
+            Exit code 8: sealed and queued, but fewer sites than the quorum accepted it in time; `skiff sync`
+            or the next backup delivers the rest.
+            """)
 
     @Argument(help: ArgumentHelp("Files or directories to back up.", valueName: "PATH"))
     var paths: [String]
     @OptionGroup var repository: RepositoryOptions
+    @OptionGroup var sites: SiteOptions
     @OptionGroup var cache: CacheOptions
     @OptionGroup var output: OutputOptions
-    @Option(name: .long, help: ArgumentHelp("Host key file.", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("Host key file (default: the configuration's host_key).", valueName: "FILE"))
     var hostKey: String?
     @Option(name: .long, help: ArgumentHelp("Skip entries matching this glob (a pattern with '/' matches the whole path). Repeatable.", valueName: "PATTERN"))
     var exclude: [String] = []
@@ -30,21 +39,73 @@ struct BackupCommand: AsyncParsableCommand {
     var tag: [String] = []
     @Option(name: .long, help: "Files read at once (default: cores + 1).")
     var parallel: Int?
+    @Option(name: .long, help: ArgumentHelp("Seconds to wait for the quorum of sites (default: the configuration's quorum_timeout).", valueName: "SECONDS"))
+    var wait: Int?
 
     func run() async throws {
-        let key = try KeyFiles.hostKey(hostKey)
-        let repo = try await repository.open(for: key.tenant)
-        let localCache = try cache.open(tenant: key.tenant.tenant, host: key.hostName)
+        if repository.repo != nil {
+            try await backupLocally()
+        } else {
+            try await backupToSites()
+        }
+    }
+
+    private func options(excluding extra: [RawPath]) throws -> BackupOptions {
         var options = BackupOptions()
         options.excludes = exclude
         options.excludeCaches = excludeCaches
         options.oneFileSystem = oneFileSystem
         options.tags = tag
         if let parallel { options.parallelFiles = max(1, parallel) }
-        options.alwaysExcluded = [try RawPath(try repository.path).absolute(), try RawPath(cache.directory).absolute()]
+        options.alwaysExcluded = try extra.map { try $0.absolute() }
+        return options
+    }
+
+    private func backupLocally() async throws {
+        let key = try KeyFiles.hostKey(hostKey)
+        let repo = try await repository.open(for: key.tenant)
+        let localCache = try cache.open(tenant: key.tenant.tenant, host: key.hostName)
+        let options = try options(excluding: [RawPath(try repository.path), RawPath(cache.directory)])
+        let result = try await write(key: key, destination: RepositoryDestination(repository: repo), cache: localCache, options: options)
+        report(result.0, seconds: result.1, sites: nil)
+        if !result.0.warnings.isEmpty { throw ExitCode(ExitStatus.partial.rawValue) }
+    }
+
+    private func backupToSites() async throws {
+        guard let configuration = try sites.loadIfPresent() else {
+            throw CommandFailure(.usage, "give --repo DIR, or a host configuration with sites (--config FILE; default \(sites.configurationPath))")
+        }
+        guard !configuration.sites.isEmpty else { throw CommandFailure(.usage, "\(configuration.file) lists no sites") }
+        let key = try KeyFiles.hostKey(hostKey ?? configuration.hostKey)
+        let state = RawPath(configuration.stateDirectory)
+        let replicator = try Replicator(
+            stateDirectory: state, sites: try SiteOptions.endpoints(configuration), tenant: key.tenant.tenant,
+            quorum: configuration.quorum, logger: Logger(label: "skiff.replication"))
+        let delivery = Task { await replicator.run() }
+        defer { delivery.cancel() }
+        let cacheDirectory = cache.cacheDir ?? state.appending("cache").description
+        let localCache = try CacheOptions(cacheDir: cacheDirectory).open(tenant: key.tenant.tenant, host: key.hostName)
+        let options = try options(excluding: [state, RawPath(cacheDirectory)])
+        let (result, seconds) = try await write(key: key, destination: replicator.destination, cache: localCache, options: options)
+        let timeout = wait.map { Duration.seconds($0) } ?? configuration.quorumTimeout
+        let accepted = try await replicator.waitForQuorum(timeout: timeout)
+        delivery.cancel()
+        await delivery.value
+        let statuses = try await replicator.status(probeTimeout: .milliseconds(500))
+        await replicator.shutdown()
+        report(result, seconds: seconds, sites: statuses)
+        if accepted.count < configuration.quorum {
+            FileHandleOutput.standardError(
+                "skiff: snapshot sealed and queued, but only \(accepted.count) of the \(configuration.quorum) sites needed accepted it within \(timeout); `skiff sync` delivers the rest\n")
+            throw ExitCode(ExitStatus.notDurableYet.rawValue)
+        }
+        if !result.warnings.isEmpty { throw ExitCode(ExitStatus.partial.rawValue) }
+    }
+
+    private func write(key: HostKey, destination: any SnapshotDestination, cache: LocalCache, options: BackupOptions) async throws -> (BackupResult, Double) {
         let statistics = BackupStatistics()
         let writer = try SnapshotWriter(
-            hostKey: key, destination: RepositoryDestination(repository: repo), cache: localCache, options: options,
+            hostKey: key, destination: destination, cache: cache, options: options,
             logger: Logger(label: "skiff.backup"), statistics: statistics)
         let progress = ProgressDisplay { elapsed in
             let s = statistics.snapshot
@@ -52,26 +113,26 @@ struct BackupCommand: AsyncParsableCommand {
             return "files \(s.filesSeen)  read \(Units.bytes(s.bytesRead))  new \(Units.bytes(s.bytesStored))  \(Units.bytes(rate))/s"
         }
         let started = Date()
-        let result: BackupResult
-        do {
-            result = try await writer.backup(paths: paths.map { RawPath($0) }, time: TimeFormat.now())
-        } catch {
-            progress.stop()
-            throw error
-        }
-        progress.stop()
-        let elapsed = Date().timeIntervalSince(started)
+        defer { progress.stop() }
+        let result = try await writer.backup(paths: paths.map { RawPath($0) }, time: TimeFormat.now())
+        return (result, Date().timeIntervalSince(started))
+    }
+
+    private func report(_ result: BackupResult, seconds: Double, sites: [SiteStatus]?) {
         for warning in result.warnings { FileHandleOutput.standardError("warning: \(warning)\n") }
         if output.json {
-            try JSONOutput.print(BackupReport(result: result, seconds: elapsed))
-        } else {
-            let s = result.statistics
-            print("snapshot \(result.seal.hash.hex.prefix(12)) sealed (host \(result.seal.hostName), #\(result.seal.sequence))")
-            print("  files: \(s.filesSeen) (\(s.filesRead) read, \(s.filesUnchanged) unchanged), directories: \(s.directories)")
-            print("  data: \(Units.bytes(s.logicalBytes)) in snapshot, \(Units.bytes(s.bytesRead)) read, \(Units.bytes(s.bytesStored)) added in \(s.objectsStored) objects")
-            print(String(format: "  time: %.2f s", elapsed))
+            try? JSONOutput.print(BackupReport(result: result, seconds: seconds, sites: sites))
+            return
         }
-        if !result.warnings.isEmpty { throw ExitCode(ExitStatus.partial.rawValue) }
+        let s = result.statistics
+        print("snapshot \(result.seal.hash.hex.prefix(12)) sealed (host \(result.seal.hostName), #\(result.seal.sequence))")
+        print("  files: \(s.filesSeen) (\(s.filesRead) read, \(s.filesUnchanged) unchanged), directories: \(s.directories)")
+        print("  data: \(Units.bytes(s.logicalBytes)) in snapshot, \(Units.bytes(s.bytesRead)) read, \(Units.bytes(s.bytesStored)) added in \(s.objectsStored) objects")
+        print(String(format: "  time: %.2f s", seconds))
+        for site in sites ?? [] {
+            let state = site.backlogEntries == 0 ? "has it" : "behind by \(site.backlogEntries) entries (\(Units.bytes(site.backlogBytes)))"
+            print("  site \(site.site): \(state)\(site.lastError.map { "; last error: \($0)" } ?? "")")
+        }
     }
 }
 
@@ -84,8 +145,9 @@ struct BackupReport: Encodable {
     var seconds: Double
     var statistics: BackupStatistics.Summary
     var warnings: [String]
+    var sites: [SiteStatus]?
 
-    init(result: BackupResult, seconds: Double) {
+    init(result: BackupResult, seconds: Double, sites: [SiteStatus]?) {
         snapshot = result.seal.hash.hex
         host = result.seal.hostName
         sequence = result.seal.sequence
@@ -93,5 +155,6 @@ struct BackupReport: Encodable {
         self.seconds = seconds
         statistics = result.statistics
         warnings = result.warnings
+        self.sites = sites
     }
 }

@@ -29,6 +29,7 @@ struct RestoreCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Replace existing files in the target.")
     var overwrite = false
     @OptionGroup var repository: RepositoryOptions
+    @OptionGroup var sites: SiteOptions
     @OptionGroup var output: OutputOptions
     @Option(name: .long, help: ArgumentHelp("The tenant's restore key.", valueName: "FILE"))
     var restoreKey: String?
@@ -50,7 +51,12 @@ struct RestoreCommand: AsyncParsableCommand {
             selector = .latest(host: host)
         }
         let key = try KeyFiles.restoreKey(restoreKey, passphrase: PassphraseSource(file: passphraseFile))
-        let repo = try await repository.open(for: key.publicKey)
+        try await ReadableRepository.using(repository, sites, tenant: key.publicKey) { repo in
+            try await restore(repo, key: key, selector: selector)
+        }
+    }
+
+    private func restore(_ repo: Repository, key: RestoreKey, selector: SnapshotSelector) async throws {
         let catalog = try await SealCatalog.load(repository: repo, tenant: key.publicKey, host: host)
         let seal = try catalog.select(selector)
         if let problem = catalog.problems.first(where: { $0.involvedSeals.contains(seal.name) }) {

@@ -9,6 +9,7 @@ struct SnapshotsCommand: AsyncParsableCommand {
         abstract: "List the sealed snapshots, verified against the tenant key (no passphrase needed).")
 
     @OptionGroup var repository: RepositoryOptions
+    @OptionGroup var sites: SiteOptions
     @OptionGroup var output: OutputOptions
     @Option(name: .long, help: ArgumentHelp("Any Skiff key file of the tenant: tenant public key, restore key or host key (default: the host key).", valueName: "FILE"))
     var key: String?
@@ -17,8 +18,9 @@ struct SnapshotsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let tenant = try KeyFiles.tenantPublicKey(path: key ?? KeyFiles.hostKeyPath(nil))
-        let repo = try await repository.open(for: tenant)
-        let catalog = try await SealCatalog.load(repository: repo, tenant: tenant, host: host)
+        let catalog = try await ReadableRepository.using(repository, sites, tenant: tenant) {
+            try await SealCatalog.load(repository: $0, tenant: tenant, host: host)
+        }
         for problem in catalog.problems { FileHandleOutput.standardError("warning: \(problem)\n") }
         if output.json {
             try JSONOutput.print(catalog.seals.map(SnapshotListing.init))

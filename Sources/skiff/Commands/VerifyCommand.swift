@@ -11,6 +11,7 @@ struct VerifyCommand: AsyncParsableCommand {
         discussion: "Exit code 0: everything verified. Exit code 6: problems found (each names the object and where it sits).")
 
     @OptionGroup var repository: RepositoryOptions
+    @OptionGroup var sites: SiteOptions
     @OptionGroup var output: OutputOptions
     @Option(name: .long, help: ArgumentHelp("The tenant's restore key.", valueName: "FILE"))
     var restoreKey: String?
@@ -19,7 +20,12 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let key = try KeyFiles.restoreKey(restoreKey, passphrase: PassphraseSource(file: passphraseFile))
-        let repo = try await repository.open(for: key.publicKey)
+        try await ReadableRepository.using(repository, sites, tenant: key.publicKey) { repo in
+            try await verify(repo, key: key)
+        }
+    }
+
+    private func verify(_ repo: Repository, key: RestoreKey) async throws {
         let reader = ObjectReader(repository: repo, restoreKey: key)
         let verifier = RepositoryVerifier(reader: reader, tenant: key.publicKey)
         let progress = ProgressDisplay { elapsed in

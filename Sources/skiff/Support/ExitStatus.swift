@@ -2,6 +2,7 @@ import ArgumentParser
 import SkiffBackup
 import SkiffCore
 import SkiffRestore
+import SkiffSiteClient
 import SkiffStorage
 import SkiffSystem
 
@@ -23,6 +24,9 @@ enum ExitStatus: Int32 {
     case integrity = 6
     /// The store is full; nothing already stored was harmed.
     case noSpace = 7
+    /// The snapshot is sealed and queued, but fewer sites than the quorum accepted it in time
+    /// (or, for `sync`, some sites are still behind). Delivery resumes with the next run.
+    case notDurableYet = 8
     case interrupted = 130
 }
 
@@ -64,6 +68,8 @@ func classify(_ error: Error) -> (ExitStatus, String) {
         return (.usage, "\(error)")
     case let error as BackupError:
         return (.failure, "\(error)")
+    case let error as SiteClientError:
+        return (error.isTransient ? .failure : .keyProblem, "\(error)")
     case let error as FormatError:
         return (.keyProblem, "\(error)")
     case is CancellationError:

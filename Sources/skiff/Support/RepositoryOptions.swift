@@ -48,6 +48,10 @@ struct RepositoryOptions: ParsableArguments {
 
 /// `--cache-dir DIR`: where the host keeps its local cache.
 struct CacheOptions: ParsableArguments {
+    init() {}
+
+    init(cacheDir: String) { self.cacheDir = cacheDir }
+
     @Option(name: .long, help: ArgumentHelp("Folder for the local cache (default: $SKIFF_CACHE_DIR, /var/cache/skiff for root, ~/.cache/skiff otherwise).", valueName: "DIR"))
     var cacheDir: String?
 

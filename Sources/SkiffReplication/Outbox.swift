@@ -1,0 +1,311 @@
+import Foundation
+import GRDB
+import SkiffCore
+import SkiffStorage
+import SkiffSystem
+import Synchronization
+
+/// One thing to deliver to every site, in order.
+package struct OutboxEntry: Sendable, Equatable {
+    package enum Payload: Sendable, Equatable {
+        case object(ObjectAddress, size: Int)
+        case seal(Seal)
+    }
+
+    package var sequence: Int64
+    package var payload: Payload
+    /// When it was appended (Unix seconds), for lag.
+    package var created: Double
+
+    package var size: Int {
+        switch payload {
+        case .object(_, let size): return size
+        case .seal(let seal): return seal.encoded.count
+        }
+    }
+}
+
+/// Where one site is in the outbox.
+package struct SiteCursor: Sendable, Equatable, Codable {
+    package var site: String
+    /// Every entry with a sequence up to this one was delivered and acknowledged.
+    package var deliveredThrough: Int64
+    package var lastSealSequence: UInt64?
+    package var lastSealHash: String?
+    /// Seal time (Unix seconds) of the newest seal the site accepted.
+    package var lastSealTime: Double?
+    package var lastSuccess: Double?
+    package var lastError: String?
+}
+
+/// The host's durable backlog: everything it must deliver to its sites, in one ordered log,
+/// with one cursor per site.
+///
+/// - Objects are written once to a local spool (a `FileSystemStore`) and their entries to
+///   SQLite; every site is fed from the same log, so data is chunked, compressed and
+///   encrypted once whatever the number of sites.
+/// - `commit()` is the durability point: the spool is synced and the appended entries are
+///   written in one transaction. After a crash or reboot every committed entry is delivered.
+/// - A site that is down only makes its backlog longer; entries are removed once every site
+///   has them.
+package final class Outbox: Sendable {
+    package let folder: RawPath
+    package let sites: [String]
+    private let database: DatabasePool
+    private let spool: FileSystemStore
+    private let state: Mutex<State>
+    private let changed = AsyncBroadcast()
+
+    private struct State {
+        var nextSequence: Int64
+        var pending: [OutboxEntry] = []
+        var queued: Set<ObjectAddress> = []
+        /// Recently appended bytes, so that senders that keep up never read the spool.
+        var recent: [ObjectAddress: [UInt8]] = [:]
+        var recentOrder: [ObjectAddress] = []
+        var recentBytes = 0
+    }
+
+    /// Bytes of recent objects kept in memory for senders.
+    static let recentLimit = 128 << 20
+
+    package init(folder: RawPath, sites: [String]) throws {
+        self.folder = folder
+        self.sites = sites
+        try FileIO.makeDirectories(folder, mode: 0o700)
+        spool = try FileSystemStore.create(at: folder.appending("spool"))
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        database = try DatabasePool(path: folder.appending("outbox.sqlite").description, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE entries (
+                    sequence INTEGER PRIMARY KEY,
+                    kind INTEGER NOT NULL,
+                    address BLOB,
+                    size INTEGER NOT NULL,
+                    seal BLOB,
+                    created REAL NOT NULL
+                );
+                CREATE INDEX entries_by_address ON entries (address);
+                CREATE TABLE cursors (
+                    site TEXT PRIMARY KEY NOT NULL,
+                    delivered_through INTEGER NOT NULL,
+                    last_seal_sequence INTEGER,
+                    last_seal_hash BLOB,
+                    last_seal_time REAL,
+                    last_success REAL,
+                    last_error TEXT
+                );
+                CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);
+                """)
+        }
+        try migrator.migrate(database)
+        try spool.removeStaleTemporaryFiles()
+        let (next, queued) = try database.write { db -> (Int64, Set<ObjectAddress>) in
+            let maxEntry = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM entries") ?? 0
+            let maxCursor = try Int64.fetchOne(db, sql: "SELECT MAX(delivered_through) FROM cursors") ?? 0
+            for site in sites {
+                try db.execute(sql: "INSERT OR IGNORE INTO cursors (site, delivered_through) VALUES (?, ?)",
+                               arguments: [site, try Int64.fetchOne(db, sql: "SELECT MIN(sequence) - 1 FROM entries") ?? maxCursor])
+            }
+            let addresses = try Data.fetchAll(db, sql: "SELECT address FROM entries WHERE kind = 1")
+            return (max(maxEntry, maxCursor) + 1, Set(addresses.map { ObjectAddress(Digest256(bytes: $0)) }))
+        }
+        state = Mutex(State(nextSequence: next, queued: queued))
+    }
+
+    // MARK: Appending
+
+    /// Queues an object for every site. Returns false when it is already queued.
+    /// Durable only after `commit()`.
+    package func append(_ object: EncodedObject) async throws -> Bool {
+        if state.withLock({ $0.queued.contains(object.address) }) { return false }
+        _ = try await spool.put(.object(object.address), object.bytes)
+        let added = state.withLock { state -> Bool in
+            guard state.queued.insert(object.address).inserted else { return false }
+            state.pending.append(OutboxEntry(sequence: state.nextSequence, payload: .object(object.address, size: object.bytes.count),
+                                             created: Date().timeIntervalSince1970))
+            state.nextSequence += 1
+            state.recent[object.address] = object.bytes
+            state.recentOrder.append(object.address)
+            state.recentBytes += object.bytes.count
+            while state.recentBytes > Self.recentLimit, !state.recentOrder.isEmpty {
+                let oldest = state.recentOrder.removeFirst()
+                state.recentBytes -= state.recent.removeValue(forKey: oldest)?.count ?? 0
+            }
+            return true
+        }
+        if added { changed.signal() }
+        return added
+    }
+
+    /// Makes every appended object durable: syncs the spool, then writes their entries.
+    package func commit() async throws {
+        try await spool.flush()
+        let pending = state.withLock { $0.pending }
+        guard !pending.isEmpty else { return }
+        try await database.write { db in
+            let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO entries (sequence, kind, address, size, created) VALUES (?, 1, ?, ?, ?)")
+            for entry in pending {
+                guard case .object(let address, let size) = entry.payload else { continue }
+                try statement.execute(arguments: [entry.sequence, Data(address.digest.bytes), size, entry.created])
+            }
+        }
+        state.withLock { state in state.pending.removeFirst(min(pending.count, state.pending.count)) }
+    }
+
+    /// Commits pending objects, then appends `seal` durably after them.
+    package func append(_ seal: Seal) async throws -> OutboxEntry {
+        try await commit()
+        let entry = state.withLock { state -> OutboxEntry in
+            defer { state.nextSequence += 1 }
+            return OutboxEntry(sequence: state.nextSequence, payload: .seal(seal), created: Date().timeIntervalSince1970)
+        }
+        try await database.write { db in
+            try db.execute(sql: "INSERT INTO entries (sequence, kind, size, seal, created) VALUES (?, 2, ?, ?, ?)",
+                           arguments: [entry.sequence, seal.encoded.count, Data(seal.encoded), entry.created])
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('last-seal', ?)", arguments: [Data(seal.encoded)])
+        }
+        changed.signal()
+        return entry
+    }
+
+    /// The newest seal this host appended, if any (survives restarts).
+    package func lastSeal() throws -> Seal? {
+        try database.read { db in try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'last-seal'") }.map { try Seal.decode(Array($0)) }
+    }
+
+    // MARK: Delivering
+
+    /// Up to `limit` entries after `sequence`, committed ones first, then pending ones.
+    package func entries(after sequence: Int64, limit: Int) throws -> [OutboxEntry] {
+        var result = try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM entries WHERE sequence > ? ORDER BY sequence LIMIT ?", arguments: [sequence, limit]).map(Self.entry)
+        }
+        if result.count < limit {
+            let after = result.last?.sequence ?? sequence
+            let pending = state.withLock { $0.pending }
+            result += pending.filter { $0.sequence > after }.prefix(limit - result.count)
+        }
+        return result
+    }
+
+    private static func entry(_ row: Row) throws -> OutboxEntry {
+        let kind: Int = row["kind"]
+        let payload: OutboxEntry.Payload
+        if kind == 1 {
+            payload = .object(ObjectAddress(Digest256(bytes: row["address"] as Data)), size: row["size"])
+        } else {
+            payload = .seal(try Seal.decode(Array(row["seal"] as Data)))
+        }
+        return OutboxEntry(sequence: row["sequence"], payload: payload, created: row["created"])
+    }
+
+    /// Waits until an entry after `sequence` exists (or the task is cancelled).
+    package func waitForEntries(after sequence: Int64) async {
+        while !Task.isCancelled {
+            let ticket = changed.ticket()
+            if let last = try? entries(after: sequence, limit: 1), !last.isEmpty { return }
+            await changed.wait(ticket)
+        }
+    }
+
+    /// The sequence of the newest entry, committed or pending (0 when empty).
+    package func newestSequence() throws -> Int64 {
+        let committed = try database.read { try Int64.fetchOne($0, sql: "SELECT MAX(sequence) FROM entries") } ?? 0
+        return max(committed, state.withLock { $0.pending.last?.sequence ?? 0 })
+    }
+
+    /// The bytes of a queued object, from memory when recent, else from the spool.
+    package func objectBytes(_ address: ObjectAddress) async throws -> [UInt8] {
+        if let bytes = state.withLock({ $0.recent[address] }) { return bytes }
+        do { return try await spool.get(.object(address)) } catch StoreError.notFound { throw ObjectError.missing(address) }
+    }
+
+    package func hasObject(_ address: ObjectAddress) async throws -> Bool {
+        try await spool.exists(.object(address))
+    }
+
+    // MARK: Cursors
+
+    package func cursor(_ site: String) throws -> SiteCursor {
+        try database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM cursors WHERE site = ?", arguments: [site]) else {
+                return SiteCursor(site: site, deliveredThrough: 0)
+            }
+            let hash: Data? = row["last_seal_hash"]
+            let sequence: Int64? = row["last_seal_sequence"]
+            return SiteCursor(site: site, deliveredThrough: row["delivered_through"], lastSealSequence: sequence.map(UInt64.init),
+                              lastSealHash: hash.map { Hex.encode(Array($0)) }, lastSealTime: row["last_seal_time"],
+                              lastSuccess: row["last_success"], lastError: row["last_error"])
+        }
+    }
+
+    /// Records that `site` holds every entry up to `sequence` (and, for a seal, which one).
+    package func acknowledge(site: String, through sequence: Int64, seal: Seal? = nil) async throws {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE cursors SET delivered_through = MAX(delivered_through, ?), last_success = ?, last_error = NULL WHERE site = ?",
+                           arguments: [sequence, Date().timeIntervalSince1970, site])
+            if let seal {
+                try db.execute(sql: "UPDATE cursors SET last_seal_sequence = ?, last_seal_hash = ?, last_seal_time = ? WHERE site = ?",
+                               arguments: [Int64(seal.sequence), Data(seal.hash.bytes), Double(seal.time.seconds) + Double(seal.time.nanoseconds) / 1e9, site])
+            }
+        }
+        changed.signal()
+    }
+
+    package func recordError(site: String, _ message: String) async throws {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE cursors SET last_error = ? WHERE site = ?", arguments: [message, site])
+        }
+    }
+
+    /// Waits until at least `count` sites have acknowledged `sequence`, or `timeout` passes.
+    /// Returns the sites that have.
+    package func waitForAcknowledgements(of sequence: Int64, count: Int, timeout: Duration) async throws -> [String] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let ticket = changed.ticket()
+            let done = try sites.filter { try cursor($0).deliveredThrough >= sequence }
+            if done.count >= count || ContinuousClock.now >= deadline { return done }
+            await changed.wait(ticket, until: deadline)
+        }
+    }
+
+    /// Entries waiting for `site`, and their total size.
+    package func backlog(of site: String) throws -> (entries: Int, bytes: Int, oldest: Double?) {
+        let through = try cursor(site).deliveredThrough
+        var (count, bytes, oldest) = try database.read { db -> (Int, Int, Double?) in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b, MIN(created) AS o FROM entries WHERE sequence > ?", arguments: [through])
+            return (row?["n"] ?? 0, row?["b"] ?? 0, row?["o"])
+        }
+        for entry in state.withLock({ $0.pending }) where entry.sequence > through {
+            count += 1
+            bytes += entry.size
+            oldest = min(oldest ?? entry.created, entry.created)
+        }
+        return (count, bytes, oldest)
+    }
+
+    /// Removes entries every site has, and their spool files.
+    package func collectGarbage() async throws {
+        let minimum = try sites.map { try cursor($0).deliveredThrough }.min() ?? 0
+        let removed = try await database.write { db -> [ObjectAddress] in
+            let addresses = try Data.fetchAll(db, sql: "SELECT address FROM entries WHERE kind = 1 AND sequence <= ?", arguments: [minimum])
+            try db.execute(sql: "DELETE FROM entries WHERE sequence <= ?", arguments: [minimum])
+            return addresses.map { ObjectAddress(Digest256(bytes: $0)) }
+        }
+        for address in removed {
+            try await spool.delete(.object(address))
+        }
+        state.withLock { state in
+            for address in removed {
+                state.queued.remove(address)
+                if let bytes = state.recent.removeValue(forKey: address) { state.recentBytes -= bytes.count }
+            }
+            if !removed.isEmpty { state.recentOrder.removeAll { state.recent[$0] == nil } }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import SkiffCore
+import SkiffSiteClient
+import SkiffSystem
+
+/// What `skiff status` shows for one site.
+package struct SiteStatus: Sendable, Codable, Equatable {
+    package var site: String
+    package var url: String
+    package var reachable: Bool
+    package var lastSeal: String?
+    /// Seal time of the newest seal the site accepted (ISO 8601).
+    package var lastSealTime: String?
+    /// Seconds since the oldest entry the site has not acknowledged was queued (0 when caught up).
+    package var lagSeconds: Double
+    package var backlogEntries: Int
+    package var backlogBytes: Int
+    package var lastError: String?
+}
+
+/// One host's replication: the outbox and one sender per site.
+package final class Replicator: Sendable {
+    package let outbox: Outbox
+    package let sites: [ReconnectingSite]
+    package let senders: [SiteSender]
+    package let quorum: Int
+    let logger: Logger
+
+    package init(stateDirectory: RawPath, sites: [SiteEndpoint], tenant: TenantID, quorum: Int, logger: Logger) throws {
+        let outbox = try Outbox(folder: stateDirectory.appending("outbox-\(tenant.hex)"), sites: sites.map(\.name))
+        let connections = sites.map { ReconnectingSite(endpoint: $0, tenant: tenant) }
+        self.outbox = outbox
+        self.sites = connections
+        senders = connections.map { SiteSender(site: $0, outbox: outbox, logger: logger) }
+        self.quorum = quorum
+        self.logger = logger
+    }
+
+    /// A destination for `SnapshotWriter` that writes once to the outbox.
+    package var destination: ReplicatingDestination {
+        ReplicatingDestination(outbox: outbox, sites: sites)
+    }
+
+    /// Waits until `quorum` sites accepted everything queued so far (the newest seal among it),
+    /// or `timeout` passes. Returns the sites that did. Delivery must be running (`run()`).
+    package func waitForQuorum(timeout: Duration) async throws -> [String] {
+        try await outbox.waitForAcknowledgements(of: try outbox.newestSequence(), count: quorum, timeout: timeout)
+    }
+
+    /// Delivers to every site until cancelled, removing delivered entries as it goes.
+    package func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for sender in senders { group.addTask { await sender.run() } }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await self.outbox.collectGarbage()
+                    try? await Task.sleep(for: .seconds(2))
+                }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    /// Runs delivery until every site has everything queued now, or `timeout` passes.
+    /// Returns the sites still behind.
+    package func drain(timeout: Duration) async throws -> [String] {
+        let target = try outbox.newestSequence()
+        let delivery = Task { await self.run() }
+        defer { delivery.cancel() }
+        _ = try await outbox.waitForAcknowledgements(of: target, count: sites.count, timeout: timeout)
+        delivery.cancel()
+        await delivery.value
+        try await outbox.collectGarbage()
+        return try sites.map(\.name).filter { try outbox.cursor($0).deliveredThrough < target }
+    }
+
+    /// Per-site state; probes each site's health endpoint (up to `probeTimeout`).
+    package func status(probeTimeout: Duration = .seconds(5)) async throws -> [SiteStatus] {
+        var result: [SiteStatus] = []
+        let now = Date().timeIntervalSince1970
+        for site in sites {
+            let cursor = try outbox.cursor(site.name)
+            let backlog = try outbox.backlog(of: site.name)
+            let reachable = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { (try? await site.client().health()) != nil }
+                group.addTask {
+                    try? await Task.sleep(for: probeTimeout)
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            result.append(SiteStatus(
+                site: site.name, url: site.endpoint.url, reachable: reachable,
+                lastSeal: cursor.lastSealSequence.map { "#\($0) \(cursor.lastSealHash?.prefix(12) ?? "")" },
+                lastSealTime: cursor.lastSealTime.map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0)) },
+                lagSeconds: backlog.oldest.map { max(0, now - $0) } ?? 0, backlogEntries: backlog.entries, backlogBytes: backlog.bytes,
+                lastError: cursor.lastError))
+        }
+        return result
+    }
+
+    package func shutdown() async {
+        for site in sites { await site.shutdown() }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import SkiffCore
+import SkiffSiteClient
+import Synchronization
+
+/// Delivers the outbox to one site, in order, forever: objects in parallel batches (asking
+/// first which ones the site lacks), each seal only after everything before it. Transient
+/// failures back off exponentially (0.5 s doubling to 30 s, with jitter) and retry; a site
+/// that is down or slow holds back only its own cursor.
+package final class SiteSender: Sendable {
+    package let site: any SiteConnection
+    let outbox: Outbox
+    let logger: Logger
+    let parallelUploads: Int
+    package let reachable = Atomic<Bool>(true)
+    package let uploadedObjects = Atomic<Int>(0)
+    package let uploadedBytes = Atomic<Int>(0)
+
+    static let batchSize = 64
+
+    package init(site: any SiteConnection, outbox: Outbox, logger: Logger, parallelUploads: Int = 8) {
+        self.site = site
+        self.outbox = outbox
+        self.logger = logger
+        self.parallelUploads = parallelUploads
+    }
+
+    /// Runs until cancelled.
+    package func run() async {
+        var backoff = Backoff()
+        var through = (try? outbox.cursor(site.name).deliveredThrough) ?? 0
+        while !Task.isCancelled {
+            do {
+                let entries = try outbox.entries(after: through, limit: Self.batchSize)
+                if entries.isEmpty {
+                    await outbox.waitForEntries(after: through)
+                    continue
+                }
+                let objects = entries.prefix { if case .object = $0.payload { return true } else { return false } }
+                if !objects.isEmpty {
+                    try await deliver(Array(objects))
+                    through = objects.last!.sequence
+                    try await outbox.acknowledge(site: site.name, through: through)
+                } else if case .seal(let seal) = entries[0].payload {
+                    try await deliver(seal)
+                    through = entries[0].sequence
+                    try await outbox.acknowledge(site: site.name, through: through, seal: seal)
+                }
+                reachable.store(true, ordering: .relaxed)
+                backoff.reset()
+            } catch is CancellationError {
+                return
+            } catch {
+                let transient = (error as? SiteClientError)?.isTransient ?? false
+                if transient { reachable.store(false, ordering: .relaxed) }
+                try? await outbox.recordError(site: site.name, "\(error)")
+                logger.warning("delivery to site failed; will retry", metadata: ["site": "\(site.name)", "error": "\(error)"])
+                do { try await Task.sleep(for: backoff.next(longer: !transient)) } catch { return }
+            }
+        }
+    }
+
+    /// Uploads the objects the site lacks, several at once.
+    private func deliver(_ entries: [OutboxEntry]) async throws {
+        let addresses = entries.compactMap { entry -> ObjectAddress? in
+            if case .object(let address, _) = entry.payload { return address }
+            return nil
+        }
+        let lacking = try await site.missing(addresses)
+        let toSend = addresses.filter { lacking.contains($0) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            var inFlight = 0
+            while next < toSend.count || inFlight > 0 {
+                while inFlight < parallelUploads && next < toSend.count {
+                    let address = toSend[next]
+                    next += 1
+                    inFlight += 1
+                    group.addTask {
+                        let bytes = try await self.outbox.objectBytes(address)
+                        try await self.site.putObject(address, bytes: bytes)
+                        self.uploadedObjects.add(1, ordering: .relaxed)
+                        self.uploadedBytes.add(bytes.count, ordering: .relaxed)
+                    }
+                }
+                if try await group.next() != nil { inFlight -= 1 }
+            }
+        }
+    }
+
+    /// Uploads a seal. When the site says objects are missing (it lost them), re-sends those
+    /// still in the spool and tries again.
+    private func deliver(_ seal: Seal) async throws {
+        do {
+            _ = try await site.putSeal(seal)
+        } catch SiteClientError.rejected(_, _, "missing-objects", let message, let addresses) {
+            let missing = addresses.compactMap { ObjectAddress(hex: $0) }
+            var resent = 0
+            for address in missing where try await outbox.hasObject(address) {
+                try await site.putObject(address, bytes: try await outbox.objectBytes(address))
+                resent += 1
+            }
+            guard resent == missing.count, resent > 0 else {
+                throw ReplicationError.siteLostObjects(site: site.name, count: missing.count - resent, detail: message)
+            }
+            _ = try await site.putSeal(seal)
+        }
+        logger.info("site accepted seal", metadata: ["site": "\(site.name)", "seal": "\(seal.name.short)"])
+    }
+}
+
+/// Exponential backoff with jitter.
+struct Backoff {
+    private var attempt = 0
+
+    mutating func reset() { attempt = 0 }
+
+    /// The next delay: 0.5 s doubling to 30 s, ±20%; final errors wait the maximum.
+    mutating func next(longer: Bool = false) -> Duration {
+        attempt += 1
+        let base = longer ? 30.0 : min(30.0, 0.5 * pow(2.0, Double(attempt - 1)))
+        return .milliseconds(Int(base * Double.random(in: 0.8...1.2) * 1000))
+    }
+}
+
+package enum ReplicationError: Error, Equatable, CustomStringConvertible {
+    /// The site lacks objects the host no longer holds: heal it from another site.
+    case siteLostObjects(site: String, count: Int, detail: String)
+
+    package var description: String {
+        switch self {
+        case .siteLostObjects(let site, let count, let detail):
+            return "site \(site) lacks \(count) objects this host no longer holds (\(detail)); heal it from another site"
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import Metrics
+import SkiffCore
+
+/// The site's Prometheus metrics, through swift-metrics (bootstrapped by the server with
+/// the Prometheus factory). Metric names are documented in docs/PROTOCOL.md.
+package struct SiteMetrics: Sendable {
+    package init() {}
+
+    func objectStored(tenant: String, bytes: Int) {
+        Counter(label: "skiff_site_objects_stored_total", dimensions: [("tenant", tenant)]).increment()
+        Counter(label: "skiff_site_bytes_stored_total", dimensions: [("tenant", tenant)]).increment(by: bytes)
+    }
+
+    func rejected(code: String) {
+        Counter(label: "skiff_site_refusals_total", dimensions: [("code", code)]).increment()
+    }
+
+    func sealAccepted(tenant: String, host: String, time: Timestamp) {
+        Counter(label: "skiff_site_seals_accepted_total", dimensions: [("tenant", tenant), ("host", host)]).increment()
+        Gauge(label: "skiff_site_newest_seal_time_seconds", dimensions: [("tenant", tenant), ("host", host)]).record(Double(time.seconds))
+    }
+
+    func request(route: String, status: Int, seconds: Double) {
+        Counter(label: "skiff_site_requests_total", dimensions: [("route", route), ("status", "\(status)")]).increment()
+        Recorder(label: "skiff_site_request_duration_seconds", dimensions: [("route", route)], aggregate: true).record(seconds)
+    }
+}

@@ -1,0 +1,447 @@
+import Foundation
+import GRDB
+import SkiffCore
+import SkiffSiteProtocol
+import Synchronization
+
+/// A tenant known to the site.
+package struct TenantRecord: Sendable, Equatable {
+    package var id: TenantID
+    package var name: String
+    package var publicKey: TenantPublicKey
+    package var created: Date
+}
+
+/// A host whose seals the site accepts: its certificate, verified against the tenant key.
+package struct HostRecord: Sendable, Equatable {
+    package var tenant: TenantID
+    package var name: String
+    package var certificate: HostCertificate
+    package var registered: Date
+}
+
+/// A bearer token as stored: only the SHA-256 of its secret.
+package struct TokenRecord: Sendable, Equatable, Codable {
+    package var id: String
+    package var role: SiteRole
+    package var tenants: [String]
+    package var host: String?
+    package var label: String
+    package var created: Date
+    package var revoked: Date?
+}
+
+/// The newest accepted seal of one host, which the next one must chain to.
+package struct SealHead: Sendable, Equatable {
+    package var sequence: UInt64
+    package var hash: Digest256
+}
+
+/// An entry of the site's audit trail: who did what, when.
+package struct AuditEntry: Sendable, Codable, Equatable {
+    package var time: Date
+    package var actor: String
+    package var action: String
+    package var tenant: String?
+    package var detail: String
+}
+
+package enum RegistryError: Error, Equatable, CustomStringConvertible {
+    case tenantExists(String)
+    case unknownTenant(String)
+    case unknownToken(String)
+    case hostNotCertified(String)
+    case invalid(String)
+
+    package var description: String {
+        switch self {
+        case .tenantExists(let name): return "tenant \(name) already exists"
+        case .unknownTenant(let name): return "no tenant \(name)"
+        case .unknownToken(let id): return "no token \(id)"
+        case .hostNotCertified(let why): return "host not registered: \(why)"
+        case .invalid(let why): return why
+        }
+    }
+}
+
+/// The site's own state in SQLite (`site.sqlite` in the data folder): tenants, hashed
+/// tokens, registered hosts, seal heads and index, the identity index used to answer
+/// deduplication queries, subtrees known to be complete, and the audit trail.
+///
+/// Objects and seals themselves live in the tenants' stores; everything here except tenants,
+/// tokens, hosts and the audit trail can be rebuilt from them.
+package final class SiteRegistry: Sendable {
+    private let database: DatabasePool
+    /// Authenticated tokens, kept briefly: revocation happens in another process (the
+    /// `skiff-site token revoke` command), so a cached answer may live only `tokenCacheLifetime`.
+    private let tokenCache = Mutex<[String: (Principal, ContinuousClock.Instant)]>([:])
+    static let tokenCacheLifetime = Duration.seconds(5)
+    private let tenantCache = Mutex<[TenantID: TenantRecord]>([:])
+
+    package init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.label = "skiff-site"
+        database = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE tenants (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL UNIQUE,
+                    public_key BLOB NOT NULL,
+                    created REAL NOT NULL
+                );
+                CREATE TABLE tokens (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    hash BLOB NOT NULL UNIQUE,
+                    role TEXT NOT NULL,
+                    host TEXT,
+                    label TEXT NOT NULL,
+                    created REAL NOT NULL,
+                    revoked REAL
+                );
+                CREATE TABLE token_tenants (
+                    token TEXT NOT NULL REFERENCES tokens(id),
+                    tenant TEXT NOT NULL REFERENCES tenants(id),
+                    PRIMARY KEY (token, tenant)
+                );
+                CREATE TABLE hosts (
+                    tenant TEXT NOT NULL REFERENCES tenants(id),
+                    name TEXT NOT NULL,
+                    certificate BLOB NOT NULL,
+                    registered REAL NOT NULL,
+                    PRIMARY KEY (tenant, name)
+                );
+                CREATE TABLE seal_heads (
+                    tenant TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    hash BLOB NOT NULL,
+                    PRIMARY KEY (tenant, host)
+                );
+                CREATE TABLE seals (
+                    tenant TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    time INTEGER NOT NULL,
+                    hash BLOB NOT NULL,
+                    accepted REAL NOT NULL,
+                    PRIMARY KEY (tenant, host, sequence)
+                );
+                CREATE INDEX seals_by_time ON seals (tenant, time);
+                CREATE TABLE identities (
+                    tenant TEXT NOT NULL,
+                    identity BLOB NOT NULL,
+                    address BLOB NOT NULL,
+                    PRIMARY KEY (tenant, identity)
+                ) WITHOUT ROWID;
+                CREATE TABLE complete_nodes (
+                    tenant TEXT NOT NULL,
+                    address BLOB NOT NULL,
+                    PRIMARY KEY (tenant, address)
+                ) WITHOUT ROWID;
+                CREATE TABLE audit (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    time REAL NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    tenant TEXT,
+                    detail TEXT NOT NULL
+                );
+                """)
+        }
+        try migrator.migrate(database)
+    }
+
+    // MARK: Tenants
+
+    package func addTenant(name: String, publicKey: TenantPublicKey) throws -> TenantRecord {
+        guard StoreNameRules.isValidTenantName(name) else {
+            throw RegistryError.invalid("tenant names are 1-64 letters, digits, '.', '_' or '-'")
+        }
+        let record = TenantRecord(id: publicKey.tenant, name: name, publicKey: publicKey, created: Date())
+        try database.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM tenants WHERE id = ? OR name = ?", arguments: [record.id.hex, name]) == true {
+                throw RegistryError.tenantExists(name)
+            }
+            try db.execute(sql: "INSERT INTO tenants (id, name, public_key, created) VALUES (?, ?, ?, ?)",
+                           arguments: [record.id.hex, name, Data(publicKey.encoded), record.created.timeIntervalSince1970])
+        }
+        return record
+    }
+
+    package func tenants() throws -> [TenantRecord] {
+        try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM tenants ORDER BY name").map(Self.tenant) }
+    }
+
+    /// A tenant by id, cached.
+    package func tenant(_ id: TenantID) throws -> TenantRecord? {
+        if let cached = tenantCache.withLock({ $0[id] }) { return cached }
+        let record = try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM tenants WHERE id = ?", arguments: [id.hex]).map(Self.tenant)
+        }
+        if let record { tenantCache.withLock { $0[id] = record } }
+        return record
+    }
+
+    /// A tenant by name or id (hex).
+    package func tenant(named nameOrID: String) throws -> TenantRecord? {
+        if let id = TenantID(hex: nameOrID), let record = try tenant(id) { return record }
+        return try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM tenants WHERE name = ?", arguments: [nameOrID]).map(Self.tenant)
+        }
+    }
+
+    private static func tenant(_ row: Row) throws -> TenantRecord {
+        let data: Data = row["public_key"]
+        return TenantRecord(
+            id: TenantID(hex: row["id"] as String)!, name: row["name"], publicKey: try TenantPublicKey.decode(Array(data)),
+            created: Date(timeIntervalSince1970: row["created"]))
+    }
+
+    // MARK: Tokens
+
+    /// Creates a token and returns its record and its secret, which is shown once and never
+    /// stored (only its SHA-256 is).
+    package func createToken(role: SiteRole, tenants: [TenantID], host: String?, label: String) throws -> (TokenRecord, String) {
+        switch role {
+        case .writer:
+            guard tenants.count == 1, let host else { throw RegistryError.invalid("a writer token is for exactly one tenant and one host") }
+            try HostName.validate(host)
+        case .reader:
+            guard tenants.count == 1 else { throw RegistryError.invalid("a reader token is for exactly one tenant") }
+        case .auditor:
+            guard !tenants.isEmpty else { throw RegistryError.invalid("an auditor token needs at least one tenant") }
+        case .admin:
+            guard tenants.isEmpty else { throw RegistryError.invalid("an admin token covers every tenant; give no tenant") }
+        }
+        let secret = "skt_" + Self.base64URL(SecureRandom.bytes(32))
+        let id = "tok-" + Hex.encode(SecureRandom.bytes(5))
+        let record = TokenRecord(id: id, role: role, tenants: tenants.map(\.hex), host: role == .writer ? host : nil,
+                                 label: label, created: Date(), revoked: nil)
+        try database.write { db in
+            for tenant in tenants {
+                guard try Bool.fetchOne(db, sql: "SELECT 1 FROM tenants WHERE id = ?", arguments: [tenant.hex]) == true else {
+                    throw RegistryError.unknownTenant(tenant.hex)
+                }
+            }
+            try db.execute(sql: "INSERT INTO tokens (id, hash, role, host, label, created) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [id, Data(Self.tokenHash(secret)), role.rawValue, record.host, label, record.created.timeIntervalSince1970])
+            for tenant in tenants {
+                try db.execute(sql: "INSERT INTO token_tenants (token, tenant) VALUES (?, ?)", arguments: [id, tenant.hex])
+            }
+        }
+        return (record, secret)
+    }
+
+    static func tokenHash(_ secret: String) -> [UInt8] { SHA256Hasher.digest(Array(secret.utf8)).bytes }
+
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The principal of a presented secret, or nil for unknown or revoked tokens.
+    package func authenticate(_ secret: String) throws -> Principal? {
+        guard secret.hasPrefix("skt_"), secret.utf8.count < 200 else { return nil }
+        let hash = Hex.encode(Self.tokenHash(secret))
+        let now = ContinuousClock.now
+        if let (principal, cachedAt) = tokenCache.withLock({ $0[hash] }), now - cachedAt < Self.tokenCacheLifetime { return principal }
+        let principal: Principal? = try database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ? AND revoked IS NULL",
+                                             arguments: [Data(Self.tokenHash(secret))]) else { return nil }
+            let id: String = row["id"]
+            let tenants = try String.fetchAll(db, sql: "SELECT tenant FROM token_tenants WHERE token = ?", arguments: [id])
+            return Principal(tokenID: id, role: SiteRole(rawValue: row["role"]) ?? .reader,
+                             tenants: Set(tenants.compactMap { TenantID(hex: $0) }), host: row["host"])
+        }
+        tokenCache.withLock { cache in
+            if let principal { cache[hash] = (principal, now) } else { cache[hash] = nil }
+        }
+        return principal
+    }
+
+    package func revokeToken(_ id: String) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL", arguments: [Date().timeIntervalSince1970, id])
+            guard db.changesCount == 1 else { throw RegistryError.unknownToken(id) }
+        }
+        tokenCache.withLock { $0.removeAll() }
+    }
+
+    package func tokens() throws -> [TokenRecord] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created").map { row in
+                let id: String = row["id"]
+                let revoked: Double? = row["revoked"]
+                return TokenRecord(
+                    id: id, role: SiteRole(rawValue: row["role"]) ?? .reader,
+                    tenants: try String.fetchAll(db, sql: "SELECT tenant FROM token_tenants WHERE token = ? ORDER BY tenant", arguments: [id]),
+                    host: row["host"], label: row["label"], created: Date(timeIntervalSince1970: row["created"]),
+                    revoked: revoked.map { Date(timeIntervalSince1970: $0) })
+            }
+        }
+    }
+
+    // MARK: Hosts
+
+    /// Registers a host of `tenant` from its certificate, which must be signed by the tenant.
+    /// Re-registering a name replaces its key (a host that was re-keyed).
+    package func registerHost(tenant: TenantRecord, certificate: HostCertificate) throws -> HostRecord {
+        do { try certificate.verify(by: tenant.publicKey) } catch {
+            throw RegistryError.hostNotCertified("the certificate of \(certificate.hostName) is not signed by tenant \(tenant.name)")
+        }
+        var writer = ByteWriter()
+        certificate.write(into: &writer)
+        let record = HostRecord(tenant: tenant.id, name: certificate.hostName, certificate: certificate, registered: Date())
+        try database.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO hosts (tenant, name, certificate, registered) VALUES (?, ?, ?, ?)",
+                           arguments: [tenant.id.hex, record.name, Data(writer.bytes), record.registered.timeIntervalSince1970])
+        }
+        return record
+    }
+
+    package func host(tenant: TenantID, name: String) throws -> HostRecord? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM hosts WHERE tenant = ? AND name = ?", arguments: [tenant.hex, name]).map(Self.host)
+        }
+    }
+
+    package func hosts(tenant: TenantID) throws -> [HostRecord] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM hosts WHERE tenant = ? ORDER BY name", arguments: [tenant.hex]).map(Self.host)
+        }
+    }
+
+    package func removeHost(tenant: TenantID, name: String) throws {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM hosts WHERE tenant = ? AND name = ?", arguments: [tenant.hex, name])
+            guard db.changesCount == 1 else { throw RegistryError.invalid("no host \(name) in that tenant") }
+        }
+    }
+
+    private static func host(_ row: Row) throws -> HostRecord {
+        let data: Data = row["certificate"]
+        var reader = ByteReader(Array(data), context: "host certificate")
+        return HostRecord(tenant: TenantID(hex: row["tenant"] as String)!, name: row["name"],
+                          certificate: try HostCertificate.read(from: &reader), registered: Date(timeIntervalSince1970: row["registered"]))
+    }
+
+    // MARK: Seals
+
+    package func head(tenant: TenantID, host: String) throws -> SealHead? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT sequence, hash FROM seal_heads WHERE tenant = ? AND host = ?", arguments: [tenant.hex, host])
+                .map { SealHead(sequence: UInt64($0["sequence"] as Int64), hash: Digest256(bytes: $0["hash"] as Data)) }
+        }
+    }
+
+    /// Records an accepted seal: index entry and new head, in one transaction.
+    package func recordSeal(_ seal: Seal, tenant: TenantID) throws {
+        try database.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO seals (tenant, host, sequence, time, hash, accepted) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [tenant.hex, seal.hostName, Int64(seal.sequence), seal.time.unixNanoseconds, Data(seal.hash.bytes), Date().timeIntervalSince1970])
+            try db.execute(sql: """
+                INSERT INTO seal_heads (tenant, host, sequence, hash) VALUES (?, ?, ?, ?)
+                ON CONFLICT (tenant, host) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash
+                WHERE excluded.sequence > seal_heads.sequence
+                """, arguments: [tenant.hex, seal.hostName, Int64(seal.sequence), Data(seal.hash.bytes)])
+        }
+    }
+
+    /// Seals of `tenant` (of one host, or all), between two times (Unix ns, inclusive),
+    /// after a (host, sequence) cursor, in (host, sequence) order.
+    package func seals(tenant: TenantID, host: String?, since: Int64?, until: Int64?, after: (String, UInt64)?, limit: Int) throws -> [SealIndexEntry] {
+        var sql = "SELECT * FROM seals WHERE tenant = ?"
+        var arguments: StatementArguments = [tenant.hex]
+        if let host { sql += " AND host = ?"; _ = arguments.append(contentsOf: [host]) }
+        if let since { sql += " AND time >= ?"; _ = arguments.append(contentsOf: [since]) }
+        if let until { sql += " AND time <= ?"; _ = arguments.append(contentsOf: [until]) }
+        if let after { sql += " AND (host > ? OR (host = ? AND sequence > ?))"; _ = arguments.append(contentsOf: [after.0, after.0, Int64(after.1)]) }
+        sql += " ORDER BY host, sequence LIMIT ?"
+        _ = arguments.append(contentsOf: [limit])
+        return try database.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                SealIndexEntry(host: row["host"], sequence: UInt64(row["sequence"] as Int64), time: row["time"],
+                               hash: Hex.encode(Array(row["hash"] as Data)), accepted: Date(timeIntervalSince1970: row["accepted"]))
+            }
+        }
+    }
+
+    // MARK: Identities
+
+    /// Remembers which address holds each identity (advisory: answers "do you have a chunk
+    /// like this?" for hosts that lost their cache).
+    package func recordIdentities(_ pairs: [(TenantID, ObjectIdentity, ObjectAddress)]) throws {
+        guard !pairs.isEmpty else { return }
+        try database.write { db in
+            let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO identities (tenant, identity, address) VALUES (?, ?, ?)")
+            for (tenant, identity, address) in pairs {
+                try statement.execute(arguments: [tenant.hex, Data(identity.digest.bytes), Data(address.digest.bytes)])
+            }
+        }
+    }
+
+    package func addresses(for identities: [ObjectIdentity], tenant: TenantID) throws -> [ObjectIdentity: ObjectAddress] {
+        try database.read { db in
+            let statement = try db.cachedStatement(sql: "SELECT address FROM identities WHERE tenant = ? AND identity = ?")
+            var found: [ObjectIdentity: ObjectAddress] = [:]
+            for identity in identities {
+                if let data = try Data.fetchOne(statement, arguments: [tenant.hex, Data(identity.digest.bytes)]) {
+                    found[identity] = ObjectAddress(Digest256(bytes: data))
+                }
+            }
+            return found
+        }
+    }
+
+    // MARK: Complete subtrees
+
+    package func completeNodes(among addresses: [ObjectAddress], tenant: TenantID) throws -> Set<ObjectAddress> {
+        try database.read { db in
+            let statement = try db.cachedStatement(sql: "SELECT 1 FROM complete_nodes WHERE tenant = ? AND address = ?")
+            var complete = Set<ObjectAddress>()
+            for address in addresses where try Bool.fetchOne(statement, arguments: [tenant.hex, Data(address.digest.bytes)]) == true {
+                complete.insert(address)
+            }
+            return complete
+        }
+    }
+
+    package func markComplete(_ addresses: [ObjectAddress], tenant: TenantID) throws {
+        guard !addresses.isEmpty else { return }
+        try database.write { db in
+            let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO complete_nodes (tenant, address) VALUES (?, ?)")
+            for address in addresses { try statement.execute(arguments: [tenant.hex, Data(address.digest.bytes)]) }
+        }
+    }
+
+    /// Forgets which subtrees are complete (after objects were deleted or quarantined).
+    package func forgetCompleteness(tenant: TenantID) throws {
+        try database.write { db in try db.execute(sql: "DELETE FROM complete_nodes WHERE tenant = ?", arguments: [tenant.hex]) }
+    }
+
+    // MARK: Audit trail
+
+    package func audit(actor: String, action: String, tenant: TenantID?, detail: String) throws {
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO audit (time, actor, action, tenant, detail) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [Date().timeIntervalSince1970, actor, action, tenant?.hex, detail])
+        }
+    }
+
+    package func auditTrail(limit: Int) throws -> [AuditEntry] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
+                AuditEntry(time: Date(timeIntervalSince1970: row["time"]), actor: row["actor"], action: row["action"],
+                           tenant: row["tenant"], detail: row["detail"])
+            }
+        }
+    }
+}
+
+/// Naming rules for what sites create.
+package enum StoreNameRules {
+    package static func isValidTenantName(_ name: String) -> Bool { (try? HostName.validate(name)) != nil }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import SkiffCore
+import SkiffSiteProtocol
+import SkiffStorage
+
+/// The HTTP endpoints of docs/PROTOCOL.md, over `SiteService`.
+struct SiteRoutes: Sendable {
+    let service: SiteService
+
+    func register(on router: Router<SiteRequestContext>, registry: SiteRegistry, metricsText: @escaping @Sendable () -> [UInt8]) {
+        router.get("/v1/health") { _, _ -> Response in
+            Self.json(HealthBody(status: "ok", version: SiteAPI.version))
+        }
+        router.get("/metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: metricsText())))
+        }
+        let tenants = router.group("/v1/tenants").add(middleware: SiteAuthMiddleware(registry: registry))
+        tenants.post(":tenant/missing", use: missing)
+        tenants.put(":tenant/objects/:address", use: putObject)
+        tenants.get(":tenant/objects/:address", use: getObject)
+        tenants.head(":tenant/objects/:address", use: headObject)
+        tenants.delete(":tenant/objects/:address", use: deleteObject)
+        tenants.get(":tenant/objects", use: listObjects)
+        tenants.put(":tenant/seals", use: putSeal)
+        tenants.get(":tenant/seals", use: listSeals)
+        tenants.get(":tenant/seals/:host/:file", use: getSeal)
+    }
+
+    // MARK: Helpers
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? SiteAPI.jsonEncoder().encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    func principal(_ context: SiteRequestContext) throws -> Principal {
+        guard let principal = context.principal else { throw SiteError.unauthorized() }
+        return principal
+    }
+
+    func tenant(_ context: SiteRequestContext) throws -> (TenantRecord, Principal) {
+        let principal = try principal(context)
+        return (try service.tenant(try context.parameters.require("tenant"), for: principal), principal)
+    }
+
+    func address(_ context: SiteRequestContext) throws -> ObjectAddress {
+        guard let address = ObjectAddress(hex: try context.parameters.require("address")) else {
+            throw SiteError.badRequest("an object address is 64 hexadecimal digits")
+        }
+        return address
+    }
+
+    static func bytes(_ buffer: ByteBuffer) -> [UInt8] { Array(buffer.readableBytesView) }
+
+    /// "bytes=a-b" or "bytes=a-" → a half-open range.
+    static func range(_ header: String?) throws -> Range<Int>? {
+        guard let header else { return nil }
+        guard header.hasPrefix("bytes="), !header.contains(",") else { throw SiteError.badRequest("only single byte ranges are served") }
+        let parts = header.dropFirst(6).split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let start = Int(parts[0]), start >= 0 else { throw SiteError.badRequest("unreadable Range header") }
+        if parts[1].isEmpty { return start..<Int.max }
+        guard let end = Int(parts[1]), end >= start else { throw SiteError.badRequest("unreadable Range header") }
+        return start..<end + 1
+    }
+
+    // MARK: Objects
+
+    @Sendable func missing(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        let query = try await request.decode(as: MissingQuery.self, context: context)
+        let addresses = try query.addresses.map { text -> ObjectAddress in
+            guard let address = ObjectAddress(hex: text) else { throw SiteError.badRequest("bad address \(text)") }
+            return address
+        }
+        let identities = try query.identities.map { text -> ObjectIdentity in
+            guard let identity = ObjectIdentity(hex: text) else { throw SiteError.badRequest("bad identity \(text)") }
+            return identity
+        }
+        let answer = try await service.missing(tenant: tenant, addresses: addresses, identities: identities, principal: principal)
+        return Self.json(MissingAnswer(missing: answer.missing.map(\.hex),
+                                       known: Dictionary(uniqueKeysWithValues: answer.known.map { ($0.key.hex, $0.value.hex) })))
+    }
+
+    @Sendable func putObject(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        let address = try address(context)
+        guard principal.mayWriteObjects else { throw SiteError.forbidden("a \(principal.role.rawValue) token cannot upload") }
+        let body = try await request.body.collect(upTo: ObjectHeader.maxObjectSize)
+        let outcome = try await service.putObject(tenant: tenant, address: address, bytes: Self.bytes(body), principal: principal)
+        return Response(status: outcome == .stored ? .created : .ok)
+    }
+
+    @Sendable func getObject(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        let range = try Self.range(request.headers[.range])
+        let bytes = try await service.getObject(tenant: tenant, address: try address(context), range: range, principal: principal)
+        return Response(status: range == nil ? .ok : .partialContent, headers: [.contentType: "application/octet-stream"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    @Sendable func headObject(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        guard let size = try await service.objectSize(tenant: tenant, address: try address(context), principal: principal) else {
+            throw SiteError.notFound("no such object")
+        }
+        return Response(status: .ok, headers: [.contentLength: "\(size)", .contentType: "application/octet-stream"])
+    }
+
+    @Sendable func deleteObject(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        try await service.deleteObject(tenant: tenant, address: try address(context), principal: principal)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func listObjects(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        let query = request.uri.queryParameters
+        var after: ObjectAddress?
+        if let text = query.get("after") {
+            guard let address = ObjectAddress(hex: text) else { throw SiteError.badRequest("after must be an object address") }
+            after = address
+        }
+        let limit = query.get("limit", as: Int.self) ?? 1000
+        let objects = try await service.listObjects(tenant: tenant, after: after, limit: limit, principal: principal)
+        return Self.json(ObjectListing(objects: objects.map(\.hex)))
+    }
+
+    // MARK: Seals
+
+    @Sendable func putSeal(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        let body = try await request.body.collect(upTo: Seal.maxEncodedSize)
+        let (name, accepted) = try await service.putSeal(tenant: tenant, bytes: Self.bytes(body), principal: principal)
+        return Self.json(SealAcceptance(seal: "\(name)", accepted: accepted), status: accepted ? .created : .ok)
+    }
+
+    @Sendable func listSeals(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        let query = request.uri.queryParameters
+        var after: (String, UInt64)?
+        if let text = query.get("after") {
+            let parts = text.split(separator: "/")
+            guard parts.count == 2, let sequence = UInt64(parts[1]) else { throw SiteError.badRequest("after must be host/sequence") }
+            after = (String(parts[0]), sequence)
+        }
+        let seals = try service.listSeals(
+            tenant: tenant, host: query.get("host"), since: query.get("since", as: Int64.self), until: query.get("until", as: Int64.self),
+            after: after, limit: query.get("limit", as: Int.self) ?? 1000, principal: principal)
+        return Self.json(SealListing(seals: seals))
+    }
+
+    @Sendable func getSeal(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        guard let name = SealName(host: try context.parameters.require("host"), fileName: try context.parameters.require("file")) else {
+            throw SiteError.badRequest("a seal file name is <16 hex sequence>-<64 hex hash>")
+        }
+        let bytes = try await service.getSeal(tenant: tenant, name: name, principal: principal)
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

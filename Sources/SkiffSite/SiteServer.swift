@@ -1,0 +1,119 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdHTTP2
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import Prometheus
+import ServiceLifecycle
+import SkiffStorage
+import SkiffSystem
+import UnixSignals
+
+/// How `skiff-site serve` runs.
+package struct SiteServerConfiguration: Sendable {
+    package var dataFolder: RawPath
+    package var host: String
+    package var port: Int
+    package var certificatePath: String
+    package var privateKeyPath: String
+    /// Offer HTTP/2 (ALPN "h2") besides HTTP/1.1.
+    package var http2: Bool
+    /// Close connections idle this long.
+    package var idleTimeout: Duration = .seconds(60)
+    /// Give in-flight requests this long to finish on SIGTERM.
+    package var shutdownGrace: Duration = .seconds(30)
+
+    package init(dataFolder: RawPath, host: String, port: Int, certificatePath: String, privateKeyPath: String, http2: Bool) {
+        self.dataFolder = dataFolder
+        self.host = host
+        self.port = port
+        self.certificatePath = certificatePath
+        self.privateKeyPath = privateKeyPath
+        self.http2 = http2
+    }
+}
+
+/// The site server: HTTPS (TLS 1.2+, HTTP/1.1 and HTTP/2) in front of `SiteService`, with a
+/// periodic housekeeping service, graceful shutdown on SIGTERM and SIGINT.
+package enum SiteServer {
+    /// Runs until SIGTERM or SIGINT. `onListening` receives the bound port (useful with
+    /// port 0).
+    package static func run(
+        configuration: SiteServerConfiguration, registry: PrometheusCollectorRegistry, logger: Logger,
+        onListening: @escaping @Sendable (Int) -> Void
+    ) async throws {
+        let siteRegistry = try SiteRegistry(path: configuration.dataFolder.appending("site.sqlite").description)
+        let metrics = SiteMetrics()
+        let service = SiteService(registry: siteRegistry, dataFolder: configuration.dataFolder, metrics: metrics, logger: logger)
+        try await service.reconcile()
+
+        let router = Router(context: SiteRequestContext.self)
+        router.add(middleware: SiteErrorMiddleware(metrics: metrics))
+        SiteRoutes(service: service).register(on: router, registry: siteRegistry, metricsText: { registry.emitToBuffer() })
+
+        let tls = try tlsConfiguration(configuration)
+        let idle = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000)
+        let server: HTTPServerBuilder
+        if configuration.http2 {
+            var http2 = HTTP2UpgradeChannel.Configuration(idleTimeout: configuration.idleTimeout, streamConfiguration: .init(idleTimeout: idle))
+            http2.gracefulCloseTimeout = .seconds(10)
+            server = try .http2Upgrade(tlsConfiguration: tls, configuration: http2)
+        } else {
+            server = try .tls(.http1(configuration: .init(idleTimeout: idle)), tlsConfiguration: tls)
+        }
+        let app = Application(
+            router: router, server: server,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "skiff-site"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+        let housekeeping = Housekeeping(service: service, logger: logger)
+        var group = ServiceGroupConfiguration(services: [housekeeping, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = configuration.shutdownGrace
+        try await ServiceGroup(configuration: group).run()
+        try service.flushIdentities()
+    }
+
+    /// TLS 1.2 or newer with the site's certificate chain and key; fails early, with the file
+    /// named, when they cannot be used.
+    static func tlsConfiguration(_ configuration: SiteServerConfiguration) throws -> TLSConfiguration {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(configuration.certificatePath)
+            guard !chain.isEmpty else { throw SiteSetupError("\(configuration.certificatePath) holds no certificate") }
+            let key = try NIOSSLPrivateKey(file: configuration.privateKeyPath, format: .pem)
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            tls.minimumTLSVersion = .tlsv12
+            _ = try NIOSSLContext(configuration: tls)
+            return tls
+        } catch let error as SiteSetupError {
+            throw error
+        } catch {
+            throw SiteSetupError("TLS certificate \(configuration.certificatePath) or key \(configuration.privateKeyPath) unusable: \(error)")
+        }
+    }
+}
+
+/// The server cannot start with what it was given (certificate, key, data folder).
+package struct SiteSetupError: Error, CustomStringConvertible {
+    package let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Periodic work beside the server: writes the buffered identity index every second.
+struct Housekeeping: Service {
+    let service: SiteService
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try service.flushIdentities() } catch {
+                    logger.warning("writing the identity index failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}

@@ -1,0 +1,277 @@
+import Foundation
+import Logging
+import SkiffCore
+import SkiffSiteProtocol
+import SkiffStorage
+import SkiffSystem
+import Synchronization
+
+/// What a site does, independent of HTTP: verified uploads, deduplication queries, seal
+/// acceptance, listing, reading and (for administrators) deletion. Every verb checks the
+/// caller's principal first.
+package final class SiteService: Sendable {
+    package let registry: SiteRegistry
+    package let dataFolder: RawPath
+    package let metrics: SiteMetrics
+    let logger: Logger
+    private let stores = Mutex<[TenantID: FileSystemStore]>([:])
+    private let sealLocks = KeyedLocks<String>()
+    private let pendingIdentities = Mutex<[(TenantID, ObjectIdentity, ObjectAddress)]>([])
+
+    /// At most this many addresses or identities per deduplication query.
+    package static let maxQueryItems = 10_000
+
+    package init(registry: SiteRegistry, dataFolder: RawPath, metrics: SiteMetrics, logger: Logger) {
+        self.registry = registry
+        self.dataFolder = dataFolder
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// The store of a tenant's objects and seals: `<data>/tenants/<tenant id>/`.
+    package func store(_ tenant: TenantID) throws -> FileSystemStore {
+        if let store = stores.withLock({ $0[tenant] }) { return store }
+        let store = try FileSystemStore.create(at: dataFolder.appending("tenants").appending(tenant.hex))
+        return stores.withLock { stores in
+            if let existing = stores[tenant] { return existing }
+            stores[tenant] = store
+            return store
+        }
+    }
+
+    /// The tenant, if the principal may act on it. Unknown and foreign tenants are refused
+    /// alike, so a token cannot probe which tenants exist.
+    package func tenant(_ text: String, for principal: Principal) throws -> TenantRecord {
+        guard let id = TenantID(hex: text), principal.covers(id), let record = try registry.tenant(id) else {
+            throw SiteError.forbidden("this token has no access to tenant \(text)")
+        }
+        return record
+    }
+
+    // MARK: Objects
+
+    /// Stores an object after checking that its bytes hash to `address` and that its header
+    /// parses. Idempotent: an object already stored is a success (`.alreadyPresent`).
+    package func putObject(tenant: TenantRecord, address: ObjectAddress, bytes: [UInt8], principal: Principal) async throws -> PutOutcome {
+        guard principal.mayWriteObjects else { throw SiteError.forbidden("a \(principal.role.rawValue) token cannot upload") }
+        guard bytes.count <= ObjectHeader.maxObjectSize else {
+            throw SiteError.tooLarge("objects are at most \(ObjectHeader.maxObjectSize) bytes")
+        }
+        let actual = ObjectAddress(SHA256Hasher.digest(bytes))
+        guard actual == address else {
+            metrics.rejected(code: "address-mismatch")
+            throw SiteError.addressMismatch(address, actual)
+        }
+        let header: ObjectHeader
+        do { header = try ObjectHeader.parse(bytes) } catch let error as FormatError {
+            metrics.rejected(code: "malformed-object")
+            throw SiteError.malformedObject("\(error)")
+        }
+        let outcome = try await translated { try await self.store(tenant.id).put(.object(address), bytes) }
+        if outcome == .stored {
+            metrics.objectStored(tenant: tenant.name, bytes: bytes.count)
+            if let identity = header.identity { pendingIdentities.withLock { $0.append((tenant.id, identity, address)) } }
+        }
+        return outcome
+    }
+
+    /// Which of `addresses` the site lacks, and which of `identities` it holds (with where).
+    package func missing(tenant: TenantRecord, addresses: [ObjectAddress], identities: [ObjectIdentity], principal: Principal) async throws
+        -> (missing: [ObjectAddress], known: [ObjectIdentity: ObjectAddress])
+    {
+        guard addresses.count + identities.count <= Self.maxQueryItems else {
+            throw SiteError.tooLarge("at most \(Self.maxQueryItems) addresses and identities per query")
+        }
+        let store = try store(tenant.id)
+        var missing: [ObjectAddress] = []
+        for address in addresses where try await !store.exists(.object(address)) { missing.append(address) }
+        try flushIdentities()
+        var known: [ObjectIdentity: ObjectAddress] = [:]
+        for (identity, address) in try registry.addresses(for: identities, tenant: tenant.id) where try await store.exists(.object(address)) {
+            known[identity] = address
+        }
+        return (missing, known)
+    }
+
+    package func getObject(tenant: TenantRecord, address: ObjectAddress, range: Range<Int>?, principal: Principal) async throws -> [UInt8] {
+        guard principal.mayReadObjects else { throw SiteError.forbidden("a writer token cannot read objects") }
+        do {
+            return try await store(tenant.id).get(.object(address), byteRange: range)
+        } catch StoreError.notFound {
+            throw SiteError.notFound("no object \(address)")
+        }
+    }
+
+    /// Size of an object, or nil. Writers may ask (deduplication), like the missing query.
+    package func objectSize(tenant: TenantRecord, address: ObjectAddress, principal: Principal) async throws -> Int? {
+        try await store(tenant.id).size(.object(address))
+    }
+
+    package func listObjects(tenant: TenantRecord, after: ObjectAddress?, limit: Int, principal: Principal) async throws -> [ObjectAddress] {
+        guard principal.mayReadObjects else { throw SiteError.forbidden("a writer token cannot list objects") }
+        let keys = try await store(tenant.id).list(prefix: StoreKey.objectsPrefix, after: after.map { StoreKey.object($0) }, limit: min(max(limit, 1), 10_000))
+        return keys.compactMap(\.objectAddress)
+    }
+
+    /// Deletes an object. Administrators only; every deletion and every refused attempt is
+    /// written to the audit trail.
+    package func deleteObject(tenant: TenantRecord, address: ObjectAddress, principal: Principal) async throws {
+        guard principal.mayDelete else {
+            try registry.audit(actor: principal.tokenID, action: "refused-delete", tenant: tenant.id, detail: "object \(address) (role \(principal.role.rawValue))")
+            metrics.rejected(code: "forbidden")
+            throw SiteError.forbidden("only administrators may delete")
+        }
+        try await translated { try await self.store(tenant.id).delete(.object(address)) }
+        try registry.forgetCompleteness(tenant: tenant.id)
+        try registry.audit(actor: principal.tokenID, action: "delete-object", tenant: tenant.id, detail: "object \(address)")
+    }
+
+    // MARK: Seals
+
+    /// Accepts a seal only if: it parses; it is for this tenant; a writer seals only its own
+    /// host; the host is registered with this key and certified by the tenant; the signature
+    /// verifies; it continues the host's chain (sequence = head + 1, previous = head hash);
+    /// and every object it reaches is stored. Objects are made durable before the seal is
+    /// written (ordering rule W2). Idempotent: re-sending the accepted head is a success.
+    /// - Returns: the seal's name and whether it was newly accepted.
+    package func putSeal(tenant: TenantRecord, bytes: [UInt8], principal: Principal) async throws -> (SealName, Bool) {
+        guard principal.role == .writer || principal.role == .admin else {
+            throw SiteError.forbidden("a \(principal.role.rawValue) token cannot write seals")
+        }
+        let seal: Seal
+        do { seal = try Seal.decode(bytes) } catch {
+            metrics.rejected(code: "malformed-seal")
+            throw SiteError.malformedSeal("\(error)")
+        }
+        guard seal.tenant == tenant.id else { throw SiteError.wrongTenant("the seal is for tenant \(seal.tenant)") }
+        if principal.role == .writer, principal.host != seal.hostName {
+            try registry.audit(actor: principal.tokenID, action: "refused-seal", tenant: tenant.id, detail: "writer of \(principal.host ?? "?") sent a seal of \(seal.hostName)")
+            metrics.rejected(code: "wrong-host")
+            throw SiteError.wrongHost("this token writes for host \(principal.host ?? "?"), not \(seal.hostName)")
+        }
+        guard let host = try registry.host(tenant: tenant.id, name: seal.hostName) else {
+            metrics.rejected(code: "unknown-signer")
+            throw SiteError.unknownSigner("host \(seal.hostName) is not registered for this tenant")
+        }
+        guard host.certificate.publicKey == seal.certificate.publicKey, (try? seal.certificate.verify(by: tenant.publicKey)) != nil else {
+            metrics.rejected(code: "unknown-signer")
+            throw SiteError.unknownSigner("the seal is signed by key \(seal.certificate.publicKey.fingerprint.prefix(16))…, not the key registered for \(seal.hostName)")
+        }
+        do { try seal.verifySignature() } catch {
+            metrics.rejected(code: "bad-signature")
+            throw SiteError.badSignature("the signature of seal \(seal.name.short) does not verify")
+        }
+        let store = try store(tenant.id)
+        return try await sealLocks.withLock("\(tenant.id.hex)/\(seal.hostName)") {
+            let head = try registry.head(tenant: tenant.id, host: seal.hostName)
+            if let head, head.sequence == seal.sequence, head.hash == seal.hash { return (seal.name, false) }
+            let continues = head.map { seal.sequence == $0.sequence + 1 && seal.previous == $0.hash } ?? (seal.sequence == 1)
+            guard continues else {
+                metrics.rejected(code: "chain-conflict")
+                let state = head.map { "the newest seal of \(seal.hostName) here is #\($0.sequence) \($0.hash.hex.prefix(12))" } ?? "no seal of \(seal.hostName) is here yet"
+                throw SiteError.chainConflict("seal #\(seal.sequence) does not continue the chain: \(state)")
+            }
+            let missing = try await missingBelow(seal.root, tenant: tenant.id, store: store)
+            guard missing.isEmpty else {
+                metrics.rejected(code: "missing-objects")
+                throw SiteError.missingObjects(Array(missing.prefix(1000)))
+            }
+            try await translated {
+                try await store.flush()
+                _ = try await store.put(.seal(seal.name), bytes)
+                try await store.flush()
+            }
+            try registry.recordSeal(seal, tenant: tenant.id)
+            metrics.sealAccepted(tenant: tenant.name, host: seal.hostName, time: seal.time)
+            logger.info("accepted seal", metadata: ["tenant": "\(tenant.name)", "seal": "\(seal.name.short)"])
+            return (seal.name, true)
+        }
+    }
+
+    /// Every object reachable from `root` that the store lacks. Subtrees found complete are
+    /// remembered, so a new snapshot only walks what is new.
+    private func missingBelow(_ root: ObjectAddress, tenant: TenantID, store: FileSystemStore) async throws -> [ObjectAddress] {
+        let repository = Repository(store: store, location: "site")
+        var missing: [ObjectAddress] = []
+        var visited = Set<ObjectAddress>()
+        var nodes: [ObjectAddress] = []
+        var frontier = [root]
+        while !frontier.isEmpty {
+            let complete = try registry.completeNodes(among: frontier, tenant: tenant)
+            var next: [ObjectAddress] = []
+            for address in frontier where !complete.contains(address) && visited.insert(address).inserted {
+                do {
+                    let header = try await repository.objectHeader(address)
+                    if !header.children.isEmpty { nodes.append(address) }
+                    next.append(contentsOf: header.links)
+                } catch ObjectError.missing {
+                    missing.append(address)
+                } catch let error as ObjectError {
+                    throw SiteError.malformedObject("an object the seal reaches is damaged: \(error)")
+                }
+            }
+            frontier = next
+        }
+        if missing.isEmpty { try registry.markComplete(nodes, tenant: tenant) }
+        return missing
+    }
+
+    package func listSeals(tenant: TenantRecord, host: String?, since: Int64?, until: Int64?, after: (String, UInt64)?, limit: Int, principal: Principal) throws -> [SealIndexEntry] {
+        var host = host
+        if principal.role == .writer {
+            guard host == nil || host == principal.host else { throw SiteError.forbidden("a writer token reads only its own host's seals") }
+            host = principal.host
+        }
+        return try registry.seals(tenant: tenant.id, host: host, since: since, until: until, after: after, limit: min(max(limit, 1), 10_000))
+    }
+
+    package func getSeal(tenant: TenantRecord, name: SealName, principal: Principal) async throws -> [UInt8] {
+        guard principal.mayReadSeals(of: name.host) else { throw SiteError.forbidden("a writer token reads only its own host's seals") }
+        do {
+            return try await store(tenant.id).get(.seal(name))
+        } catch StoreError.notFound {
+            throw SiteError.notFound("no seal \(name)")
+        }
+    }
+
+    // MARK: Housekeeping
+
+    /// Writes buffered identity index rows (also done periodically by the server).
+    package func flushIdentities() throws {
+        let pending = pendingIdentities.withLock { rows -> [(TenantID, ObjectIdentity, ObjectAddress)] in
+            defer { rows = [] }
+            return rows
+        }
+        try registry.recordIdentities(pending)
+    }
+
+    /// Brings the seal index and heads in line with the seals in the stores (after a crash
+    /// between writing a seal and indexing it), and removes stale temporary files.
+    package func reconcile() async throws {
+        for tenant in try registry.tenants() {
+            let store = try store(tenant.id)
+            try store.removeStaleTemporaryFiles()
+            let repository = Repository(store: store, location: "site")
+            for name in try await repository.sealNames() {
+                let head = try registry.head(tenant: tenant.id, host: name.host)
+                guard head.map({ name.sequence > $0.sequence }) ?? true else { continue }
+                guard let seal = try? await repository.seal(named: name), (try? seal.verify(by: tenant.publicKey)) != nil else {
+                    logger.warning("unverifiable seal file left alone", metadata: ["tenant": "\(tenant.name)", "seal": "\(name)"])
+                    continue
+                }
+                try registry.recordSeal(seal, tenant: tenant.id)
+            }
+        }
+    }
+
+    /// Maps store failures to site errors.
+    private func translated<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as StoreError {
+            switch error {
+            case .noSpace(let what): throw SiteError.insufficientStorage(what)
+            case .notFound(let key): throw SiteError.notFound("\(key)")
+            default: throw SiteError.internalError("\(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,290 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import SkiffCore
+import SkiffSiteProtocol
+import SkiffStorage
+
+/// The HTTPS client of one site for one tenant.
+///
+/// It is an `ObjectStore` (objects and seals under the keys of docs/FORMAT.md, so restore,
+/// verify and the conformance suite work through a site unchanged) and a `SiteConnection`
+/// for replication. Requests are not retried here: callers decide (replication backs off,
+/// restore moves to another site). Call `shutdown()` when done.
+package final class SiteClient: ObjectStore, SiteConnection {
+    package let endpoint: SiteEndpoint
+    package let tenant: TenantID
+    private let client: HTTPClient
+    private let authorization: String
+    static let requestTimeout = TimeAmount.seconds(120)
+
+    package var name: String { endpoint.name }
+
+    private init(endpoint: SiteEndpoint, tenant: TenantID, client: HTTPClient) {
+        self.endpoint = endpoint
+        self.tenant = tenant
+        self.client = client
+        authorization = "Bearer \(endpoint.token)"
+    }
+
+    /// Prepares a client. For a pinned fingerprint, fetches the site's certificate once and
+    /// checks it; every later connection then trusts exactly that certificate.
+    /// - Throws: `SiteClientError.untrusted` when the certificate does not match the pin,
+    ///   `.unreachable` when the site cannot be reached to check it.
+    package static func connect(_ endpoint: SiteEndpoint, tenant: TenantID) async throws -> SiteClient {
+        guard let (host, port) = endpoint.hostAndPort else {
+            throw SiteClientError.protocolViolation(site: endpoint.name, "the site URL must be https://HOST[:PORT]: \(endpoint.url)")
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        switch endpoint.trust {
+        case .system:
+            break
+        case .certificateAuthority(let file):
+            do { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file)) } catch {
+                throw SiteClientError.untrusted(site: endpoint.name, "cannot read the CA file \(file): \(error)")
+            }
+        case .pinned(let expected):
+            let certificate: NIOSSLCertificate
+            do { certificate = try await CertificateProbe.certificate(host: host, port: port) } catch {
+                throw classify(error, site: endpoint.name)
+            }
+            let actual = try CertificateProbe.fingerprint(certificate)
+            let wanted = expected.lowercased().replacingOccurrences(of: "sha256:", with: "").replacingOccurrences(of: ":", with: "")
+            guard actual == wanted else {
+                throw SiteClientError.untrusted(site: endpoint.name, "its certificate has fingerprint sha256:\(actual), not the pinned sha256:\(wanted)")
+            }
+            guard CertificateProbe.canAnchorItself(certificate) else {
+                throw SiteClientError.untrusted(
+                    site: endpoint.name,
+                    "the pinned certificate is not self-signed with CA:TRUE (as `skiff-site init` makes them); for a certificate from a CA, use ca_file instead of fingerprint")
+            }
+            tls.trustRoots = .certificates([certificate])
+            tls.certificateVerification = .noHostnameVerification
+        }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.httpVersion = .automatic
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 8)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.redirectConfiguration = .disallow
+        configuration.decompression = .disabled
+        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        return SiteClient(endpoint: endpoint, tenant: tenant, client: client)
+    }
+
+    package func shutdown() async throws {
+        try await client.shutdown()
+    }
+
+    // MARK: Requests
+
+    /// Sends a request; returns status and body (up to `limit` bytes). Refusals (4xx, 5xx)
+    /// become `SiteClientError.rejected` with the site's code unless `accepting` lists them.
+    private func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/octet-stream",
+                      headers extra: [(String, String)] = [], limit: Int = 1 << 20, accepting: Set<Int> = []) async throws -> (Int, ByteBuffer) {
+        var request = HTTPClientRequest(url: endpoint.url + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: authorization)
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(body)
+        }
+        do {
+            let response = try await client.execute(request, timeout: Self.requestTimeout)
+            let status = Int(response.status.code)
+            let data = try await response.body.collect(upTo: limit)
+            if status >= 400 && !accepting.contains(status) {
+                if let body = try? SiteAPI.jsonDecoder().decode(ErrorBody.self, from: Data(data.readableBytesView)) {
+                    throw SiteClientError.rejected(site: endpoint.name, status: status, code: body.error.code, message: body.error.message,
+                                                   addresses: body.error.addresses ?? [])
+                }
+                throw SiteClientError.rejected(site: endpoint.name, status: status, code: "http-\(status)", message: "no protocol error body", addresses: [])
+            }
+            return (status, data)
+        } catch let error as SiteClientError {
+            throw error
+        } catch {
+            throw Self.classify(error, site: endpoint.name)
+        }
+    }
+
+    private func json<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
+        do { return try SiteAPI.jsonDecoder().decode(type, from: Data(buffer.readableBytesView)) } catch {
+            throw SiteClientError.protocolViolation(site: endpoint.name, "unreadable \(type) answer: \(error)")
+        }
+    }
+
+    /// Names the failure: unreachable (connect, timeout, reset), untrusted (TLS), or other.
+    static func classify(_ error: any Error, site: String) -> SiteClientError {
+        switch error {
+        case let error as SiteClientError: return error
+        case let error as NIOSSLError:
+            if "\(error)".contains("CERTIFICATE_VERIFY_FAILED") {
+                return .untrusted(site: site, "its TLS certificate does not verify against the configured trust (ca_file or fingerprint)")
+            }
+            return .untrusted(site: site, "TLS: \(error)")
+        case let error as NIOSSLExtraError: return .untrusted(site: site, "TLS: \(error)")
+        case let error as HTTPClientError:
+            if error == .tlsHandshakeTimeout { return .untrusted(site: site, "TLS handshake timed out") }
+            return .unreachable(site: site, "\(error)")
+        case let error as NIOConnectionError: return .unreachable(site: site, "\(error)")
+        case let error as IOError: return .unreachable(site: site, "\(error)")
+        case let error as ChannelError: return .unreachable(site: site, "\(error)")
+        case is NIOTooManyBytesError: return .protocolViolation(site: site, "the answer is larger than any object")
+        default: return .unreachable(site: site, "\(error)")
+        }
+    }
+
+    /// Whether the site answers its health endpoint.
+    package func health() async throws -> HealthBody {
+        let (_, body) = try await send(.GET, SiteAPI.health)
+        return try json(HealthBody.self, body)
+    }
+
+    // MARK: SiteConnection
+
+    package func missing(_ addresses: [ObjectAddress]) async throws -> Set<ObjectAddress> {
+        guard !addresses.isEmpty else { return [] }
+        var lacking = Set<ObjectAddress>()
+        var start = 0
+        while start < addresses.count {
+            let page = Array(addresses[start..<min(start + 10_000, addresses.count)])
+            let query = try SiteAPI.jsonEncoder().encode(MissingQuery(addresses: page.map(\.hex), identities: []))
+            let (_, body) = try await send(.POST, SiteAPI.missing(tenant), body: Array(query), contentType: "application/json", limit: 4 << 20)
+            for text in try json(MissingAnswer.self, body).missing {
+                guard let address = ObjectAddress(hex: text) else { throw SiteClientError.protocolViolation(site: name, "bad address \(text)") }
+                lacking.insert(address)
+            }
+            start += page.count
+        }
+        return lacking
+    }
+
+    /// The addresses the site holds for these keyed identities (deduplication without a cache).
+    package func known(_ identities: [ObjectIdentity]) async throws -> [ObjectIdentity: ObjectAddress] {
+        let query = try SiteAPI.jsonEncoder().encode(MissingQuery(addresses: [], identities: identities.map(\.hex)))
+        let (_, body) = try await send(.POST, SiteAPI.missing(tenant), body: Array(query), contentType: "application/json", limit: 4 << 20)
+        var known: [ObjectIdentity: ObjectAddress] = [:]
+        for (identity, address) in try json(MissingAnswer.self, body).known {
+            if let identity = ObjectIdentity(hex: identity), let address = ObjectAddress(hex: address) { known[identity] = address }
+        }
+        return known
+    }
+
+    package func putObject(_ address: ObjectAddress, bytes: [UInt8]) async throws {
+        _ = try await send(.PUT, SiteAPI.object(tenant, address), body: bytes)
+    }
+
+    package func putSeal(_ seal: Seal) async throws -> Bool {
+        let (status, _) = try await send(.PUT, SiteAPI.seals(tenant), body: seal.encoded)
+        return status == 201
+    }
+
+    package func newestSeal(host: String) async throws -> Seal? {
+        var newest: SealIndexEntry?
+        var after: String?
+        while true {
+            var path = SiteAPI.seals(tenant) + "?host=\(host)&limit=10000"
+            if let after { path += "&after=\(after)" }
+            let (_, body) = try await send(.GET, path, limit: 16 << 20)
+            let page = try json(SealListing.self, body).seals
+            guard let last = page.last else { break }
+            newest = last
+            after = "\(last.host)/\(last.sequence)"
+        }
+        guard let newest, let name = newest.name else { return nil }
+        return try Seal.decode(try await get(.seal(name)))
+    }
+
+    // MARK: ObjectStore
+
+    package func put(_ key: StoreKey, _ bytes: [UInt8]) async throws -> PutOutcome {
+        if let address = key.objectAddress {
+            let (status, _) = try await send(.PUT, SiteAPI.object(tenant, address), body: bytes)
+            return status == 201 ? .stored : .alreadyPresent
+        }
+        if key.sealName != nil {
+            let (status, _) = try await send(.PUT, SiteAPI.seals(tenant), body: bytes)
+            return status == 201 ? .stored : .alreadyPresent
+        }
+        throw StoreError.invalidKey("\(key.path) (a site stores only objects and seals)")
+    }
+
+    package func get(_ key: StoreKey, byteRange: Range<Int>?) async throws -> [UInt8] {
+        let path: String
+        if let address = key.objectAddress {
+            path = SiteAPI.object(tenant, address)
+        } else if let name = key.sealName {
+            path = SiteAPI.seal(tenant, name)
+        } else {
+            throw StoreError.notFound(key)
+        }
+        var headers: [(String, String)] = []
+        if let byteRange, byteRange.lowerBound < byteRange.upperBound {
+            let end = byteRange.upperBound == Int.max ? "" : "\(byteRange.upperBound - 1)"
+            headers.append(("Range", "bytes=\(byteRange.lowerBound)-\(end)"))
+        }
+        let (status, body) = try await send(.GET, path, headers: headers, limit: ObjectHeader.maxObjectSize + 1024, accepting: [404])
+        guard status != 404 else { throw StoreError.notFound(key) }
+        return Array(body.readableBytesView)
+    }
+
+    package func size(_ key: StoreKey) async throws -> Int? {
+        if let address = key.objectAddress {
+            var request = HTTPClientRequest(url: endpoint.url + SiteAPI.object(tenant, address))
+            request.method = .HEAD
+            request.headers.add(name: "Authorization", value: authorization)
+            do {
+                let response = try await client.execute(request, timeout: Self.requestTimeout)
+                _ = try await response.body.collect(upTo: 0)
+                switch response.status.code {
+                case 200: return response.headers.first(name: "Content-Length").flatMap(Int.init) ?? 0
+                case 404: return nil
+                default: throw SiteClientError.rejected(site: name, status: Int(response.status.code), code: "http-\(response.status.code)", message: "HEAD refused", addresses: [])
+                }
+            } catch let error as SiteClientError {
+                throw error
+            } catch {
+                throw Self.classify(error, site: name)
+            }
+        }
+        if key.sealName != nil {
+            do { return try await get(key).count } catch StoreError.notFound { return nil }
+        }
+        return nil
+    }
+
+    package func list(prefix: String, after: StoreKey?, limit: Int) async throws -> [StoreKey] {
+        if prefix.hasPrefix(StoreKey.objectsPrefix) || StoreKey.objectsPrefix.hasPrefix(prefix) {
+            var path = SiteAPI.objects(tenant) + "?limit=\(min(limit, 10_000))"
+            if let address = after?.objectAddress { path += "&after=\(address.hex)" }
+            let (_, body) = try await send(.GET, path, limit: 16 << 20)
+            let keys = try json(ObjectListing.self, body).objects.compactMap { ObjectAddress(hex: $0) }.map { StoreKey.object($0) }
+            return keys.filter { $0.path.hasPrefix(prefix) }
+        }
+        if prefix.hasPrefix(StoreKey.sealsPrefix) || StoreKey.sealsPrefix.hasPrefix(prefix) {
+            var path = SiteAPI.seals(tenant) + "?limit=\(min(limit, 10_000))"
+            let rest = prefix.dropFirst(StoreKey.sealsPrefix.count)
+            if let slash = rest.firstIndex(of: "/") { path += "&host=\(rest[..<slash])" }
+            if let name = after?.sealName { path += "&after=\(name.host)/\(name.sequence)" }
+            let (_, body) = try await send(.GET, path, limit: 16 << 20)
+            let keys = try json(SealListing.self, body).seals.compactMap(\.name).map { StoreKey.seal($0) }
+            return keys.filter { $0.path.hasPrefix(prefix) }
+        }
+        return []
+    }
+
+    package func delete(_ key: StoreKey) async throws {
+        guard let address = key.objectAddress else { throw StoreError.invalidKey("\(key.path) (only objects can be deleted at a site)") }
+        _ = try await send(.DELETE, SiteAPI.object(tenant, address))
+    }
+
+    /// A site makes objects durable before it accepts a seal that reaches them.
+    package func flush() async throws {}
+}

@@ -1,0 +1,50 @@
+import SkiffCore
+
+/// Why a request to a site failed.
+package enum SiteClientError: Error, Equatable, CustomStringConvertible {
+    /// No answer: connection refused or reset, timeout, DNS. Worth retrying.
+    case unreachable(site: String, String)
+    /// The TLS handshake failed or the certificate is not the one trusted or pinned. Final
+    /// until the configuration changes.
+    case untrusted(site: String, String)
+    /// The site answered with a refusal (docs/PROTOCOL.md codes).
+    case rejected(site: String, status: Int, code: String, message: String, addresses: [String])
+    /// The answer did not follow the protocol.
+    case protocolViolation(site: String, String)
+
+    /// Worth trying again later: no answer, or the site's own failure (5xx) or throttling.
+    package var isTransient: Bool {
+        switch self {
+        case .unreachable: return true
+        case .rejected(_, let status, _, _, _): return status >= 500 || status == 429 || status == 408
+        case .untrusted, .protocolViolation: return false
+        }
+    }
+
+    package var code: String? {
+        if case .rejected(_, _, let code, _, _) = self { return code }
+        return nil
+    }
+
+    package var description: String {
+        switch self {
+        case .unreachable(let site, let why): return "site \(site) unreachable: \(why)"
+        case .untrusted(let site, let why): return "site \(site) not trusted: \(why)"
+        case .rejected(let site, let status, let code, let message, _): return "site \(site) refused (\(status) \(code)): \(message)"
+        case .protocolViolation(let site, let why): return "site \(site) answered outside the protocol: \(why)"
+        }
+    }
+}
+
+/// What replication needs from one site.
+package protocol SiteConnection: Sendable {
+    var name: String { get }
+    /// Which of `addresses` the site lacks.
+    func missing(_ addresses: [ObjectAddress]) async throws -> Set<ObjectAddress>
+    /// Uploads an object (idempotent).
+    func putObject(_ address: ObjectAddress, bytes: [UInt8]) async throws
+    /// Uploads a seal. Returns true when newly accepted, false when the site already had it.
+    func putSeal(_ seal: Seal) async throws -> Bool
+    /// The newest seal of `host` at the site, if any.
+    func newestSeal(host: String) async throws -> Seal?
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import SkiffSite
+import SkiffSystem
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the site over HTTPS until SIGTERM or SIGINT.",
+        discussion: """
+            Prints "listening on HOST:PORT" once ready (with --listen …:0 the port is chosen by the system).
+            On SIGTERM, stops accepting, lets requests in flight finish (up to 30 s), and exits; an upload cut
+            short leaves nothing visible.
+            """)
+
+    @OptionGroup var data: DataOptions
+    @Option(name: .long, help: ArgumentHelp("Address and port to listen on.", valueName: "HOST:PORT"))
+    var listen: String = "0.0.0.0:8443"
+    @Option(name: .long, help: ArgumentHelp("TLS certificate chain, PEM (default: the data folder's).", valueName: "FILE"))
+    var certificate: String?
+    @Option(name: .long, help: ArgumentHelp("TLS private key, PEM (default: the data folder's).", valueName: "FILE"))
+    var key: String?
+    @Flag(name: .long, help: "Serve HTTP/1.1 only (no HTTP/2).")
+    var http1Only = false
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            throw SiteCommandFailure.usage("--listen takes HOST:PORT")
+        }
+        let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        _ = try data.registry()
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        let configuration = SiteServerConfiguration(
+            dataFolder: data.folder, host: host, port: port,
+            certificatePath: certificate ?? data.folder.appending("tls/certificate.pem").description,
+            privateKeyPath: key ?? data.folder.appending("tls/key.pem").description,
+            http2: !http1Only)
+        do {
+            try await SiteServer.run(configuration: configuration, registry: metrics, logger: Logger(label: "skiff.site")) { bound in
+                FileHandle.standardOutput.write(Data("listening on \(host):\(bound)\n".utf8))
+            }
+        } catch let error as SiteSetupError {
+            throw SiteCommandFailure.key("\(error)")
+        }
+    }
+}

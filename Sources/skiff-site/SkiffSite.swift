@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import Logging
+import SkiffSite
+import SkiffSystem
+
+@main
+struct SkiffSiteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "skiff-site",
+        abstract: "A Skiff site: stores tenants' encrypted objects and verified seals, over HTTPS.",
+        discussion: """
+            Exit codes: 0 success, 1 failure, 2 usage, 4 no initialised data folder, 5 unusable key or certificate file.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            InitCommand.self, ServeCommand.self, TenantCommand.self, TokenCommand.self, HostCommand.self,
+            AuditTrailCommand.self, FingerprintCommand.self,
+        ])
+
+    static func main() async {
+        MemoryAllocator.configureForLargeBuffers()
+        let command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            if exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Glibc.exit(2)
+        }
+        do {
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var syncCommand = command
+                try syncCommand.run()
+            }
+        } catch let exit as ExitCode {
+            Glibc.exit(exit.rawValue)
+        } catch where exitCode(for: error) == .success {
+            print(fullMessage(for: error))
+            Glibc.exit(0)
+        } catch let failure as SiteCommandFailure {
+            FileHandle.standardError.write(Data("skiff-site: \(failure.message)\n".utf8))
+            Glibc.exit(failure.code)
+        } catch {
+            FileHandle.standardError.write(Data("skiff-site: \(error)\n".utf8))
+            Glibc.exit(1)
+        }
+    }
+}
+
+/// An error with its exit code (see the command's discussion).
+struct SiteCommandFailure: Error {
+    let code: Int32
+    let message: String
+
+    static func usage(_ message: String) -> SiteCommandFailure { .init(code: 2, message: message) }
+    static func noData(_ message: String) -> SiteCommandFailure { .init(code: 4, message: message) }
+    static func key(_ message: String) -> SiteCommandFailure { .init(code: 5, message: message) }
+}
+
+/// `--data DIR`: the site's data folder.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The site's data folder (default: $SKIFF_SITE_DATA, else /var/lib/skiff-site).", valueName: "DIR"))
+    var data: String?
+
+    var folder: RawPath {
+        if let data { return RawPath(data) }
+        if let env = getenv("SKIFF_SITE_DATA") { return RawPath(String(cString: env)) }
+        return RawPath("/var/lib/skiff-site")
+    }
+
+    /// The registry of an initialised data folder.
+    func registry() throws -> SiteRegistry {
+        let database = folder.appending("site.sqlite")
+        guard FileIO.exists(database) else {
+            throw SiteCommandFailure.noData("\(folder) is not an initialised site data folder (run `skiff-site init --data \(folder)`)")
+        }
+        return try SiteRegistry(path: database.description)
+    }
+}
+
+/// `--json`.
+struct JSONFlag: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON instead of text.")
+    var json = false
+
+    func print<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        Swift.print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+}
