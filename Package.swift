@@ -167,6 +167,13 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "SkiffSiteTests",
+            dependencies: [
+                "skiff", "skiff-site", "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffStorageConformance", "SkiffSiteClient",
+                "SkiffTestSupport",
+            ]
+        ),
+        .testTarget(
             name: "SkiffCLITests",
             dependencies: ["skiff", "SkiffCore", "SkiffSystem", "SkiffTestSupport"]
         ),

@@ -11,6 +11,8 @@ struct SiteHTTPError: HTTPResponseError {
     var status: HTTPResponse.Status { HTTPResponse.Status(code: error.status) }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
+        // A HEAD answer has no body (HTTP), refusal or not.
+        if request.method == .head { return Response(status: status) }
         let body = ErrorBody(code: error.code, message: error.message, addresses: error.addresses.isEmpty ? nil : error.addresses)
         let data = try SiteAPI.jsonEncoder().encode(body)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -351,15 +351,19 @@ package final class SiteRegistry: Sendable {
     }
 
     /// Seals of `tenant` (of one host, or all), between two times (Unix ns, inclusive),
-    /// after a (host, sequence) cursor, in (host, sequence) order.
+    /// after a (host, sequence) cursor, in the order of their store keys.
     package func seals(tenant: TenantID, host: String?, since: Int64?, until: Int64?, after: (String, UInt64)?, limit: Int) throws -> [SealIndexEntry] {
         var sql = "SELECT * FROM seals WHERE tenant = ?"
         var arguments: StatementArguments = [tenant.hex]
         if let host { sql += " AND host = ?"; _ = arguments.append(contentsOf: [host]) }
         if let since { sql += " AND time >= ?"; _ = arguments.append(contentsOf: [since]) }
         if let until { sql += " AND time <= ?"; _ = arguments.append(contentsOf: [until]) }
-        if let after { sql += " AND (host > ? OR (host = ? AND sequence > ?))"; _ = arguments.append(contentsOf: [after.0, after.0, Int64(after.1)]) }
-        sql += " ORDER BY host, sequence LIMIT ?"
+        // Order as store keys sort: bytewise on "host/", so "web1-b/" < "web1.example/" < "web1/".
+        if let after {
+            sql += " AND (host || '/' > ? || '/' OR (host = ? AND sequence > ?))"
+            _ = arguments.append(contentsOf: [after.0, after.0, Int64(after.1)])
+        }
+        sql += " ORDER BY host || '/', sequence LIMIT ?"
         _ = arguments.append(contentsOf: [limit])
         return try database.read { db in
             try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in

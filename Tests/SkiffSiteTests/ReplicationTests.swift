@@ -1,0 +1,116 @@
+import Foundation
+import Glibc
+import SkiffCore
+import SkiffSystem
+import SkiffTestSupport
+import Testing
+
+/// One pass to three real sites over HTTPS on loopback: outages, catch-up, a killed host.
+@Suite(.serialized) struct ReplicationTests {
+    static func tree(_ farm: SiteFarm, seed: UInt64 = 7) throws {
+        var options = TreeGenerator.Options()
+        options.seed = seed
+        options.directories = 8
+        options.filesPerDirectory = 10
+        options.largeFileSizes = [6 << 20]
+        try TreeGenerator.generate(at: farm.source, options: options)
+    }
+
+    static func statuses(_ farm: SiteFarm) throws -> [[String: Any]] {
+        let result = try farm.skiff(["status", "--config", farm.hostConfiguration, "--json"])
+        guard result.status == 0 else { throw TestFailure("status: \(result)") }
+        return try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as! [[String: Any]]
+    }
+
+    @Test func oneBackupReachesEverySite() throws {
+        let farm = try SiteFarm(sites: 3)
+        defer { farm.remove() }
+        try Self.tree(farm)
+        let backup = try farm.backup()
+        #expect(backup.status == 0, "\(backup)")
+        for status in try Self.statuses(farm) {
+            #expect(status["reachable"] as? Bool == true)
+            #expect(status["backlogEntries"] as? Int == 0, "\(status)")
+            #expect((status["lastSeal"] as? String)?.hasPrefix("#1 ") == true, "\(status)")
+        }
+        for index in 0..<3 {
+            #expect(try TreeComparison.differences(farm.source, try farm.restore(from: index)).isEmpty)
+            #expect(try farm.verify(at: index).status == 0)
+        }
+    }
+
+    @Test func aSiteThatWasDownCatchesUpWithNothingLost() throws {
+        let farm = try SiteFarm(sites: 3, quorum: 2)
+        defer { farm.remove() }
+        try Self.tree(farm)
+        #expect(try farm.backup().status == 0)
+
+        // Take site C down in the middle of an upload, keep changing and backing up.
+        var random = SeededRandom(seed: 99)
+        try TreeGenerator.write(random.bytes(40 << 20), to: farm.source.appending("big-change.bin"))
+        let backup = Process()
+        backup.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff"))
+        backup.arguments = ["backup", farm.source.description, "--config", farm.hostConfiguration]
+        backup.environment = ProcessInfo.processInfo.environment.merging(farm.environment) { $1 }
+        backup.standardOutput = FileHandle.nullDevice
+        backup.standardError = FileHandle.nullDevice
+        try backup.run()
+        usleep(700_000)
+        farm.sites[2].stop()
+        backup.waitUntilExit()
+        #expect(backup.terminationStatus == 0, "a quorum of 2 of 3 must still be reached")
+        for round in 0..<3 {
+            try TreeGenerator.write(Array("round \(round)\n".utf8), to: farm.source.appending("round.txt"))
+            let result = try farm.backup()
+            #expect(result.status == 0, "\(result)")
+        }
+        let down = try Self.statuses(farm).first { $0["site"] as? String == "site-c" }!
+        #expect(down["reachable"] as? Bool == false)
+        #expect((down["backlogEntries"] as? Int ?? 0) > 0, "the down site must have a backlog: \(down)")
+
+        // Bring it back: the backlog drains in order and every chain is intact.
+        try farm.sites[2].start()
+        let sync = try farm.skiff(["sync", "--config", farm.hostConfiguration, "--timeout", "60"])
+        #expect(sync.status == 0, "\(sync)")
+        for status in try Self.statuses(farm) {
+            #expect(status["backlogEntries"] as? Int == 0, "\(status)")
+            #expect((status["lastSeal"] as? String)?.hasPrefix("#5 ") == true, "\(status)")
+        }
+        for index in 0..<3 {
+            let verify = try farm.verify(at: index)
+            #expect(verify.status == 0, "site \(index): \(verify)")
+            #expect(try TreeComparison.differences(farm.source, try farm.restore(from: index)).isEmpty, "site \(index)")
+        }
+        let list = try farm.skiff(["snapshots", "--config", farm.adminConfiguration, "--site", "site-c", "--key",
+                                   farm.folder.appending("tenant.pub").description, "--json"])
+        let seals = try JSONSerialization.jsonObject(with: Data(list.standardOutput.utf8)) as! [[String: Any]]
+        #expect(seals.compactMap { $0["sequence"] as? Int } == [1, 2, 3, 4, 5])
+    }
+
+    @Test func aHostKilledMidUploadResumesWithoutBreakingChains() throws {
+        let farm = try SiteFarm(sites: 2)
+        defer { farm.remove() }
+        try Self.tree(farm)
+        #expect(try farm.backup().status == 0)
+        var random = SeededRandom(seed: 5)
+        for i in 0..<4 { try TreeGenerator.write(random.bytes(24 << 20), to: farm.source.appending("new\(i).bin")) }
+        for _ in 0..<2 {
+            let backup = Process()
+            backup.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff"))
+            backup.arguments = ["backup", farm.source.description, "--config", farm.hostConfiguration]
+            backup.environment = ProcessInfo.processInfo.environment.merging(farm.environment) { $1 }
+            backup.standardOutput = FileHandle.nullDevice
+            backup.standardError = FileHandle.nullDevice
+            try backup.run()
+            usleep(600_000)
+            kill(backup.processIdentifier, SIGKILL)
+            backup.waitUntilExit()
+        }
+        let resumed = try farm.backup()
+        #expect(resumed.status == 0, "\(resumed)")
+        for index in 0..<2 {
+            #expect(try farm.verify(at: index).status == 0)
+            #expect(try TreeComparison.differences(farm.source, try farm.restore(from: index)).isEmpty)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import SkiffCore
+import SkiffSystem
+import SkiffTestSupport
+
+/// Several sites, a tenant with one host registered at each, tokens, and the host's
+/// configuration file: everything a replication test needs, made with the real CLIs.
+final class SiteFarm: Sendable {
+    let folder: TemporaryDirectory
+    let sites: [SiteProcess]
+    let names: [String]
+    let tenant: RestoreKey
+    let host: HostKey
+    let environment: [String: String]
+
+    init(sites count: Int, quorum: Int? = nil, label: String = "skiff-farm") throws {
+        folder = try TemporaryDirectory(label)
+        tenant = try TestKeys.tenant()
+        host = try TestKeys.host("web1", of: tenant)
+        environment = ["SKIFF_PASSPHRASE": String(decoding: TestKeys.passphrase, as: UTF8.self)]
+        try TreeGenerator.write(Array(try tenant.wrapped(passphrase: TestKeys.passphrase, parameters: TestKeys.fastScrypt).armored.utf8),
+                                to: folder.appending("tenant.key"))
+        try TreeGenerator.write(Array(tenant.publicKey.armored.utf8), to: folder.appending("tenant.pub"))
+        try TreeGenerator.write(Array(host.armored.utf8), to: folder.appending("host.key"))
+        try TreeGenerator.write(Array(host.certificate.armored(tenant: tenant.tenant).utf8), to: folder.appending("host.cert"))
+        names = (0..<count).map { "site-\(Character(UnicodeScalar(UInt8(97 + $0))))" }
+        var processes: [SiteProcess] = []
+        for name in names {
+            let data = folder.appending(name)
+            try Self.siteCLI(["init", "--data", data.description, "--name", "127.0.0.1"])
+            try Self.siteCLI(["tenant", "add", "acme", "--data", data.description, "--key", folder.appending("tenant.pub").description])
+            try Self.siteCLI(["host", "add", "--data", data.description, "--certificate", folder.appending("host.cert").description])
+            for (role, extra) in [("writer", ["--tenant", "acme", "--host", "web1"]), ("reader", ["--tenant", "acme"]), ("admin", [String]())] {
+                try Self.siteCLI(["token", "create", "--data", data.description, "--role", role, "--out",
+                                  folder.appending("\(name).\(role)").description] + extra)
+            }
+            let process = SiteProcess(data: data)
+            try process.start()
+            processes.append(process)
+        }
+        sites = processes
+        try writeConfiguration(role: "writer", file: "host.yaml", quorum: quorum ?? count)
+        try writeConfiguration(role: "reader", file: "admin.yaml", quorum: 1)
+    }
+
+    @discardableResult
+    static func siteCLI(_ arguments: [String]) throws -> CommandResult {
+        let result = try CommandRunner.run(CommandRunner.executable("skiff-site"), arguments)
+        guard result.status == 0 else { throw TestFailure("skiff-site \(arguments.joined(separator: " ")): \(result)") }
+        return result
+    }
+
+    func fingerprint(_ index: Int) throws -> String {
+        try Self.siteCLI(["fingerprint", "--data", sites[index].data.description]).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func token(_ index: Int, _ role: String) throws -> String {
+        String(decoding: try FileIO.readFile(folder.appending("\(names[index]).\(role)")), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Writes a host configuration listing every site with the tokens of `role`.
+    func writeConfiguration(role: String, file: String, quorum: Int, timeout: Int = 30) throws {
+        var text = "host_key: host.key\nstate_dir: state\nquorum: \(quorum)\nquorum_timeout: \(timeout)\nsites:\n"
+        for (index, name) in names.enumerated() {
+            text += "  - name: \(name)\n    url: \(sites[index].url)\n    token_file: \(name).\(role)\n    fingerprint: \(try fingerprint(index))\n"
+        }
+        try TreeGenerator.write(Array(text.utf8), to: folder.appending(file))
+    }
+
+    var hostConfiguration: String { folder.appending("host.yaml").description }
+    var adminConfiguration: String { folder.appending("admin.yaml").description }
+    var source: RawPath { folder.appending("data") }
+
+    func skiff(_ arguments: [String]) throws -> CommandResult {
+        try CommandRunner.skiff(arguments, environment: environment)
+    }
+
+    func backup() throws -> CommandResult {
+        try skiff(["backup", source.description, "--config", hostConfiguration, "--json"])
+    }
+
+    /// Restores the latest snapshot from one site and returns where `source` landed.
+    func restore(from index: Int) throws -> RawPath {
+        let target = folder.appending("restore-\(names[index])-\(UInt32.random(in: 0...UInt32.max))")
+        let result = try skiff(["restore", "latest", "--config", adminConfiguration, "--site", names[index],
+                                "--restore-key", folder.appending("tenant.key").description, "--to", target.description])
+        guard result.status == 0 else { throw TestFailure("restore from \(names[index]): \(result)") }
+        return RawPath(bytes: target.bytes + source.bytes)
+    }
+
+    func verify(at index: Int) throws -> CommandResult {
+        try skiff(["verify", "--config", adminConfiguration, "--site", names[index], "--restore-key", folder.appending("tenant.key").description])
+    }
+
+    func stopAll() {
+        for site in sites { site.stop() }
+    }
+
+    func remove() {
+        stopAll()
+        folder.remove()
+    }
+}
