@@ -2,22 +2,6 @@ import Glibc
 import SkiffCore
 import SkiffSystem
 
-extension EntryType {
-    /// The entry type of an lstat mode, or nil for types Skiff does not record.
-    init?(mode: UInt32) {
-        switch mode & UInt32(S_IFMT) {
-        case UInt32(S_IFREG): self = .regular
-        case UInt32(S_IFDIR): self = .directory
-        case UInt32(S_IFLNK): self = .symlink
-        case UInt32(S_IFIFO): self = .fifo
-        case UInt32(S_IFCHR): self = .characterDevice
-        case UInt32(S_IFBLK): self = .blockDevice
-        case UInt32(S_IFSOCK): self = .socket
-        default: return nil
-        }
-    }
-}
-
 extension TreeEntry {
     /// The entry for `path` from its lstat data, with extended attributes and symlink target
     /// read from the filesystem. Content is filled in by the caller.

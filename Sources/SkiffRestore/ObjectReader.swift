@@ -8,40 +8,113 @@ package struct OpenedObject: Sendable {
     package var body: [UInt8]
 }
 
+/// A copy of an object that a source held but that failed its checks (or lacked), found while
+/// reading from several sources: the object was then read from another one.
+package struct BadCopy: Sendable, Codable, Equatable, CustomStringConvertible {
+    package var source: String
+    package var object: String
+    /// Stable code: missing-object, corrupt-object, authentication-failed, ...
+    package var problem: String
+    package var detail: String
+
+    package var description: String { "\(source): \(detail)" }
+}
+
 /// Reads objects with the tenant's restore key and checks each one completely before it is
 /// used: address (SHA-256 of the bytes), header and kind, AEAD under its session key (with
 /// kind, identity and children bound), and keyed identity of the plaintext.
 ///
-/// Session keys are unwrapped once and kept in memory for the reader's lifetime.
+/// With several sources (sites holding the same repository), each object is read from the
+/// best source first (fewest failures, then fastest measured); a missing or damaged copy is
+/// recorded as a `BadCopy` and the object is read from the next source. Only when every
+/// source fails does a read fail. Session keys are unwrapped once and kept in memory.
 package final class ObjectReader: Sendable {
-    package let repository: Repository
+    package let repositories: [Repository]
     let restoreKey: RestoreKey
     private let decoders: DecoderPool
     private let sessionKeys = Mutex<[ObjectAddress: SecretBytes]>([:])
+    private let ranking: SourceRanking
+    private let problems = Mutex<(badCopies: [BadCopy], unreachable: [String: String])>(([], [:]))
     package let bytesFetched = Atomic<Int>(0)
 
-    package init(repository: Repository, restoreKey: RestoreKey) {
-        self.repository = repository
+    /// The first source (the only one when reading a single repository).
+    package var repository: Repository { repositories[0] }
+
+    package convenience init(repository: Repository, restoreKey: RestoreKey) {
+        self.init(repositories: [repository], restoreKey: restoreKey)
+    }
+
+    /// - Parameter repositories: the sources, in the order to try first (at least one).
+    package init(repositories: [Repository], restoreKey: RestoreKey) {
+        precondition(!repositories.isEmpty)
+        self.repositories = repositories
         self.restoreKey = restoreKey
         decoders = DecoderPool(identityKey: restoreKey.writeSecrets.identityKey)
+        ranking = SourceRanking(count: repositories.count)
+    }
+
+    /// Damaged or missing copies found so far (each then read from another source).
+    package var badCopies: [BadCopy] { problems.withLock { $0.badCopies } }
+
+    /// Sources that failed to answer, with their last error.
+    package var unreachableSources: [String: String] { problems.withLock { $0.unreachable } }
+
+    /// Runs `attempt` against each source in turn until one succeeds. Object errors (the
+    /// copy is missing or fails a check) are recorded as bad copies; other errors (the source
+    /// did not answer) demote the source. Key errors are not the copy's fault and end the read.
+    private func fromSources<T>(_ address: ObjectAddress, _ attempt: (Repository) async throws -> T) async throws -> T {
+        var lastError: (any Error)?
+        for index in ranking.order() {
+            let source = repositories[index]
+            do {
+                return try await attempt(source)
+            } catch let error as ObjectError {
+                problems.withLock {
+                    $0.badCopies.append(BadCopy(source: source.location, object: error.address.hex, problem: error.code, detail: error.description))
+                }
+                lastError = error
+            } catch let error as KeyError {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                ranking.recordFailure(index)
+                problems.withLock { $0.unreachable[source.location] = "\(error)" }
+                lastError = error
+            }
+        }
+        throw lastError ?? ObjectError.missing(address)
+    }
+
+    /// Reads an object's bytes from `source`, timing the fetch for the ranking.
+    private func fetch(_ address: ObjectAddress, from source: Repository) async throws -> [UInt8] {
+        let started = ContinuousClock.now
+        let bytes = try await source.objectBytes(address)
+        if let index = repositories.firstIndex(where: { $0.location == source.location }) {
+            let elapsed = ContinuousClock.now - started
+            ranking.recordSuccess(index, bytes: bytes.count, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
+        bytesFetched.add(bytes.count, ordering: .relaxed)
+        return bytes
     }
 
     /// Fetches and checks an object; the body is decrypted and decompressed.
-    /// - Throws: `ObjectError` naming the object (missing, corrupt, wrong kind, tampered),
-    ///   `KeyError.wrongTenantKey` when it belongs to another tenant.
+    /// - Throws: `ObjectError` naming the object (missing, corrupt, wrong kind, tampered) when
+    ///   no source holds a good copy, `KeyError.wrongTenantKey` when it belongs to another tenant.
     package func open(_ address: ObjectAddress, expecting kind: ObjectKind) async throws -> OpenedObject {
-        let bytes = try await repository.objectBytes(address)
-        bytesFetched.add(bytes.count, ordering: .relaxed)
-        let header = try decoders.withDecoder { decoder in
-            try decoder.checkAddress(bytes, address)
-            return try decoder.header(of: bytes, address: address, expecting: kind)
+        try await fromSources(address) { source in
+            let bytes = try await fetch(address, from: source)
+            let header = try decoders.withDecoder { decoder in
+                try decoder.checkAddress(bytes, address)
+                return try decoder.header(of: bytes, address: address, expecting: kind)
+            }
+            guard let keyAddress = header.sessionKeyAddress else {
+                throw ObjectError.unexpectedKind(address, expected: kind, actual: header.kind)
+            }
+            let dataKey = try await sessionKey(keyAddress)
+            let body = try decoders.withDecoder { try $0.openBody(bytes, header: header, address: address, dataKey: dataKey) }
+            return OpenedObject(header: header, body: body)
         }
-        guard let keyAddress = header.sessionKeyAddress else {
-            throw ObjectError.unexpectedKind(address, expected: kind, actual: header.kind)
-        }
-        let dataKey = try await sessionKey(keyAddress)
-        let body = try decoders.withDecoder { try $0.openBody(bytes, header: header, address: address, dataKey: dataKey) }
-        return OpenedObject(header: header, body: body)
     }
 
     /// Session key objects opened so far.
@@ -50,10 +123,11 @@ package final class ObjectReader: Sendable {
     /// The data key in a session key object, unwrapped with the tenant's X25519 key.
     package func sessionKey(_ address: ObjectAddress) async throws -> SecretBytes {
         if let key = sessionKeys.withLock({ $0[address] }) { return key }
-        let bytes = try await repository.objectBytes(address)
-        bytesFetched.add(bytes.count, ordering: .relaxed)
-        try decoders.withDecoder { try $0.checkAddress(bytes, address) }
-        let key = try SessionKeyEnvelope.open(bytes, address: address, with: restoreKey.decryptionKey)
+        let key = try await fromSources(address) { source in
+            let bytes = try await fetch(address, from: source)
+            try decoders.withDecoder { try $0.checkAddress(bytes, address) }
+            return try SessionKeyEnvelope.open(bytes, address: address, with: restoreKey.decryptionKey)
+        }
         sessionKeys.withLock { $0[address] = key }
         return key
     }
@@ -76,7 +150,14 @@ package final class ObjectReader: Sendable {
             return entries
         case .index(let items):
             var all: [TreeEntry] = []
-            for item in items { all += try await directoryEntries(item.address) }
+            for item in items {
+                let part = try await directoryEntries(item.address)
+                // Order must hold across nodes too: a repeated name could shadow an entry.
+                if let last = all.last, let first = part.first, !last.name.lexicographicallyPrecedes(first.name) {
+                    throw ObjectError.malformed(address, .invalid("tree node", "entries out of order across its nodes"))
+                }
+                all += part
+            }
             return all
         }
     }

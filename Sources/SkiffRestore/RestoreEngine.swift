@@ -17,6 +17,10 @@ package final class RestoreEngine: Sendable {
     package let reader: ObjectReader
     package let options: RestoreOptions
     let logger: Logger
+    let journal: RestoreJournal?
+    /// Files and bytes done so far, for progress displays.
+    package let filesDone = Atomic<Int>(0)
+    package let bytesDone = Atomic<Int64>(0)
     private let report = Mutex(RestoreReport())
     private let hardlinks = Mutex<[HardlinkKey: [UInt8]]>([:])
     private let fileSlots: AsyncSemaphore
@@ -24,10 +28,12 @@ package final class RestoreEngine: Sendable {
     private let effectiveGID = getegid()
     static let maxListedProblems = 200
 
-    package init(reader: ObjectReader, options: RestoreOptions, logger: Logger) {
+    /// - Parameter journal: records progress so that an interrupted restore resumes.
+    package init(reader: ObjectReader, options: RestoreOptions, logger: Logger, journal: RestoreJournal? = nil) {
         self.reader = reader
         self.options = options
         self.logger = logger
+        self.journal = journal
         fileSlots = AsyncSemaphore(permits: max(1, options.parallelFiles))
     }
 
@@ -64,7 +70,11 @@ package final class RestoreEngine: Sendable {
             }
         }
         try await restoreEntries(entries, in: descriptor, relative: relative, root: rootDescriptor)
-        return report.withLock { $0 }
+        try journal?.flush()
+        return report.withLock { report in
+            report.badCopies = reader.badCopies
+            return report
+        }
     }
 
     private func entries(of address: ObjectAddress, at display: String) async throws -> [TreeEntry] {
@@ -93,10 +103,17 @@ package final class RestoreEngine: Sendable {
                 case .directory:
                     try await restoreDirectory(entry, in: directory, relative: path, display: display, root: root)
                 case .regular:
-                    if let key = entry.hardlink, let first = hardlinks.withLock({ $0[key] }) {
-                        if try link(first, to: entry, in: directory, display: display, root: root) { continue }
+                    if let journal, journal.isDone(path), exists(entry.name, in: directory) {
+                        if let key = entry.hardlink { hardlinks.withLock { $0[key] = $0[key] ?? path } }
+                        report.withLock { $0.resumedFiles += 1 }
+                        filesDone.add(1, ordering: .relaxed)
+                        bytesDone.add(Int64(entry.size), ordering: .relaxed)
+                        continue
                     }
-                    guard let fd = try createFile(entry, in: directory, display: display) else { continue }
+                    if let key = entry.hardlink, let first = hardlinks.withLock({ $0[key] }) {
+                        if try link(first, to: entry, in: directory, path: path, display: display, root: root) { continue }
+                    }
+                    guard let fd = try createFile(entry, in: directory, path: path, display: display) else { continue }
                     if let key = entry.hardlink { hardlinks.withLock { $0[key] = $0[key] ?? path } }
                     await fileSlots.acquire()
                     group.addTask {
@@ -107,11 +124,13 @@ package final class RestoreEngine: Sendable {
                         try await self.writeContent(entry, to: fd, display: display)
                         self.applyMetadata(entry, descriptor: fd, directory: directory, display: display)
                         self.report.withLock { $0.files += 1 }
+                        self.filesDone.add(1, ordering: .relaxed)
+                        try self.journal?.markDone(path)
                     }
                 case .symlink:
-                    try restoreSymlink(entry, in: directory, display: display)
+                    try restoreSymlink(entry, in: directory, path: path, display: display)
                 case .fifo, .characterDevice, .blockDevice:
-                    try restoreSpecial(entry, in: directory, display: display)
+                    try restoreSpecial(entry, in: directory, path: path, display: display)
                 case .socket:
                     note("\(display): sockets are recreated by the programs that own them, not restored")
                 }
@@ -151,24 +170,35 @@ package final class RestoreEngine: Sendable {
         return again
     }
 
-    /// Makes room for a new entry: true when `name` is free (after removing an existing
-    /// non-directory with `overwrite`), false when it must be left alone.
-    private func makeRoom(_ name: [UInt8], in directory: Int32, display: String) throws -> Bool {
+    private func exists(_ name: [UInt8], in directory: Int32) -> Bool {
         var st = stat()
-        let exists = RawPath(bytes: name).withCString { fstatat(directory, $0, &st, AT_SYMLINK_NOFOLLOW) } == 0
-        guard exists else { return true }
-        guard options.overwrite, (st.st_mode & S_IFMT) != S_IFDIR else {
-            report.withLock { $0.skippedExisting.append(display) }
-            return false
+        return RawPath(bytes: name).withCString { fstatat(directory, $0, &st, AT_SYMLINK_NOFOLLOW) } == 0
+    }
+
+    /// Makes room for a new entry: true when `name` is free, after removing an existing
+    /// non-directory that `overwrite` allows or that an interrupted attempt of this restore
+    /// created; false when it must be left alone (listed in the report). Records in the
+    /// journal, before the entry is created, that this restore creates it.
+    private func makeRoom(_ name: [UInt8], in directory: Int32, path: [UInt8], display: String) throws -> Bool {
+        var st = stat()
+        let present = RawPath(bytes: name).withCString { fstatat(directory, $0, &st, AT_SYMLINK_NOFOLLOW) } == 0
+        if present {
+            let ours = (journal?.wasStarted(path) ?? false) && !(journal?.wasSkipped(path) ?? false)
+            guard options.overwrite || ours, (st.st_mode & S_IFMT) != S_IFDIR else {
+                report.withLock { $0.skippedExisting.append(display) }
+                if !(journal?.wasSkipped(path) ?? true) { try journal?.markSkipped(path) }
+                return false
+            }
+            guard RawPath(bytes: name).withCString({ unlinkat(directory, $0, 0) }) == 0 else { throw SystemError("remove", path: display) }
         }
-        guard RawPath(bytes: name).withCString({ unlinkat(directory, $0, 0) }) == 0 else { throw SystemError("remove", path: display) }
+        try journal?.markStarted(path)
         return true
     }
 
     // MARK: Files
 
-    private func createFile(_ entry: TreeEntry, in directory: Int32, display: String) throws -> Int32? {
-        guard try makeRoom(entry.name, in: directory, display: display) else { return nil }
+    private func createFile(_ entry: TreeEntry, in directory: Int32, path: [UInt8], display: String) throws -> Int32? {
+        guard try makeRoom(entry.name, in: directory, path: path, display: display) else { return nil }
         let fd = RawPath(bytes: entry.name).withCString {
             openat(directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         }
@@ -178,11 +208,13 @@ package final class RestoreEngine: Sendable {
 
     /// Links a further name of a hard-linked inode to its first restored name. Returns false
     /// when linking failed and the content must be written as a separate file.
-    private func link(_ first: [UInt8], to entry: TreeEntry, in directory: Int32, display: String, root: Int32) throws -> Bool {
-        guard try makeRoom(entry.name, in: directory, display: display) else { return true }
+    private func link(_ first: [UInt8], to entry: TreeEntry, in directory: Int32, path: [UInt8], display: String, root: Int32) throws -> Bool {
+        guard try makeRoom(entry.name, in: directory, path: path, display: display) else { return true }
         let rc = RawPath(bytes: first).withCString { from in RawPath(bytes: entry.name).withCString { linkat(root, from, directory, $0, 0) } }
         if rc == 0 {
             report.withLock { $0.hardlinks += 1 }
+            filesDone.add(1, ordering: .relaxed)
+            try journal?.markDone(path)
             return true
         }
         note("\(display): hard link to /\(String(decoding: first, as: UTF8.self)) failed (\(errnoText())); restored as a copy")
@@ -219,6 +251,7 @@ package final class RestoreEngine: Sendable {
                 if let written = try await group.next() {
                     inFlight -= 1
                     report.withLock { $0.bytesWritten += Int64(written) }
+                    bytesDone.add(Int64(written), ordering: .relaxed)
                 }
             }
         }
@@ -227,16 +260,16 @@ package final class RestoreEngine: Sendable {
 
     // MARK: Other types
 
-    private func restoreSymlink(_ entry: TreeEntry, in directory: Int32, display: String) throws {
-        guard try makeRoom(entry.name, in: directory, display: display) else { return }
+    private func restoreSymlink(_ entry: TreeEntry, in directory: Int32, path: [UInt8], display: String) throws {
+        guard try makeRoom(entry.name, in: directory, path: path, display: display) else { return }
         let rc = RawPath(bytes: entry.linkTarget).withCString { target in RawPath(bytes: entry.name).withCString { symlinkat(target, directory, $0) } }
         guard rc == 0 else { throw SystemError("symlink", path: display) }
         applyMetadata(entry, descriptor: nil, directory: directory, display: display)
         report.withLock { $0.symlinks += 1 }
     }
 
-    private func restoreSpecial(_ entry: TreeEntry, in directory: Int32, display: String) throws {
-        guard try makeRoom(entry.name, in: directory, display: display) else { return }
+    private func restoreSpecial(_ entry: TreeEntry, in directory: Int32, path: [UInt8], display: String) throws {
+        guard try makeRoom(entry.name, in: directory, path: path, display: display) else { return }
         let type: mode_t
         switch entry.type {
         case .fifo: type = S_IFIFO

@@ -26,6 +26,10 @@ package struct RestoreReport: Sendable, Codable, Equatable {
     package var hardlinks = 0
     package var specialFiles = 0
     package var bytesWritten: Int64 = 0
+    /// Files an earlier, interrupted attempt had finished, not fetched again.
+    package var resumedFiles = 0
+    /// Damaged or missing copies at some source, read from another one instead.
+    package var badCopies: [BadCopy] = []
     /// Entries left alone because they already existed (without `overwrite`).
     package var skippedExisting: [String] = []
     /// Things that could not be restored, with the reason ("chown: Operation not permitted").

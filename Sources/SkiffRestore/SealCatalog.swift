@@ -7,6 +7,8 @@ package struct SealCatalog: Sendable {
     /// Seals that verified, sorted by time then host and sequence.
     package let seals: [Seal]
     package let problems: [SealError]
+    /// For catalogs merged from several sources: which sources hold each seal (by hash).
+    package var holders: [Digest256: [String]] = [:]
 
     /// Reads every seal (or those of `host`) and verifies signatures and chains.
     package static func load(repository: Repository, tenant: TenantPublicKey, host: String? = nil) async throws -> SealCatalog {
@@ -45,6 +47,32 @@ package struct SealCatalog: Sendable {
     }
 
     package var hosts: [String] { Array(Set(seals.map(\.hostName))).sorted() }
+
+    /// One catalog of several sources' catalogs: every verified seal once, with the sources
+    /// that hold it; problems are kept with the source they were found at.
+    package static func merged(_ catalogs: [(source: String, catalog: SealCatalog)]) -> (SealCatalog, [(String, SealError)]) {
+        var byHash: [Digest256: Seal] = [:]
+        var holders: [Digest256: [String]] = [:]
+        var problems: [(String, SealError)] = []
+        for (source, catalog) in catalogs {
+            for seal in catalog.seals {
+                byHash[seal.hash] = seal
+                holders[seal.hash, default: []].append(source)
+            }
+            problems += catalog.problems.map { (source, $0) }
+        }
+        let seals = byHash.values.sorted { ($0.time, $0.hostName, $0.sequence) < ($1.time, $1.hostName, $1.sequence) }
+        var merged = SealCatalog(seals: seals, problems: [])
+        merged.holders = holders
+        return (merged, problems)
+    }
+
+    /// Seals whose time lies between `start` and `end` (inclusive), of `host` if given.
+    package func seals(between start: Timestamp?, and end: Timestamp?, host: String?) -> [Seal] {
+        seals.filter { seal in
+            (host == nil || seal.hostName == host) && (start.map { seal.time >= $0 } ?? true) && (end.map { seal.time <= $0 } ?? true)
+        }
+    }
 
     /// The seal that `selector` names.
     package func select(_ selector: SnapshotSelector) throws -> Seal {

@@ -12,12 +12,13 @@ struct Skiff: AsyncParsableCommand {
         discussion: """
             Exit codes: 0 success, 1 failure, 2 usage, 3 partial (something skipped), 4 no repository,
             5 wrong passphrase or key, 6 integrity failure (corrupt or missing data), 7 store full,
-            8 sealed but not yet at the quorum of sites, 130 interrupted.
+            8 sealed but not yet at the quorum of sites, 9 the folder differs from the snapshot (diff, restore --verify),
+            130 interrupted.
             """,
         version: "0.1.0",
         subcommands: [
             InitCommand.self, BackupCommand.self, SnapshotsCommand.self, RestoreCommand.self, VerifyCommand.self,
-            StatusCommand.self, SyncCommand.self, KeyCommand.self,
+            DiffCommand.self, StatusCommand.self, SyncCommand.self, KeyCommand.self,
         ])
 
     /// Parses, runs, and maps every error to the documented exit codes.

@@ -21,6 +21,22 @@ package enum EntryType: UInt8, CaseIterable, Codable, Sendable, CustomStringConv
     }
 }
 
+extension EntryType {
+    /// The entry type of a Linux st_mode (S_IFMT bits), or nil for types Skiff does not record.
+    package init?(mode: UInt32) {
+        switch mode & 0o170000 {
+        case 0o100000: self = .regular
+        case 0o040000: self = .directory
+        case 0o120000: self = .symlink
+        case 0o010000: self = .fifo
+        case 0o020000: self = .characterDevice
+        case 0o060000: self = .blockDevice
+        case 0o140000: self = .socket
+        default: return nil
+        }
+    }
+}
+
 /// Seconds and nanoseconds since the Unix epoch.
 package struct Timestamp: Equatable, Hashable, Comparable, Sendable {
     package var seconds: Int64

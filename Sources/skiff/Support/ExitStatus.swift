@@ -27,6 +27,8 @@ enum ExitStatus: Int32 {
     /// The snapshot is sealed and queued, but fewer sites than the quorum accepted it in time
     /// (or, for `sync`, some sites are still behind). Delivery resumes with the next run.
     case notDurableYet = 8
+    /// `restore --verify` or `diff` found the folder differs from the snapshot.
+    case differs = 9
     case interrupted = 130
 }
 

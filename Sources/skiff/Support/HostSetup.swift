@@ -12,8 +12,8 @@ import SkiffSystem
 struct SiteOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Host configuration file (default: /etc/skiff/skiff.yaml for root, ~/.config/skiff/skiff.yaml otherwise).", valueName: "FILE"))
     var config: String?
-    @Option(name: .long, help: ArgumentHelp("Use this site of the configuration (for reading: snapshots, restore, verify).", valueName: "NAME"))
-    var site: String?
+    @Option(name: .long, help: ArgumentHelp("Read from this site of the configuration; repeat to give several, tried in that order (default: every site, fastest first).", valueName: "NAME"))
+    var site: [String] = []
 
     var configurationPath: String { config ?? HostConfiguration.defaultPath }
 
@@ -49,16 +49,67 @@ struct SiteOptions: ParsableArguments {
         }
     }
 
-    /// A connected client of the chosen site (or the configuration's first), for reading.
+    /// A connected client of the first chosen site (or the configuration's first), for reading.
     func readingClient(tenant: TenantID) async throws -> SiteClient {
-        let configuration = try load()
-        let endpoints = try Self.endpoints(configuration)
-        guard let endpoint = site.map({ name in endpoints.first { $0.name == name } }) ?? endpoints.first else {
-            throw CommandFailure(.usage, site.map { "no site \($0) in \(configurationPath)" } ?? "\(configurationPath) lists no sites")
+        try await connect(try chosenEndpoint(site.first), tenant: tenant)
+    }
+
+    private func chosenEndpoint(_ name: String?) throws -> SiteEndpoint {
+        let endpoints = try Self.endpoints(try load())
+        guard let endpoint = name.map({ name in endpoints.first { $0.name == name } }) ?? endpoints.first else {
+            throw CommandFailure(.usage, name.map { "no site \($0) in \(configurationPath)" } ?? "\(configurationPath) lists no sites")
         }
+        return endpoint
+    }
+
+    private func connect(_ endpoint: SiteEndpoint, tenant: TenantID) async throws -> SiteClient {
         do { return try await SiteClient.connect(endpoint, tenant: tenant) } catch let error as SiteClientError {
             throw CommandFailure(error.isTransient ? .failure : .keyProblem, "\(error)")
         }
+    }
+}
+
+extension SiteOptions {
+    /// Connected clients of every configured site that answers (or of `--site` alone),
+    /// fastest health probe first. Sites that do not answer are reported on standard error.
+    func readingClients(tenant: TenantID) async throws -> [SiteClient] {
+        if !site.isEmpty {
+            var clients: [SiteClient] = []
+            for name in site { clients.append(try await connect(try chosenEndpoint(name), tenant: tenant)) }
+            return clients
+        }
+        let configuration = try load()
+        let endpoints = try Self.endpoints(configuration)
+        guard !endpoints.isEmpty else { throw CommandFailure(.usage, "\(configurationPath) lists no sites") }
+        let probed = await withTaskGroup(of: (SiteClient?, String, Double, String?).self) { group in
+            for endpoint in endpoints {
+                group.addTask {
+                    let started = ContinuousClock.now
+                    do {
+                        let client = try await SiteClient.connect(endpoint, tenant: tenant)
+                        do {
+                            _ = try await client.health()
+                        } catch {
+                            try? await client.shutdown()
+                            throw error
+                        }
+                        let elapsed = ContinuousClock.now - started
+                        return (client, endpoint.name, Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds), nil)
+                    } catch {
+                        return (nil, endpoint.name, .infinity, "\(error)")
+                    }
+                }
+            }
+            var results: [(SiteClient?, String, Double, String?)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        for (_, name, _, error) in probed where error != nil {
+            FileHandleOutput.standardError("warning: site \(name) unavailable: \(error!)\n")
+        }
+        let clients = probed.filter { $0.0 != nil }.sorted { $0.2 < $1.2 }.compactMap(\.0)
+        guard !clients.isEmpty else { throw CommandFailure(.failure, "no configured site answers") }
+        return clients
     }
 }
 
@@ -68,16 +119,35 @@ struct ReadableRepository {
     private let client: SiteClient?
 
     static func open(_ repository: RepositoryOptions, _ sites: SiteOptions, tenant: TenantPublicKey) async throws -> ReadableRepository {
-        let local = repository.repo != nil || (sites.site == nil && sites.config == nil)
+        let local = repository.repo != nil || (sites.site.isEmpty && sites.config == nil)
         if local {
             return ReadableRepository(repository: try await repository.open(for: tenant), client: nil)
         }
         let client = try await sites.readingClient(tenant: tenant.tenant)
-        return ReadableRepository(repository: Repository(store: client, location: "site \(client.name) (\(client.endpoint.url))"), client: client)
+        return ReadableRepository(repository: Repository(store: client, location: "site \(client.name)"), client: client)
     }
 
     func close() async {
         try? await client?.shutdown()
+    }
+
+    /// Every source to read from: the local repository, or each configured site that answers
+    /// (fastest first), or only `--site`. Runs `body` and closes them whatever happens.
+    static func usingAll<T>(_ repository: RepositoryOptions, _ sites: SiteOptions, tenant: TenantPublicKey,
+                            _ body: ([Repository]) async throws -> T) async throws -> T {
+        if repository.repo != nil || (sites.site.isEmpty && sites.config == nil) {
+            return try await body([try await repository.open(for: tenant)])
+        }
+        let clients = try await sites.readingClients(tenant: tenant.tenant)
+        let repositories = clients.map { Repository(store: $0, location: "site \($0.name)") }
+        do {
+            let result = try await body(repositories)
+            for client in clients { try? await client.shutdown() }
+            return result
+        } catch {
+            for client in clients { try? await client.shutdown() }
+            throw error
+        }
     }
 
     /// Opens the repository, runs `body` with it, and closes it whatever happens.

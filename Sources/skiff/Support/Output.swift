@@ -12,6 +12,13 @@ enum FileHandleOutput {
 
 /// JSON for `--json` output: sorted keys, ISO 8601 dates, one document per command.
 enum JSONOutput {
+    /// One compact JSON document on one line (progress lines, listings).
+    static func printLine<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        Swift.print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
     static func print<T: Encodable>(_ value: T) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -1,0 +1,107 @@
+import Foundation
+import Glibc
+import SkiffCore
+import SkiffSystem
+import Synchronization
+
+/// What an interrupted restore had done, so the next attempt at the same snapshot into the
+/// same folder continues instead of starting over.
+///
+/// An append-only log of records, one `write` each (so it survives the process being killed):
+/// `S` a file is being created (written before it is), `D` it is finished (content and
+/// metadata; batched), `K` an entry was left alone because it existed before the restore.
+/// On resume: finished files are skipped without being fetched again; entries left alone
+/// stay alone; started files are ours and are replaced; anything else that exists predates
+/// the restore and is left alone. Kept outside the target (in the cache folder) and removed
+/// when the restore completes.
+package final class RestoreJournal: Sendable {
+    package let path: String
+    private let descriptor: Int32
+    private let state: Mutex<State>
+
+    private struct State {
+        var started = Set<[UInt8]>()
+        var done = Set<[UInt8]>()
+        var skipped = Set<[UInt8]>()
+        var pendingDone: [UInt8] = []
+        var resuming = false
+    }
+
+    /// Opens (or starts) the journal of restoring `seal` into `target`, under `folder`.
+    package init(folder: String, target: String, seal: Digest256) throws {
+        try FileIO.makeDirectories(RawPath(folder), mode: 0o700)
+        let name = SHA256Hasher.digest(Array("\(target)\0\(seal.hex)".utf8)).hex.prefix(24)
+        path = folder + "/restore-\(name).journal"
+        var loaded = State()
+        if FileIO.exists(RawPath(path)) {
+            for line in try FileIO.readFile(RawPath(path)).split(separator: 0x0a) where line.count > 2 {
+                guard let entry = Hex.decode(String(decoding: line.dropFirst(2), as: UTF8.self)) else { continue }
+                switch line.first {
+                case UInt8(ascii: "S"): loaded.started.insert(entry)
+                case UInt8(ascii: "D"): loaded.done.insert(entry)
+                case UInt8(ascii: "K"): loaded.skipped.insert(entry)
+                default: break
+                }
+            }
+            loaded.resuming = !(loaded.started.isEmpty && loaded.skipped.isEmpty)
+        }
+        descriptor = try FileIO.open(RawPath(path), flags: O_WRONLY | O_CREAT | O_APPEND, mode: 0o600)
+        state = Mutex(loaded)
+    }
+
+    deinit { close(descriptor) }
+
+    /// Whether an earlier attempt had started.
+    package var isResuming: Bool { state.withLock { $0.resuming } }
+    package var resumedFiles: Int { state.withLock { $0.done.count } }
+
+    package func isDone(_ path: [UInt8]) -> Bool { state.withLock { $0.done.contains(path) } }
+    package func wasSkipped(_ path: [UInt8]) -> Bool { state.withLock { $0.skipped.contains(path) } }
+    /// Whether an earlier attempt created this entry (so it may be replaced).
+    package func wasStarted(_ path: [UInt8]) -> Bool { state.withLock { $0.started.contains(path) } }
+
+    private func record(_ kind: UInt8, _ path: [UInt8]) -> [UInt8] {
+        [kind, 0x20] + Array(Hex.encode(path).utf8) + [0x0a]
+    }
+
+    private func append(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try FileIO.writeAll(descriptor, $0, path: path) }
+    }
+
+    /// Records, before the file is created, that this restore creates it.
+    package func markStarted(_ path: [UInt8]) throws {
+        state.withLock { _ = $0.started.insert(path) }
+        try append(record(UInt8(ascii: "S"), path))
+    }
+
+    /// Records a finished file (appended in batches: losing the last ones only redoes them).
+    package func markDone(_ path: [UInt8]) throws {
+        let batch = state.withLock { state -> [UInt8]? in
+            state.done.insert(path)
+            state.pendingDone += record(UInt8(ascii: "D"), path)
+            guard state.pendingDone.count >= 16 << 10 else { return nil }
+            defer { state.pendingDone = [] }
+            return state.pendingDone
+        }
+        if let batch { try append(batch) }
+    }
+
+    /// Records, at once, an entry left alone because it existed before the restore.
+    package func markSkipped(_ path: [UInt8]) throws {
+        state.withLock { _ = $0.skipped.insert(path) }
+        try append(record(UInt8(ascii: "K"), path))
+    }
+
+    package func flush() throws {
+        let batch = state.withLock { state -> [UInt8] in
+            defer { state.pendingDone = [] }
+            return state.pendingDone
+        }
+        if !batch.isEmpty { try append(batch) }
+    }
+
+    /// Deletes the journal (the restore completed).
+    package func remove() {
+        try? FileIO.remove(RawPath(path))
+    }
+}
