@@ -43,19 +43,33 @@ package enum TimeFormat {
             }
             return timestamp(now.addingTimeInterval(-seconds))
         }
+        // Fractional seconds are read exactly (to the nanosecond), not through a Double, so that
+        // a seal's own printed time selects that seal.
+        let (whole, nanoseconds) = splitFraction(trimmed)
+        guard let nanoseconds else { return nil }
         let iso = ISO8601DateFormatter()
-        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
-            iso.formatOptions = options
-            if let date = iso.date(from: trimmed) { return timestamp(date) }
-        }
+        iso.formatOptions = [.withInternetDateTime]
+        if let date = iso.date(from: whole) { return Timestamp(seconds: Int64(date.timeIntervalSince1970), nanoseconds: nanoseconds) }
         let local = DateFormatter()
         local.timeZone = .current
         local.locale = Locale(identifier: "en_US_POSIX")
-        for format in ["yyyy-MM-dd'T'HH:mm:ss.SSS", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd HH:mm", "yyyy-MM-dd"] {
+        for format in ["yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd HH:mm", "yyyy-MM-dd"] {
             local.dateFormat = format
-            if let date = local.date(from: trimmed) { return timestamp(date) }
+            if let date = local.date(from: whole) { return Timestamp(seconds: Int64(date.timeIntervalSince1970), nanoseconds: nanoseconds) }
         }
         return nil
+    }
+
+    /// Removes ".digits" after the seconds and returns them as nanoseconds (0 when absent, nil
+    /// when there are more than nine digits).
+    private static func splitFraction(_ text: String) -> (String, UInt32?) {
+        guard let dot = text.firstIndex(of: ".") else { return (text, 0) }
+        let digits = text[text.index(after: dot)...].prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.count <= 9, let value = UInt32(digits) else { return (text, digits.isEmpty ? 0 : nil) }
+        var scale: UInt32 = 1
+        for _ in digits.count..<9 { scale *= 10 }
+        let rest = text[digits.endIndex...]
+        return (String(text[..<dot]) + rest, value * scale)
     }
 
     package static func timestamp(_ date: Date) -> Timestamp {

@@ -14,10 +14,8 @@ struct DiffCommand: AsyncParsableCommand {
             Content is compared with the snapshot's verified chunks. Exit code 0: identical; 9: differences (listed).
             """)
 
-    @Argument(help: "Snapshot: latest, an id prefix, or host#sequence.")
-    var positionalSnapshot: String?
-    @Argument(help: ArgumentHelp("The folder to compare.", valueName: "DIR"))
-    var directory: String
+    @Argument(help: ArgumentHelp("[SNAPSHOT] DIR: the snapshot (latest, an id prefix, or host#sequence; default latest) and the folder to compare.", valueName: "SNAPSHOT-AND-DIR"))
+    var positionals: [String]
     @OptionGroup var selection: SnapshotSelection
     @Option(name: .long, help: ArgumentHelp("Only this file or directory of the snapshot.", valueName: "PATH"))
     var path: String?
@@ -28,6 +26,15 @@ struct DiffCommand: AsyncParsableCommand {
     var restoreKey: String?
     @Option(name: .long, help: ArgumentHelp("Read the passphrase from the first line of this file.", valueName: "FILE"))
     var passphraseFile: String?
+
+    func validate() throws {
+        guard (1...2).contains(positionals.count) else {
+            throw ValidationError("Give the folder to compare, optionally preceded by a snapshot: skiff diff [SNAPSHOT] DIR")
+        }
+    }
+
+    private var positionalSnapshot: String? { positionals.count == 2 ? positionals[0] : nil }
+    private var directory: String { positionals[positionals.count - 1] }
 
     func run() async throws {
         let selector = try selection.selector(positional: positionalSnapshot)
