@@ -44,13 +44,15 @@ package final class ObjectReader: Sendable {
         self.init(repositories: [repository], restoreKey: restoreKey)
     }
 
-    /// - Parameter repositories: the sources, in the order to try first (at least one).
-    package init(repositories: [Repository], restoreKey: RestoreKey) {
+    /// - Parameters:
+    ///   - repositories: the sources, in the order to try first (at least one).
+    ///   - order: whether later reads go to the fastest measured source or keep the given order.
+    package init(repositories: [Repository], restoreKey: RestoreKey, order: SourceOrder = .fastest) {
         precondition(!repositories.isEmpty)
         self.repositories = repositories
         self.restoreKey = restoreKey
         decoders = DecoderPool(identityKey: restoreKey.writeSecrets.identityKey)
-        ranking = SourceRanking(count: repositories.count)
+        ranking = SourceRanking(count: repositories.count, policy: order)
     }
 
     /// Damaged or missing copies found so far (each then read from another source).
@@ -143,22 +145,24 @@ package final class ObjectReader: Sendable {
     }
 
     /// All entries of the directory whose (root) node is at `address`, following index
-    /// nodes in order.
+    /// nodes in order. Index nodes are checked against their children (`TreeNodeSummary`), so
+    /// names are unique and in order across the whole directory.
     package func directoryEntries(_ address: ObjectAddress) async throws -> [TreeEntry] {
+        var all: [TreeEntry] = []
+        _ = try await appendEntries(address, into: &all)
+        return all
+    }
+
+    /// Appends the entries under the node at `address`; returns its summary (nil when empty).
+    private func appendEntries(_ address: ObjectAddress, into all: inout [TreeEntry]) async throws -> TreeNodeSummary? {
         switch try await treeNode(address) {
         case .entries(let entries):
-            return entries
+            all += entries
+            return TreeNodeSummary(entries: entries)
         case .index(let items):
-            var all: [TreeEntry] = []
-            for item in items {
-                let part = try await directoryEntries(item.address)
-                // Order must hold across nodes too: a repeated name could shadow an entry.
-                if let last = all.last, let first = part.first, !last.name.lexicographicallyPrecedes(first.name) {
-                    throw ObjectError.malformed(address, .invalid("tree node", "entries out of order across its nodes"))
-                }
-                all += part
-            }
-            return all
+            var children: [TreeNodeSummary?] = []
+            for item in items { children.append(try await appendEntries(item.address, into: &all)) }
+            return try decode(address) { try TreeNodeSummary.combining(items, children: children) }
         }
     }
 
@@ -211,7 +215,8 @@ package final class ObjectReader: Sendable {
         return object.body
     }
 
-    private func decode<T>(_ address: ObjectAddress, _ body: () throws -> T) throws -> T {
+    /// Runs a decoder; a `FormatError` becomes `ObjectError.malformed` naming the object.
+    package func decode<T>(_ address: ObjectAddress, _ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as FormatError { throw ObjectError.malformed(address, error) }
     }
 }

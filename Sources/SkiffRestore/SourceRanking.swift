@@ -1,8 +1,17 @@
 import Foundation
 import Synchronization
 
-/// Orders a reader's sources (sites, or one local repository) fastest first, from what each
-/// fetch measured, and moves a source that failed to the back.
+/// How a reader chooses among sources that hold the same object.
+package enum SourceOrder: String, Sendable, CaseIterable {
+    /// Fastest measured first (the default): spreads a restore over the healthy sites.
+    case fastest
+    /// The order given: a later source is read only when the earlier ones fail or lack the
+    /// object (e.g. to keep a metered off-region link for the last resort).
+    case listed
+}
+
+/// Orders a reader's sources (sites, or one local repository) by `SourceOrder`, and moves a
+/// source that failed to answer to the back.
 final class SourceRanking: Sendable {
     private struct Source {
         /// Moving average of seconds per fetched MiB (plus a per-request floor).
@@ -11,16 +20,23 @@ final class SourceRanking: Sendable {
     }
 
     private let state: Mutex<[Source]>
+    private let policy: SourceOrder
 
-    /// - Parameter initialOrder: the order to start with (e.g. by health-probe latency).
-    init(count: Int) {
+    /// - Parameter count: the number of sources; before any measurement they rank in index order.
+    init(count: Int, policy: SourceOrder) {
+        self.policy = policy
         state = Mutex((0..<count).map { Source(secondsPerMiB: 0.001 * Double($0 + 1), failures: 0) })
     }
 
-    /// Source indexes, best first: fewest recent failures, then fastest.
+    /// Source indexes, best first: fewest recent failures, then fastest (or first listed).
     func order() -> [Int] {
         state.withLock { sources in
-            sources.indices.sorted { (sources[$0].failures, sources[$0].secondsPerMiB) < (sources[$1].failures, sources[$1].secondsPerMiB) }
+            switch policy {
+            case .fastest:
+                sources.indices.sorted { (sources[$0].failures, sources[$0].secondsPerMiB) < (sources[$1].failures, sources[$1].secondsPerMiB) }
+            case .listed:
+                sources.indices.sorted { (sources[$0].failures, $0) < (sources[$1].failures, $1) }
+            }
         }
     }
 

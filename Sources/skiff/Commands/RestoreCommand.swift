@@ -15,7 +15,8 @@ struct RestoreCommand: AsyncParsableCommand {
             Files are restored at their full path under --to. With a configuration (--config) every site that
             answers is a source: each object comes from the fastest healthy one, and a missing or damaged copy is
             read from the next one and reported. An interrupted restore of the same snapshot into the same folder
-            continues where it stopped.
+            continues where it stopped (finished files are not fetched again; the journal is in the cache folder).
+            With --json, standard output is JSON lines: {"type":"progress",...} every 2 s, then {"type":"result",...}.
             Exit codes: 3 some things could not be restored (ownership, devices, existing files; listed on standard
             error); 6 an object is damaged or missing at every source; 9 --verify found differences.
             """)
@@ -37,6 +38,8 @@ struct RestoreCommand: AsyncParsableCommand {
     var ownersByName = false
     @OptionGroup var repository: RepositoryOptions
     @OptionGroup var sites: SiteOptions
+    @Option(name: .long, help: ArgumentHelp("fastest: read each object from the fastest healthy site; listed: keep the --site order (or the configuration's) and read a later site only when an earlier one fails.", valueName: "ORDER"))
+    var siteOrder: SourceOrder = .fastest
     @OptionGroup var cache: CacheOptions
     @OptionGroup var output: OutputOptions
     @Option(name: .long, help: ArgumentHelp("The tenant's restore key.", valueName: "FILE"))
@@ -55,7 +58,7 @@ struct RestoreCommand: AsyncParsableCommand {
 
     private func restore(_ chosen: ChosenSnapshot, key: RestoreKey) async throws {
         FileHandleOutput.standardError("\(chosen.description)\n")
-        let reader = ObjectReader(repositories: chosen.sources, restoreKey: key)
+        let reader = ObjectReader(repositories: chosen.sources, restoreKey: key, order: siteOrder)
         let record = try await reader.snapshot(chosen.seal.root)
         let target = try RawPath(to).absolute()
         let subPath = path.map { RawPath($0) }
@@ -109,7 +112,7 @@ struct RestoreCommand: AsyncParsableCommand {
             for difference in differences { FileHandleOutput.standardError("differs: \(difference)\n") }
         }
         if output.json {
-            try JSONOutput.print(RestoreSummary(snapshot: chosen.seal.hash.hex, heldBy: chosen.holders, seconds: elapsed, report: report,
+            try JSONOutput.printLine(RestoreSummary(snapshot: chosen.seal.hash.hex, heldBy: chosen.holders, seconds: elapsed, report: report,
                                                 verified: verify ? differences.isEmpty : nil, differences: verify ? differences : nil))
         } else {
             print("restored \(report.files) files, \(report.directories) directories, \(report.symlinks) symlinks, \(report.hardlinks) hard links, \(report.specialFiles) special files")
@@ -192,3 +195,5 @@ struct RestoreSummary: Encodable {
     var verified: Bool?
     var differences: [String]?
 }
+
+extension SourceOrder: ExpressibleByArgument {}
