@@ -38,6 +38,9 @@ package final class RepositoryVerifier: Sendable {
     let tenant: TenantPublicKey
     let parallelism: Int
     private let checkedObjects = Atomic<Int>(0)
+    /// Summaries of the tree nodes checked so far (nil: an empty node), so that nodes shared
+    /// by many directories or snapshots are read once.
+    private let treeSummaries = Mutex<[ObjectAddress: TreeNodeSummary?]>([:])
 
     package init(reader: ObjectReader, tenant: TenantPublicKey, parallelism: Int = 8) {
         self.reader = reader
@@ -71,7 +74,7 @@ package final class RepositoryVerifier: Sendable {
         }
         var stack: [Work] = catalog.seals.reversed().map { .snapshot($0.root, seal: $0.name.short) }
         var visited = Set<ObjectAddress>()
-        try await withThrowingTaskGroup(of: (Work, Result<[Work], Error>).self) { group in
+        try await withThrowingTaskGroup(of: (Work, Result<CheckOutcome, Error>).self) { group in
             var inFlight = 0
             while !stack.isEmpty || inFlight > 0 {
                 while inFlight < parallelism, let work = stack.popLast() {
@@ -84,8 +87,9 @@ package final class RepositoryVerifier: Sendable {
                 guard inFlight > 0, let (work, result) = try await group.next() else { continue }
                 inFlight -= 1
                 switch result {
-                case .success(let children):
-                    stack.append(contentsOf: children.reversed())
+                case .success(let outcome):
+                    stack.append(contentsOf: outcome.work.reversed())
+                    report.findings += outcome.problems.map { finding($0, work: work) }
                 case .failure(let error as ObjectError):
                     report.findings.append(finding(error, work: work))
                 case .failure(let error as KeyError):
@@ -117,40 +121,77 @@ package final class RepositoryVerifier: Sendable {
         return VerificationFinding(code: error.code, message: error.description, object: error.address.hex, seal: seal, path: context(work))
     }
 
-    /// Checks one object and returns the work its links lead to.
-    private func check(_ work: Work) async throws -> [Work] {
-        defer { checkedObjects.add(1, ordering: .relaxed) }
+    /// What checking one work item found: the work its links lead to, and damaged objects
+    /// below it that did not stop the check of the rest.
+    struct CheckOutcome: Sendable {
+        var work: [Work] = []
+        var problems: [ObjectError] = []
+    }
+
+    /// Checks one object (for a directory, all its nodes) and returns the work its links lead to.
+    private func check(_ work: Work) async throws -> CheckOutcome {
         switch work {
         case .snapshot(let address, _):
+            checkedObjects.add(1, ordering: .relaxed)
             let record = try await reader.snapshot(address)
-            return [.tree(record.root, path: "/")]
+            return CheckOutcome(work: [.tree(record.root, path: "/")])
         case .tree(let address, let path):
-            switch try await reader.treeNode(address) {
-            case .index(let items):
-                return items.map { .tree($0.address, path: path) }
-            case .entries(let entries):
-                return entries.compactMap { entry in
-                    let child = path == "/" ? "/" + entry.displayName : path + "/" + entry.displayName
-                    switch entry.content {
-                    case .none: return nil
-                    case .subtree(let a): return .tree(a, path: child)
-                    case .chunk(let a): return .chunk(a, length: entry.size, path: child)
-                    case .list(let a): return .contentList(a, path: child)
-                    }
-                }
-            }
+            var outcome = CheckOutcome()
+            _ = try await checkTreeNode(address, path: path, into: &outcome)
+            return outcome
         case .contentList(let address, let path):
+            checkedObjects.add(1, ordering: .relaxed)
             let node = try await reader.contentList(address)
-            return node.items.compactMap { item in
+            return CheckOutcome(work: node.items.compactMap { item in
                 switch item {
                 case .data(let length, let a): return .chunk(a, length: length, path: path)
                 case .node(_, let a): return .contentList(a, path: path)
                 case .hole: return nil
                 }
-            }
+            })
         case .chunk(let address, let length, _):
+            checkedObjects.add(1, ordering: .relaxed)
             _ = try await reader.chunk(address, length: length)
-            return []
+            return CheckOutcome()
         }
+    }
+
+    /// Checks a directory's node at `address` and, for an index node, every node below it and
+    /// the rules that tie them together (`TreeNodeSummary`). Entries' links are added to
+    /// `outcome.work`. A damaged node below an index node is added to `outcome.problems` and
+    /// the other nodes are still checked; the index node's own rules then cannot be checked.
+    /// - Returns: the node's summary (nil when the directory is empty).
+    /// - Throws: `ObjectError` for the first damaged node found (further ones are in `outcome`).
+    private func checkTreeNode(_ address: ObjectAddress, path: String, into outcome: inout CheckOutcome) async throws -> TreeNodeSummary? {
+        if let known = treeSummaries.withLock({ $0[address] }) { return known }
+        checkedObjects.add(1, ordering: .relaxed)
+        let summary: TreeNodeSummary?
+        switch try await reader.treeNode(address) {
+        case .entries(let entries):
+            outcome.work += entries.compactMap { entry in
+                let child = path == "/" ? "/" + entry.displayName : path + "/" + entry.displayName
+                switch entry.content {
+                case .none: return nil
+                case .subtree(let a): return .tree(a, path: child)
+                case .chunk(let a): return .chunk(a, length: entry.size, path: child)
+                case .list(let a): return .contentList(a, path: child)
+                }
+            }
+            summary = TreeNodeSummary(entries: entries)
+        case .index(let items):
+            var children: [TreeNodeSummary?] = []
+            var firstProblem: ObjectError?
+            for item in items {
+                do {
+                    children.append(try await checkTreeNode(item.address, path: path, into: &outcome))
+                } catch let error as ObjectError {
+                    if firstProblem == nil { firstProblem = error } else { outcome.problems.append(error) }
+                }
+            }
+            if let firstProblem { throw firstProblem }
+            summary = try reader.decode(address) { try TreeNodeSummary.combining(items, children: children) }
+        }
+        treeSummaries.withLock { $0[address] = .some(summary) }
+        return summary
     }
 }
