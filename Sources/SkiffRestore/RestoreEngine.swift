@@ -125,7 +125,7 @@ package final class RestoreEngine: Sendable {
                         self.applyMetadata(entry, descriptor: fd, directory: directory, display: display)
                         self.report.withLock { $0.files += 1 }
                         self.filesDone.add(1, ordering: .relaxed)
-                        try self.journal?.markDone(path)
+                        try self.journal?.markDone(path, bytes: entry.size)
                     }
                 case .symlink:
                     try restoreSymlink(entry, in: directory, path: path, display: display)
@@ -214,7 +214,7 @@ package final class RestoreEngine: Sendable {
         if rc == 0 {
             report.withLock { $0.hardlinks += 1 }
             filesDone.add(1, ordering: .relaxed)
-            try journal?.markDone(path)
+            try journal?.markDone(path, bytes: 0)
             return true
         }
         note("\(display): hard link to /\(String(decoding: first, as: UTF8.self)) failed (\(errnoText())); restored as a copy")

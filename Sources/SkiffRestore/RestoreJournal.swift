@@ -24,6 +24,7 @@ package final class RestoreJournal: Sendable {
         var done = Set<[UInt8]>()
         var skipped = Set<[UInt8]>()
         var pendingDone: [UInt8] = []
+        var lastAppend = ContinuousClock.now
         var resuming = false
     }
 
@@ -74,17 +75,27 @@ package final class RestoreJournal: Sendable {
         try append(record(UInt8(ascii: "S"), path))
     }
 
-    /// Records a finished file (appended in batches: losing the last ones only redoes them).
-    package func markDone(_ path: [UInt8]) throws {
+    /// Records a finished file. Small files are appended in batches (losing the last batch
+    /// only redoes them); a file of `largeFileBytes` or more, or any file after a second
+    /// without an append, flushes the batch at once, so a kill never costs more than about a
+    /// second of small files or one large file.
+    package func markDone(_ path: [UInt8], bytes: UInt64) throws {
         let batch = state.withLock { state -> [UInt8]? in
             state.done.insert(path)
             state.pendingDone += record(UInt8(ascii: "D"), path)
-            guard state.pendingDone.count >= 16 << 10 else { return nil }
-            defer { state.pendingDone = [] }
+            let now = ContinuousClock.now
+            guard state.pendingDone.count >= 16 << 10 || bytes >= Self.largeFileBytes || now - state.lastAppend >= .seconds(1) else { return nil }
+            defer {
+                state.pendingDone = []
+                state.lastAppend = now
+            }
             return state.pendingDone
         }
         if let batch { try append(batch) }
     }
+
+    /// Files at least this large are recorded as done at once.
+    package static let largeFileBytes: UInt64 = 1 << 20
 
     /// Records, at once, an entry left alone because it existed before the restore.
     package func markSkipped(_ path: [UInt8]) throws {
