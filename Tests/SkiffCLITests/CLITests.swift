@@ -71,29 +71,6 @@ import Testing
         #expect(verify.standardOutput.contains("no problems found"))
     }
 
-    @Test func restoreAtATimePicksThatMomentsSnapshot() throws {
-        let w = try Workspace()
-        defer { w.remove() }
-        try w.initialize()
-        let file = w.source.appending("moment.txt")
-        var moments: [String] = []
-        for version in 1...3 {
-            try TreeGenerator.write(Array("version \(version)\n".utf8), to: file)
-            #expect(try w.backup().status == 0)
-            usleep(1_100_000)
-            moments.append(TimeFormatForTests.iso(Date()))
-        }
-        for (index, moment) in moments.enumerated() {
-            let target = w.folder.appending("at-\(index)").description
-            let result = try w.skiff(["restore", "--at", moment, "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target,
-                                      "--path", file.description])
-            #expect(result.status == 0, "\(result)")
-            #expect(try FileIO.readFile(w.restored(target).appending("moment.txt")) == Array("version \(index + 1)\n".utf8))
-        }
-        let early = try w.skiff(["restore", "--at", "2001-01-01T00:00:00Z", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", w.folder.appending("early").description])
-        #expect(early.status == 2, "\(early)")
-    }
-
     @Test func errorsHaveTheirDocumentedExitCodes() throws {
         let w = try Workspace()
         defer { w.remove() }
@@ -200,13 +177,5 @@ import Testing
         #expect(try w.skiff(["verify", "--repo", w.repo, "--restore-key", imported]).status == 0)
         let inspect = try w.skiff(["key", "inspect", w.hostKey, "--json"])
         #expect(inspect.standardOutput.contains("\"host\" : \"web1\""), "\(inspect)")
-    }
-}
-
-enum TimeFormatForTests {
-    static func iso(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
     }
 }
