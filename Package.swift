@@ -113,7 +113,7 @@ let package = Package(
         .target(
             name: "SkiffReplication",
             dependencies: [
-                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffSiteClient",
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffSiteClient", "SkiffSiteProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -169,7 +169,7 @@ let package = Package(
         .testTarget(
             name: "SkiffSiteTests",
             dependencies: [
-                "skiff", "skiff-site", "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffStorageConformance", "SkiffSiteClient",
+                "skiff", "skiff-site", "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffStorageConformance", "SkiffSiteClient", "SkiffSiteProtocol",
                 "SkiffTestSupport",
             ]
         ),

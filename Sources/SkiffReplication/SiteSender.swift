@@ -2,10 +2,11 @@ import Foundation
 import Logging
 import SkiffCore
 import SkiffSiteClient
+import SkiffSiteProtocol
 import Synchronization
 
-/// Delivers the outbox to one site, in order, forever: objects in parallel batches (asking
-/// first which ones the site lacks), each seal only after everything before it. Transient
+/// Delivers the outbox to one site, in order, forever: objects in bundles, several at once
+/// (asking first which ones the site lacks), each seal only after everything before it. Transient
 /// failures back off exponentially (0.5 s doubling to 30 s, with jitter) and retry; a site
 /// that is down or slow holds back only its own cursor.
 package final class SiteSender: Sendable {
@@ -17,9 +18,14 @@ package final class SiteSender: Sendable {
     package let uploadedObjects = Atomic<Int>(0)
     package let uploadedBytes = Atomic<Int>(0)
 
-    static let batchSize = 64
+    /// Outbox entries taken per round (one "missing" query, then their bundles).
+    static let batchSize = 1024
+    /// Target size of one upload request: large enough that per-request costs (HTTP, TLS
+    /// records, routing, authentication) vanish beside the bytes, small enough to keep
+    /// `parallelUploads` of them in memory per site.
+    static let bundleBytes = 4 << 20
 
-    package init(site: any SiteConnection, outbox: Outbox, logger: Logger, parallelUploads: Int = 8) {
+    package init(site: any SiteConnection, outbox: Outbox, logger: Logger, parallelUploads: Int = 3) {
         self.site = site
         self.outbox = outbox
         self.logger = logger
@@ -61,27 +67,43 @@ package final class SiteSender: Sendable {
         }
     }
 
-    /// Uploads the objects the site lacks, several at once.
+    /// Uploads the objects the site lacks, in bundles of up to `bundleBytes`, several bundles
+    /// at once.
     private func deliver(_ entries: [OutboxEntry]) async throws {
-        let addresses = entries.compactMap { entry -> ObjectAddress? in
-            if case .object(let address, _) = entry.payload { return address }
+        let objects = entries.compactMap { entry -> (address: ObjectAddress, size: Int)? in
+            if case .object(let address, let size) = entry.payload { return (address, size) }
             return nil
         }
-        let lacking = try await site.missing(addresses)
-        let toSend = addresses.filter { lacking.contains($0) }
+        let lacking = try await site.missing(objects.map(\.address))
+        var bundles: [[ObjectAddress]] = []
+        var bundle: [ObjectAddress] = []
+        var bundleSize = 0
+        for object in objects where lacking.contains(object.address) {
+            let size = object.size + ObjectBundle.framing
+            if !bundle.isEmpty && (bundleSize + size > Self.bundleBytes || bundle.count == ObjectBundle.maxObjects) {
+                bundles.append(bundle)
+                bundle = []
+                bundleSize = 0
+            }
+            bundle.append(object.address)
+            bundleSize += size
+        }
+        if !bundle.isEmpty { bundles.append(bundle) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             var next = 0
             var inFlight = 0
-            while next < toSend.count || inFlight > 0 {
-                while inFlight < parallelUploads && next < toSend.count {
-                    let address = toSend[next]
+            while next < bundles.count || inFlight > 0 {
+                while inFlight < parallelUploads && next < bundles.count {
+                    let addresses = bundles[next]
                     next += 1
                     inFlight += 1
                     group.addTask {
-                        let bytes = try await self.outbox.objectBytes(address)
-                        try await self.site.putObject(address, bytes: bytes)
-                        self.uploadedObjects.add(1, ordering: .relaxed)
-                        self.uploadedBytes.add(bytes.count, ordering: .relaxed)
+                        var objects: [(address: ObjectAddress, bytes: [UInt8])] = []
+                        objects.reserveCapacity(addresses.count)
+                        for address in addresses { objects.append((address, try await self.outbox.objectBytes(address))) }
+                        _ = try await self.site.putObjects(objects)
+                        self.uploadedObjects.add(objects.count, ordering: .relaxed)
+                        self.uploadedBytes.add(objects.reduce(0) { $0 + $1.bytes.count }, ordering: .relaxed)
                     }
                 }
                 if try await group.next() != nil { inFlight -= 1 }

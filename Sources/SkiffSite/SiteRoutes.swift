@@ -20,6 +20,7 @@ struct SiteRoutes: Sendable {
         let tenants = router.group("/v1/tenants").add(middleware: SiteAuthMiddleware(registry: registry))
         tenants.post(":tenant/missing", use: missing)
         tenants.put(":tenant/objects/:address", use: putObject)
+        tenants.post(":tenant/objects", use: putObjects)
         tenants.get(":tenant/objects/:address", use: getObject)
         tenants.head(":tenant/objects/:address", use: headObject)
         tenants.delete(":tenant/objects/:address", use: deleteObject)
@@ -91,6 +92,21 @@ struct SiteRoutes: Sendable {
         let body = try await request.body.collect(upTo: ObjectHeader.maxObjectSize)
         let outcome = try await service.putObject(tenant: tenant, address: address, bytes: Self.bytes(body), principal: principal)
         return Response(status: outcome == .stored ? .created : .ok)
+    }
+
+    @Sendable func putObjects(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        guard principal.mayWriteObjects else { throw SiteError.forbidden("a \(principal.role.rawValue) token cannot upload") }
+        let body = try await request.body.collect(upTo: ObjectBundle.maxBodySize)
+        let objects = try body.readableBytesView.withUnsafeBytes { raw in
+            do {
+                return try ObjectBundle.records(raw).map { (address: $0.address, bytes: Array(raw[$0.range])) }
+            } catch let error as FormatError {
+                throw SiteError.badRequest("malformed object bundle: \(error)")
+            }
+        }
+        let acceptance = try await service.putObjects(tenant: tenant, objects: objects, principal: principal)
+        return Self.json(acceptance)
     }
 
     @Sendable func getObject(_ request: Request, context: SiteRequestContext) async throws -> Response {

@@ -54,6 +54,43 @@ package final class SiteService: Sendable {
     /// parses. Idempotent: an object already stored is a success (`.alreadyPresent`).
     package func putObject(tenant: TenantRecord, address: ObjectAddress, bytes: [UInt8], principal: Principal) async throws -> PutOutcome {
         guard principal.mayWriteObjects else { throw SiteError.forbidden("a \(principal.role.rawValue) token cannot upload") }
+        let identity = try check(address, bytes)
+        return try await store(address, bytes, identity: identity, tenant: tenant)
+    }
+
+    /// Stores the objects of one bundle. Every object is checked first (address and header):
+    /// when any fails, nothing of the bundle is stored and the refusal lists every failing
+    /// address. Idempotent like `putObject`, object by object.
+    package func putObjects(tenant: TenantRecord, objects: [(address: ObjectAddress, bytes: [UInt8])], principal: Principal) async throws
+        -> BundleAcceptance
+    {
+        guard principal.mayWriteObjects else { throw SiteError.forbidden("a \(principal.role.rawValue) token cannot upload") }
+        var identities: [ObjectIdentity?] = []
+        identities.reserveCapacity(objects.count)
+        var mismatched: [ObjectAddress] = []
+        for object in objects {
+            do { identities.append(try check(object.address, object.bytes)) } catch let error as SiteError where error.code == "address-mismatch" {
+                mismatched.append(object.address)
+            }
+        }
+        guard mismatched.isEmpty else {
+            throw SiteError(422, "address-mismatch", "\(mismatched.count) objects of the bundle do not hash to their addresses; nothing was stored",
+                            addresses: mismatched.map(\.hex))
+        }
+        var acceptance = BundleAcceptance(stored: 0, present: 0)
+        for (object, identity) in zip(objects, identities) {
+            if try await store(object.address, object.bytes, identity: identity, tenant: tenant) == .stored {
+                acceptance.stored += 1
+            } else {
+                acceptance.present += 1
+            }
+        }
+        return acceptance
+    }
+
+    /// Checks that `bytes` hash to `address` and that the header parses; returns the keyed
+    /// identity the header carries, if any.
+    private func check(_ address: ObjectAddress, _ bytes: [UInt8]) throws -> ObjectIdentity? {
         guard bytes.count <= ObjectHeader.maxObjectSize else {
             throw SiteError.tooLarge("objects are at most \(ObjectHeader.maxObjectSize) bytes")
         }
@@ -62,15 +99,17 @@ package final class SiteService: Sendable {
             metrics.rejected(code: "address-mismatch")
             throw SiteError.addressMismatch(address, actual)
         }
-        let header: ObjectHeader
-        do { header = try ObjectHeader.parse(bytes) } catch let error as FormatError {
+        do { return try ObjectHeader.parse(bytes).identity } catch let error as FormatError {
             metrics.rejected(code: "malformed-object")
-            throw SiteError.malformedObject("\(error)")
+            throw SiteError.malformedObject("\(address.hex): \(error)")
         }
+    }
+
+    private func store(_ address: ObjectAddress, _ bytes: [UInt8], identity: ObjectIdentity?, tenant: TenantRecord) async throws -> PutOutcome {
         let outcome = try await translated { try await self.store(tenant.id).put(.object(address), bytes) }
         if outcome == .stored {
             metrics.objectStored(tenant: tenant.name, bytes: bytes.count)
-            if let identity = header.identity { pendingIdentities.withLock { $0.append((tenant.id, identity, address)) } }
+            if let identity { pendingIdentities.withLock { $0.append((tenant.id, identity, address)) } }
         }
         return outcome
     }

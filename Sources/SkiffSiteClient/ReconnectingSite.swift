@@ -1,4 +1,5 @@
 import SkiffCore
+import SkiffSiteProtocol
 
 /// A `SiteConnection` that connects on first use and again after a failure to connect, so a
 /// host can start while a site is down (a pinned certificate can only be checked once the
@@ -42,6 +43,9 @@ package final class ReconnectingSite: SiteConnection {
 
     package func missing(_ addresses: [ObjectAddress]) async throws -> Set<ObjectAddress> { try await client().missing(addresses) }
     package func putObject(_ address: ObjectAddress, bytes: [UInt8]) async throws { try await client().putObject(address, bytes: bytes) }
+    package func putObjects(_ objects: [(address: ObjectAddress, bytes: [UInt8])]) async throws -> BundleAcceptance {
+        try await client().putObjects(objects)
+    }
     package func putSeal(_ seal: Seal) async throws -> Bool { try await client().putSeal(seal) }
     package func newestSeal(host: String) async throws -> Seal? { try await client().newestSeal(host: host) }
 

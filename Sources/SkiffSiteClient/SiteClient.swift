@@ -67,7 +67,7 @@ package final class SiteClient: ObjectStore, SiteConnection {
             tls.certificateVerification = .noHostnameVerification
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        configuration.httpVersion = .automatic
+        configuration.httpVersion = .http1Only
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 8)
         configuration.connectionPool.retryConnectionEstablishment = false
@@ -179,6 +179,15 @@ package final class SiteClient: ObjectStore, SiteConnection {
 
     package func putObject(_ address: ObjectAddress, bytes: [UInt8]) async throws {
         _ = try await send(.PUT, SiteAPI.object(tenant, address), body: bytes)
+    }
+
+    package func putObjects(_ objects: [(address: ObjectAddress, bytes: [UInt8])]) async throws -> BundleAcceptance {
+        guard !objects.isEmpty else { return BundleAcceptance(stored: 0, present: 0) }
+        var body: [UInt8] = []
+        body.reserveCapacity(objects.reduce(0) { $0 + ObjectBundle.framing + $1.bytes.count })
+        for object in objects { ObjectBundle.append(object.address, object.bytes, to: &body) }
+        let (_, answer) = try await send(.POST, SiteAPI.objects(tenant), body: body, contentType: ObjectBundle.contentType)
+        return try json(BundleAcceptance.self, answer)
     }
 
     package func putSeal(_ seal: Seal) async throws -> Bool {

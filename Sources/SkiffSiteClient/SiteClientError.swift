@@ -1,4 +1,5 @@
 import SkiffCore
+import SkiffSiteProtocol
 
 /// Why a request to a site failed.
 package enum SiteClientError: Error, Equatable, CustomStringConvertible {
@@ -43,6 +44,9 @@ package protocol SiteConnection: Sendable {
     func missing(_ addresses: [ObjectAddress]) async throws -> Set<ObjectAddress>
     /// Uploads an object (idempotent).
     func putObject(_ address: ObjectAddress, bytes: [UInt8]) async throws
+    /// Uploads several objects in one request (idempotent). Their records, with framing, must
+    /// fit in `ObjectBundle.maxBodySize` and number at most `ObjectBundle.maxObjects`.
+    func putObjects(_ objects: [(address: ObjectAddress, bytes: [UInt8])]) async throws -> BundleAcceptance
     /// Uploads a seal. Returns true when newly accepted, false when the site already had it.
     func putSeal(_ seal: Seal) async throws -> Bool
     /// The newest seal of `host` at the site, if any.

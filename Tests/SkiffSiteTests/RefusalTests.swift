@@ -1,6 +1,7 @@
 import Foundation
 import SkiffCore
 import SkiffSiteClient
+import SkiffSiteProtocol
 import SkiffStorage
 import SkiffSystem
 import SkiffTestSupport
@@ -62,6 +63,18 @@ import Testing
         }
     }
 
+    /// POSTs raw bytes with curl (which the client would never send); returns "STATUS BODY".
+    static func post(_ body: some Collection<UInt8>, to url: String, token: String, folder: RawPath) throws -> String {
+        let file = folder.appending("raw-body")
+        try TreeGenerator.write(Array(body), to: file)
+        let result = try CommandRunner.run("/usr/bin/curl", [
+            "-sk", "-X", "POST", "--data-binary", "@\(file)", "-H", "Authorization: Bearer \(token)",
+            "-H", "Content-Type: \(ObjectBundle.contentType)", "-w", "%{http_code}", "-o", folder.appending("raw-answer").description, url,
+        ])
+        let answer = String(decoding: (try? FileIO.readFile(folder.appending("raw-answer"))) ?? [], as: UTF8.self)
+        return "\(result.standardOutput) \(answer)"
+    }
+
     /// Everything the site holds for the tenant, to show that refusals change nothing.
     static func inventory(_ client: SiteClient) async throws -> [StoreKey: [UInt8]] {
         var all: [StoreKey: [UInt8]] = [:]
@@ -114,6 +127,22 @@ import Testing
             try await setup.writer.putObject(ObjectAddress(SHA256Hasher.digest(junk)), bytes: junk)
         }
         try await setup.writer.putObject(object.address, bytes: object.bytes)
+
+        // Bundles: one bad object refuses the whole bundle; a truncated bundle is a bad request.
+        let fresh = try encoder.encode(kind: .chunk, children: [], body: SecureRandom.bytes(3000), compression: .none)
+        await Self.expectRefusal(422, "address-mismatch") {
+            _ = try await setup.writer.putObjects([(fresh.address, fresh.bytes), (object.address, other.bytes)])
+        }
+        #expect(try await setup.admin.size(.object(fresh.address)) == nil, "nothing of a refused bundle may be stored")
+        var truncated: [UInt8] = []
+        ObjectBundle.append(fresh.address, fresh.bytes, to: &truncated)
+        let answer = try Self.post(truncated.dropLast(10), to: setup.farm.sites[0].url + SiteAPI.objects(setup.farm.tenant.tenant),
+                                   token: try setup.farm.token(0, "writer"), folder: setup.farm.folder.path)
+        #expect(answer.hasPrefix("400") && answer.contains("bad-request"), "\(answer)")
+        #expect(try await setup.admin.size(.object(fresh.address)) == nil)
+        let reader = try await setup.client(token: try setup.farm.token(0, "reader"))
+        await Self.expectRefusal(403, "forbidden") { _ = try await reader.putObjects([(fresh.address, fresh.bytes)]) }
+        try? await reader.shutdown()
 
         // Seals: out of chain, forged, another host's, reaching missing objects.
         let root = try await setup.snapshot()

@@ -1,0 +1,62 @@
+import SkiffCore
+
+/// The body of `POST …/objects` (docs/PROTOCOL.md): several objects in one request, so
+/// shipping many small objects does not cost one HTTP exchange each.
+///
+/// Layout, repeated until the body ends: the object's address (32 bytes), its length
+/// (4 bytes, big-endian), its bytes. No header, no padding; an empty body is an empty bundle.
+package enum ObjectBundle {
+    package static let contentType = "application/vnd.skiff.object-bundle"
+    /// Largest accepted bundle body.
+    package static let maxBodySize = 32 << 20
+    /// Most objects in one bundle.
+    package static let maxObjects = 4096
+    /// Bytes of framing per object.
+    package static let framing = 36
+
+    /// Appends one object's record to `body`.
+    package static func append(_ address: ObjectAddress, _ bytes: [UInt8], to body: inout [UInt8]) {
+        address.digest.withUnsafeBytes { body.append(contentsOf: $0) }
+        let length = UInt32(bytes.count)
+        body.append(UInt8(truncatingIfNeeded: length >> 24))
+        body.append(UInt8(truncatingIfNeeded: length >> 16))
+        body.append(UInt8(truncatingIfNeeded: length >> 8))
+        body.append(UInt8(truncatingIfNeeded: length))
+        body.append(contentsOf: bytes)
+    }
+
+    /// Splits a bundle into its records (ranges of `body`, without copying).
+    /// - Throws: `FormatError` (truncated) when a record is cut short, (invalid) when an object
+    ///   is over `ObjectHeader.maxObjectSize` or the bundle has more than `maxObjects`.
+    package static func records(_ body: UnsafeRawBufferPointer) throws -> [(address: ObjectAddress, range: Range<Int>)] {
+        var records: [(address: ObjectAddress, range: Range<Int>)] = []
+        var offset = 0
+        while offset < body.count {
+            guard body.count - offset >= framing else { throw FormatError.truncated("object bundle, record header at byte \(offset)") }
+            let address = ObjectAddress(Digest256(UnsafeRawBufferPointer(rebasing: body[offset..<offset + 32])))
+            let length = body[offset + 32..<offset + 36].reduce(0) { $0 << 8 | Int($1) }
+            guard length <= ObjectHeader.maxObjectSize else {
+                throw FormatError.invalid("object bundle, record \(records.count)", "declares \(length) bytes, over the object limit")
+            }
+            let start = offset + framing
+            guard body.count - start >= length else { throw FormatError.truncated("object bundle, record \(records.count) (\(address.hex))") }
+            records.append((address, start..<start + length))
+            guard records.count <= maxObjects else { throw FormatError.invalid("object bundle", "holds at most \(maxObjects) objects") }
+            offset = start + length
+        }
+        return records
+    }
+}
+
+/// `POST …/objects` answer.
+package struct BundleAcceptance: Codable, Sendable, Equatable {
+    /// Objects newly stored.
+    package var stored: Int
+    /// Objects the site already held.
+    package var present: Int
+
+    package init(stored: Int, present: Int) {
+        self.stored = stored
+        self.present = present
+    }
+}

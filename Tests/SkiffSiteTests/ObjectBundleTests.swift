@@ -1,0 +1,50 @@
+import SkiffCore
+import SkiffSiteProtocol
+import SkiffTestSupport
+import Testing
+
+/// The bundle framing of docs/PROTOCOL.md: what goes in comes out, and damage is refused.
+@Suite struct ObjectBundleTests {
+    static func objects() -> [(address: ObjectAddress, bytes: [UInt8])] {
+        var random = SeededRandom(seed: 11)
+        return [0, 1, 4095, 70_000].map { size in
+            let bytes = random.bytes(size)
+            return (ObjectAddress(SHA256Hasher.digest(bytes)), bytes)
+        }
+    }
+
+    static func parse(_ body: [UInt8]) throws -> [(address: ObjectAddress, bytes: [UInt8])] {
+        try body.withUnsafeBytes { raw in try ObjectBundle.records(raw).map { ($0.address, Array(raw[$0.range])) } }
+    }
+
+    @Test func recordsComeBackInOrder() throws {
+        var body: [UInt8] = []
+        for object in Self.objects() { ObjectBundle.append(object.address, object.bytes, to: &body) }
+        #expect(body.count == Self.objects().reduce(0) { $0 + ObjectBundle.framing + $1.bytes.count })
+        let parsed = try Self.parse(body)
+        #expect(parsed.map(\.address) == Self.objects().map(\.address))
+        #expect(parsed.map(\.bytes) == Self.objects().map(\.bytes))
+        #expect(try Self.parse([]).isEmpty)
+    }
+
+    @Test func aCutAnywhereIsRefused() throws {
+        var body: [UInt8] = []
+        for object in Self.objects() { ObjectBundle.append(object.address, object.bytes, to: &body) }
+        var boundaries: Set<Int> = [0]
+        var offset = 0
+        for object in Self.objects() {
+            offset += ObjectBundle.framing + object.bytes.count
+            boundaries.insert(offset)
+        }
+        for cut in [1, 20, 35, 36, 37, 100, body.count - 1] where !boundaries.contains(cut) {
+            #expect(throws: FormatError.self, "cut at \(cut)") { try Self.parse(Array(body[..<cut])) }
+        }
+    }
+
+    @Test func aLengthOverTheObjectLimitIsRefusedBeforeReading() throws {
+        var body: [UInt8] = Array(repeating: 7, count: 32)
+        let length = UInt32(ObjectHeader.maxObjectSize + 1)
+        body += [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]
+        #expect(throws: FormatError.self) { try Self.parse(body) }
+    }
+}
