@@ -56,6 +56,9 @@ class Profile:
 PROFILES = {
     # ~2 GiB: 125 MiB of source, 832 MiB binaries, 384 MiB SQLite, 512 MiB random, 192 MiB log.
     "default": Profile("default", 16000, 8192, (64, 128, 256, 384), 384, (384, 128), 192, 4),
+    # ~1 GiB, about half of default with the same mix (the `sites` scenario): 62 MiB of source,
+    # 416 MiB binaries, 192 MiB SQLite, 256 MiB random, 96 MiB log.
+    "medium": Profile("medium", 8000, 8192, (32, 64, 128, 192), 192, (192, 64), 96, 4),
     # ~150 MB for smoke runs.
     "small": Profile("small", 2000, 8192, (8, 16, 32), 30, (24, 8), 16, 4),
 }

@@ -11,6 +11,11 @@ of MiB after hashing a tree). The command therefore runs under GNU time
 (/usr/bin/time, Debian package "time"), which forks the tool from its own ~1 MiB
 process and reports the tool's maximum RSS. Without GNU time the harness falls back to
 wait4's figure and says so (rss_source: "wait4").
+
+Companions are processes that work for the measured command without being its children
+(the local skiff-site servers a backup ships to): their CPU time during the command is
+read from /proc/PID/stat before and after it, reported as companion_cpu_s, and left out
+of other_cpu_s (it is part of the job, not a disturbance).
 """
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ class Measurement:
     cwd: str = ""
     rss_source: str = "gnu-time"  # or "wait4" (may include the harness's footprint)
     other_cpu_s: float = 0.0      # CPU used on the host by everything else meanwhile (/proc/stat)
+    companion_cpu_s: list = field(default_factory=list)  # CPU of each companion process meanwhile
 
     @property
     def cpu_s(self) -> float:
@@ -108,8 +114,10 @@ def gnu_time() -> str | None:
 
 
 def run(command: list, *, env: dict | None = None, cwd: Path | None = None, log_stem: Path,
-        sync_after: bool = True) -> Measurement:
-    """Runs `command` (stdin from /dev/null, stdout and stderr into log_stem.stdout/.stderr)."""
+        sync_after: bool = True, companions: list[int] = ()) -> Measurement:
+    """Runs `command` (stdin from /dev/null, stdout and stderr into log_stem.stdout/.stderr).
+
+    companions: pids of processes serving the command (see the module's docstring)."""
     log_stem.parent.mkdir(parents=True, exist_ok=True)
     out_path, err_path, rusage_path = f"{log_stem}.stdout", f"{log_stem}.stderr", f"{log_stem}.rusage"
     full_env = dict(os.environ)
@@ -121,6 +129,7 @@ def run(command: list, *, env: dict | None = None, cwd: Path | None = None, log_
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         err.write(f"# {shlex.join(command)}\n# cwd: {cwd or os.getcwd()}\n".encode())
         err.flush()
+        companions_before = [process_cpu_seconds(pid) for pid in companions]
         busy_before = host_busy_seconds()
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
@@ -128,6 +137,7 @@ def run(command: list, *, env: dict | None = None, cwd: Path | None = None, log_
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         busy = host_busy_seconds() - busy_before
+        companion_cpu = [round(process_cpu_seconds(pid) - before, 2) for pid, before in zip(companions, companions_before)]
     proc.returncode = code = os.waitstatus_to_exitcode(status)
     max_rss, source = usage.ru_maxrss, "wait4"
     if timer:
@@ -146,7 +156,8 @@ def run(command: list, *, env: dict | None = None, cwd: Path | None = None, log_
         user_s=usage.ru_utime, sys_s=usage.ru_stime, max_rss_kib=max_rss,
         read_blocks=usage.ru_inblock, write_blocks=usage.ru_oublock, sync_s=sync_s,
         stdout_path=out_path, stderr_path=err_path, cwd=str(cwd or os.getcwd()), rss_source=source,
-        other_cpu_s=max(0.0, busy - usage.ru_utime - usage.ru_stime))
+        other_cpu_s=max(0.0, busy - usage.ru_utime - usage.ru_stime - sum(companion_cpu)),
+        companion_cpu_s=companion_cpu)
 
 
 def host_busy_seconds() -> float:
@@ -159,6 +170,31 @@ def host_busy_seconds() -> float:
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
     steal_guest = sum(fields[7:]) if len(fields) > 7 else 0  # steal, guest (already in user), guest_nice
     return (sum(fields) - idle - steal_guest) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """user + system CPU seconds of a running process so far (all its threads, and the children it
+    waited for), from /proc/PID/stat; 0.0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2:].split()  # the command name may contain spaces: skip past it
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])  # fields 14-17 of proc(5)
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
+def process_peak_rss_kib(pid: int) -> int:
+    """Peak resident set (VmHWM) of a running process, in KiB; 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def run_quiet(command: list, *, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -6,6 +6,10 @@ change here.
 
 Ratios are "peer ÷ Skiff" for lower-is-better figures (time, CPU, memory, bytes): above
 1.00× Skiff is faster / lighter / smaller by that factor; below, the peer is.
+
+A scenario may also carry a "conclusion" ({"lines": [...], "targets": [...]}, e.g. `sites`:
+3 sites ÷ 1 site and its target); its lines go under the scenario's table and its targets,
+met or not, also to a "Targets" section at the top.
 """
 from __future__ import annotations
 
@@ -79,6 +83,16 @@ def _usable(result: dict | None) -> bool:
     return bool(result) and result.get("status") in ("ok", "warning")
 
 
+def _target_line(t: dict) -> str:
+    """'<what the target says>: **met** (1.12×)' (or **NOT MET**, or **not evaluated** and why)."""
+    if t.get("met") is None:
+        verdict = f"**not evaluated** ({t.get('reason', 'no value')})"
+    else:
+        value = f"{t['value']:.2f}×" if isinstance(t.get("value"), (int, float)) else "?"
+        verdict = f"**met** ({value})" if t["met"] else f"**NOT MET** ({value})"
+    return f"{t.get('text', '?')}: {verdict}"
+
+
 def _table(header: list[str], rows: list[list[str]], align: list[str]) -> list[str]:
     out = ["| " + " | ".join(header) + " |",
            "|" + "|".join(("---:" if a == "r" else ":---") for a in align) + "|"]
@@ -112,13 +126,17 @@ def render(doc: dict) -> str:
     lines.append("")
 
     scen = [s for s in doc.get("scenarios", []) if not s.get("prerequisite")]
-    participants = []
+    participants = []  # columns of the summary table: who takes part in scenarios with summary figures
     for s in scen:
+        if not any(c.get("summary") for c in s.get("columns", [])):
+            continue
         for n in s.get("order", []):
             if n not in participants:
                 participants.append(n)
     peers = [p for p in PEERS if p in participants]
-    label = lambda n: tools.get(n, {}).get("label", n)  # noqa: E731
+    # Participants that are no tool of their own (the `sites` scenario's "Skiff → 3 sites") carry their label.
+    labels = {n: r["label"] for s in doc.get("scenarios", []) for n, r in s.get("results", {}).items() if r.get("label")}
+    label = lambda n: tools.get(n, {}).get("label") or labels.get(n, n)  # noqa: E731
 
     # Summary: one row per (scenario, summary figure).
     rows = []
@@ -146,6 +164,13 @@ def render(doc: dict) -> str:
             lines.append("Ratios are peer ÷ Skiff: above 1.00× Skiff is faster, lighter or smaller by that factor; "
                          "below 1.00× the peer is.")
             lines.append("")
+
+    targets = [(s, t) for s in scen for t in (s.get("conclusion") or {}).get("targets", [])]
+    if targets:
+        lines.append("## Targets")
+        lines.append("")
+        lines += [f"- {s.get('title', s['name'])} (`{s['name']}`): {_target_line(t)}" for s, t in targets]
+        lines.append("")
 
     # One table per scenario with every column.
     failed = []
@@ -176,6 +201,11 @@ def render(doc: dict) -> str:
                 rl.append(f"- {label(p)} ÷ Skiff: " + ", ".join(parts))
             if rl:
                 lines += rl + [""]
+        conclusion = s.get("conclusion") or {}
+        if conclusion.get("lines") or conclusion.get("targets"):
+            lines += [f"- {x}" for x in conclusion.get("lines", [])]
+            lines += [f"- **target:** {_target_line(t)}" for t in conclusion.get("targets", [])]
+            lines.append("")
         for n in s.get("order", []):
             for note in res.get(n, {}).get("notes", []):
                 first, *rest = note.split("\n")

@@ -5,6 +5,8 @@ Workdir layout (default /var/tmp/skiff-bench):
   .skiff-bench-workdir   marks the folder as the harness's (it refuses other non-empty folders)
   data/                  the dataset (what every tool backs up)
   data.dataset.json      its marker (seed, size, state, digest)
+  data-PROFILE/          the dataset of a scenario that brings its own (`sites`: medium, small with --small), kept
+  sites/                 the `sites` scenario's site data folders, keys and host state (removed after each run)
   tools/NAME/            each tool's repository, local cache and keys (reset by backup-initial)
   scratch/               restore targets (removed after the tree check unless --keep-restores)
 """
@@ -34,7 +36,7 @@ class Context:
     """What scenarios see: the dataset, the tools, measurement and cache helpers."""
 
     def __init__(self, *, workdir: Path, out_dir: Path, profile, seed: int, mutation_seed: int,
-                 tools: dict, cache: CachePolicy, keep_restores: bool):
+                 tools: dict, cache: CachePolicy, keep_restores: bool, skiff_site: str | None = None):
         self.workdir = workdir
         self.data_dir = workdir / "data"
         self.tools_dir = workdir / "tools"
@@ -47,6 +49,7 @@ class Context:
         self.tools = tools
         self.cache = cache
         self.keep_restores = keep_restores
+        self.skiff_site = skiff_site  # the site server binary (the `sites` scenario)
         self.marker: dict = {}
         self.scenario = ""
         self.tool_status: dict[tuple[str, str], str] = {}
@@ -72,6 +75,23 @@ class Context:
             self.marker = dataset.read_marker(self.data_dir)
             self._manifest = None
         return self.marker.get("mutation", {})
+
+    def ensure_dataset(self, profile_name: str) -> tuple[Path, dict, dict]:
+        """(folder, marker, manifest with hashes) of a pristine dataset in WORKDIR/data-PROFILE, for a scenario
+        that brings its own (`sites`). Kept for reuse like the main one (hashed once: the manifest is checked
+        against the marker's digest, regenerated on mismatch), and separate from it so that such a scenario
+        neither regenerates nor mutates the main dataset."""
+        d = self.workdir / f"data-{profile_name}"
+        profile = dataset.PROFILES[profile_name]
+        marker = dataset.ensure_pristine(d, profile, self.seed, check_digest=False)
+        log(f"hashing the {profile_name} dataset in {d} (checked against its marker; this also warms the page cache)")
+        man = treecheck.manifest(d)
+        if treecheck.digest(man) != marker.get("digest"):
+            log("(re)generating the dataset: existing dataset no longer matches its digest")
+            dataset.remove_dataset(d)
+            marker = dataset.generate(d, profile, self.seed)
+            man = treecheck.manifest(d)
+        return d, marker, man
 
     def dataset_bytes(self) -> int:
         return self.marker["summary"]["bytes"]
@@ -102,10 +122,12 @@ class Context:
     def prepare_caches(self, inputs: list[Path]) -> dict:
         return self.cache.prepare([p for p in inputs if p.exists()])
 
-    def measure(self, tool, step: str, command: list, cwd: Path | None = None) -> Measurement:
+    def measure(self, tool, step: str, command: list, cwd: Path | None = None, companions: list[int] = ()) -> Measurement:
+        """Runs and measures one command; `companions` are pids of processes that serve it (local site
+        servers): their CPU is measured too (m.companion_cpu_s) and not counted as the host being busy."""
         stem = self.logs_dir / self.scenario / f"{tool.name}-{step}"
         log(f"[{self.scenario}] {tool.label}: {step}")
-        m = run_measured(command, env=tool.env(), cwd=cwd, log_stem=stem)
+        m = run_measured(command, env=tool.env(), cwd=cwd, log_stem=stem, companions=companions)
         if m.other_cpu_s > max(0.5, 0.1 * m.wall_s):
             log(f"warning: other processes used {m.other_cpu_s:.1f} s of CPU while {tool.label} {step} ran "
                 f"({m.wall_s:.1f} s wall): the host is not idle")
@@ -214,6 +236,14 @@ def run(args, repo_root: Path) -> int:
         if "/debug/" in os.path.realpath(skiff_path) and not notes:
             notes.append(f"{skiff_path} is a DEBUG build: its timings are not representative "
                          "(build with `swift build -c release`)")
+    skiff_site = None
+    if "skiff" in tool_names and any(scenarios.REGISTRY[s].needs_skiff_site for s in order):
+        skiff_site = os.path.abspath(args.skiff_site or os.path.join(os.path.dirname(skiff_path), "skiff-site"))
+        if not os.access(skiff_site, os.X_OK):
+            raise RuntimeError(f"skiff-site binary {skiff_site} does not exist or is not executable "
+                               "(build it with `swift build -c release --product skiff-site` or give --skiff-site PATH)")
+        if "/debug/" in os.path.realpath(skiff_site):
+            notes.append(f"{skiff_site} is a DEBUG build: the sites figures are not representative")
     toolsmod.ensure_installed(tool_names, log)
     if args.drop_caches and not CachePolicy.drop_available():
         log("warning: /proc/sys/vm/drop_caches is not writable: caches will not be dropped")
@@ -229,7 +259,7 @@ def run(args, repo_root: Path) -> int:
     tools = toolsmod.make_tools(tool_names, workdir / "tools", skiff_path)
     ctx = Context(workdir=workdir, out_dir=out_dir, profile=profile, seed=args.seed,
                   mutation_seed=args.seed if args.mutation_seed is None else args.mutation_seed,
-                  tools=tools, cache=cache, keep_restores=args.keep_restores)
+                  tools=tools, cache=cache, keep_restores=args.keep_restores, skiff_site=skiff_site)
     ctx.notes.extend(notes)
 
     free = shutil.disk_usage(workdir).free
@@ -245,7 +275,7 @@ def run(args, repo_root: Path) -> int:
         "host": host_info(workdir),
         "options": {"profile": profile.name, "seed": args.seed, "mutation_seed": ctx.mutation_seed,
                     "tools": tool_names, "only": requested if args.only else None, "cache_mode": cache.mode,
-                    "workdir": str(workdir), "keep_restores": args.keep_restores},
+                    "workdir": str(workdir), "keep_restores": args.keep_restores, "skiff_site": skiff_site},
         "tools": {},
         "dataset": {},
         "scenarios": [],
@@ -253,12 +283,18 @@ def run(args, repo_root: Path) -> int:
     }
     for t in list(tools.values()) + [ctx.baseline(b) for s in order for b in scenarios.REGISTRY[s].baselines]:
         doc["tools"][t.name] = t.describe()
+    if skiff_site:
+        doc["tools"]["skiff-site"] = toolsmod.describe_skiff_site(skiff_site)
 
     log(f"results go to {out_dir}")
-    ctx.ensure_pristine(check_digest=True)
-    doc["dataset"] = {"dir": str(ctx.data_dir), "profile": profile.name, "seed": args.seed,
-                      "pristine": ctx.marker.get("summary"), "pristine_digest": ctx.marker.get("digest"),
-                      "generator_version": dataset.GENERATOR_VERSION}
+    if any(scenarios.REGISTRY[s].uses_main_dataset for s in order):
+        ctx.ensure_pristine(check_digest=True)
+        doc["dataset"] = {"dir": str(ctx.data_dir), "profile": profile.name, "seed": args.seed,
+                          "pristine": ctx.marker.get("summary"), "pristine_digest": ctx.marker.get("digest"),
+                          "generator_version": dataset.GENERATOR_VERSION}
+    else:  # e.g. --only sites, which brings its own dataset (see the scenario's info)
+        doc["dataset"] = {"dir": None, "profile": profile.name, "seed": args.seed, "pristine": None,
+                          "generator_version": dataset.GENERATOR_VERSION}
 
     failures = 0
     for name in order:
@@ -293,6 +329,13 @@ def run(args, repo_root: Path) -> int:
             entry["results"][tool.name] = r
             if r["status"] not in ("ok", "warning"):
                 failures += 1
+        try:
+            conclusion = sc.conclude(ctx, entry["results"])
+            if conclusion:
+                entry["conclusion"] = conclusion
+        except Exception as e:
+            traceback.print_exc()
+            entry["conclusion"] = {"lines": [f"harness error while concluding: {type(e).__name__}: {e}"]}
         try:
             sc.teardown(ctx)
         except Exception:

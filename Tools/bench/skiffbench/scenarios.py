@@ -10,10 +10,19 @@ A scenario declares
   columns                    the figures shown in its Markdown table (any key of a result's
                              "metrics"), with `ratio=True` for lower-is-better figures that get
                              a peer ÷ Skiff ratio and `summary="..."` to appear in the summary table;
+  uses_main_dataset          False for a scenario that brings its own dataset (ctx.ensure_dataset):
+                             `--only` it and the main dataset is neither generated nor checked;
+  needs_skiff_site           True when it runs skiff-site servers (ctx.skiff_site is then set);
 and implements
+  participants(ctx)  who takes part (default: the selected tools it names, then its baselines; a
+                     scenario may return variants of a tool instead, as `sites` does);
   setup(ctx)         once, before the participants (returns a dict kept in the JSON as "info");
   run_tool(ctx, t)   once per participant, in alternation; returns a result from ctx.result(...)
                      with extra metrics added;
+  conclude(ctx, rs)  optionally, once after them, with their results by name: returns
+                     {"lines": [...], "targets": [{"text", "value", "limit", "met"}], ...}, kept in
+                     the JSON as "conclusion" and rendered under the scenario's table (targets also
+                     at the top of the report);
   teardown(ctx)      once, after them.
 
 To add one: subclass Scenario, decorate with @register, and give it a place in ORDER
@@ -22,9 +31,10 @@ To add one: subclass Scenario, decorate with @register, and give it a place in O
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, asdict
+import time
+from dataclasses import dataclass, asdict, replace
 
-from . import treecheck
+from . import sites, tools as toolsmod, treecheck
 from .measure import tree_usage
 
 MiB = 1 << 20
@@ -86,6 +96,8 @@ class Scenario:
     tools: tuple | None = None
     baselines: tuple = ()
     columns: list = STANDARD
+    uses_main_dataset = True
+    needs_skiff_site = False
 
     def participants(self, ctx) -> list:
         chosen = [t for n, t in ctx.tools.items() if self.tools is None or n in self.tools]
@@ -96,6 +108,9 @@ class Scenario:
 
     def run_tool(self, ctx, tool) -> dict:
         raise NotImplementedError
+
+    def conclude(self, ctx, results: dict) -> dict | None:
+        return None
 
     def teardown(self, ctx) -> None:
         pass
@@ -236,6 +251,209 @@ class Verify(Scenario):
         r = ctx.result(tool, "verify", m, cache=cache)
         r["metrics"].update(repository_bytes=repo.apparent_bytes, throughput_mib_s=_rate(repo.apparent_bytes, m.wall_s))
         return r
+
+
+def _times(a, b) -> float | None:
+    """a ÷ b, rounded; None when either is missing or b is zero."""
+    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or b <= 0:
+        return None
+    return round(a / b, 3)
+
+
+@register
+class Sites(Scenario):
+    name = "sites"
+    title = "Shipping to sites"
+    description = ("Skiff only: one `skiff backup --config` of the medium dataset (~1 GiB; small with --small) to 1 "
+                   "local skiff-site server, then to 3, over HTTPS on loopback, each from a fresh host state and fresh "
+                   "sites, quorum = every site (the command returns once all accepted the seal). Site servers run on "
+                   "the same machine and compete with the agent for CPU: their own CPU during the backup is shown "
+                   "beside the agent's. Afterwards every site must report an empty backlog, and the latest snapshot "
+                   "restored from the last site must equal the dataset.")
+    tools = ("skiff",)
+    uses_main_dataset = False
+    needs_skiff_site = True
+    SITE_COUNTS = (1, 3)
+    TARGET = 1.3  # shipping to 3 sites takes at most 1.3x the time of shipping to 1 (one pass, not three)
+    PROFILE = {"small": "small"}  # the run's profile -> this scenario's; anything else: medium
+    columns = [
+        Column("sites", "sites", "count"),
+        replace(TIME, summary=None),
+        RATE,
+        Column("sealed_s", "sealed in outbox after", "s"),
+        Column("delivery_wait_s", "then waiting for sites", "s"),
+        replace(CPU, label="agent user+sys", summary=None),
+        CPU_PCT,
+        replace(RSS, label="agent peak RSS", summary=None),
+        Column("sites_cpu_s", "site servers user+sys", "s", ratio=True),
+        Column("total_cpu_s", "agent + sites user+sys", "s", ratio=True),
+        Column("site_max_rss_kib", "site peak RSS (max)", "kib"),
+        Column("site_stored_disk_bytes", "stored per site (disk)", "bytes"),
+        Column("host_state_disk_bytes", "host state (disk)", "bytes"),
+        Column("backlog_entries", "backlog after", "count"),
+        Column("restore_wall_s", "restore from last site", "s"),
+        Column("tree_check", "restored tree", "text"),
+    ]
+
+    def participants(self, ctx):
+        skiff = ctx.tools.get("skiff")
+        if skiff is None:
+            return []
+        return [toolsmod.SkiffSites(skiff, n, ctx.skiff_site, ctx.workdir / "sites" / f"{n}-site{'s' if n != 1 else ''}")
+                for n in self.SITE_COUNTS]
+
+    def setup(self, ctx):
+        if "skiff" not in ctx.tools:
+            return {"skipped": "skiff is not among the selected tools"}
+        if (ctx.workdir / "sites").exists():  # left over from an interrupted run
+            shutil.rmtree(ctx.workdir / "sites")
+        self.profile = self.PROFILE.get(ctx.profile.name, "medium")
+        self.data_dir, marker, self.source = ctx.ensure_dataset(self.profile)  # the manifest: for the restore checks
+        self.summary = marker["summary"]
+        self.digest = marker["digest"]
+        return {"dataset": {"dir": str(self.data_dir), "profile": self.profile, "seed": ctx.seed,
+                            "summary": self.summary, "digest": self.digest},
+                "site_counts": list(self.SITE_COUNTS), "quorum": "every site",
+                "quorum_timeout_s": toolsmod.SkiffSites.QUORUM_TIMEOUT_S, "target_ratio": self.TARGET,
+                "skiff_site": ctx.skiff_site}
+
+    def run_tool(self, ctx, run):
+        run.reset()  # fresh keys, sites, host state
+        fleet = sites.Fleet(run, ctx.logs_dir / ctx.scenario, log=ctx.log)
+        r = None
+        try:
+            t = time.monotonic()
+            fleet.create()
+            fleet.start()
+            setup_s = time.monotonic() - t
+            nbytes = self.summary["bytes"]
+
+            cache = ctx.prepare_caches([self.data_dir])
+            m = ctx.measure(run, "backup", run.backup_command(self.data_dir, "sites"), companions=fleet.pids)
+            r = ctx.result(run, "backup", m, cache=cache)
+            site_cpu = m.companion_cpu_s
+            site_usage = [tree_usage(s.data) for s in fleet.servers]
+            r["metrics"].update(
+                sites=run.sites, throughput_mib_s=_rate(nbytes, m.wall_s),
+                sites_cpu_s=round(sum(site_cpu), 2), site_cpu_s=site_cpu,
+                total_cpu_s=round(m.cpu_s + sum(site_cpu), 2),
+                site_peak_rss_kib=fleet.peak_rss_kib(), site_max_rss_kib=max(fleet.peak_rss_kib(), default=0),
+                site_stored_disk_bytes=max(u.disk_bytes for u in site_usage),
+                site_stored_apparent_bytes=[u.apparent_bytes for u in site_usage],
+                site_stored_disk_bytes_each=[u.disk_bytes for u in site_usage],
+                host_state_disk_bytes=tree_usage(run.state_dir).disk_bytes,
+                setup_s=round(setup_s, 2))
+            # skiff's own "seconds": reading, chunking, encrypting until the snapshot is sealed into the host's
+            # outbox (delivery runs meanwhile); the rest of the wall time it waits for the quorum of sites.
+            sealed = (r.get("tool_report") or {}).get("seconds")
+            if isinstance(sealed, (int, float)):
+                r["metrics"].update(sealed_s=round(sealed, 3), delivery_wait_s=round(max(0.0, m.wall_s - sealed), 3))
+            files = run.files_reported(r.get("tool_report"))
+            if files is not None:
+                r["metrics"]["files_reported"] = files
+                if files != self.summary["files"]:
+                    r["notes"].append(f"{run.label} reports {files} files; the dataset has {self.summary['files']} regular files")
+            for problem in fleet.dead():
+                self._fail(ctx, run, r, f"a site server died during the backup: {problem}")
+            if r["status"] == "failed":
+                return r
+
+            # Every site has everything: the host's view of each site.
+            listing, raw = fleet.status()
+            r["site_status"] = listing if listing is not None else raw
+            if listing is None:
+                self._fail(ctx, run, r, f"`skiff status --config host.yaml --json` gave no site list: {raw}")
+            else:
+                by_site = {e.get("site"): e for e in listing}
+                backlog = 0
+                for n in range(1, run.sites + 1):
+                    e = by_site.get(run.site_name(n))
+                    if e is None or not e.get("reachable") or not isinstance(e.get("backlogEntries"), int):
+                        self._fail(ctx, run, r, f"site {run.site_name(n)} is missing or unreachable in `skiff status`: {e}")
+                        continue
+                    backlog += e["backlogEntries"]
+                    if e["backlogEntries"] != 0:
+                        self._fail(ctx, run, r, f"site {run.site_name(n)} still has a backlog after the backup "
+                                                f"returned: {e['backlogEntries']} entries, {e.get('backlogBytes')} bytes")
+                r["metrics"]["backlog_entries"] = backlog
+
+            # The latest snapshot, restored from the last site, is the dataset.
+            target = ctx.scratch_dir / f"sites-{run.name}"
+            if target.exists():
+                shutil.rmtree(target)
+            target.mkdir(parents=True)
+            ctx.prepare_caches([fleet.servers[-1].data])
+            command, cwd = run.restore_command(self.data_dir, target)
+            rm = ctx.measure(run, "restore", command, cwd=cwd, companions=fleet.pids)
+            r["restore"] = {"exit_code": rm.exit_code, "command": rm.command, "site": run.site_name(run.sites),
+                            "metrics": rm.metrics(), "site_cpu_s": rm.companion_cpu_s}
+            r["metrics"].update(restore_wall_s=round(rm.wall_s, 3), restore_cpu_s=round(rm.cpu_s, 3),
+                                restore_throughput_mib_s=_rate(nbytes, rm.wall_s))
+            if run.status("restore", rm.exit_code) == "failed":
+                self._fail(ctx, run, r, f"restore from {run.site_name(run.sites)} exited with {rm.exit_code}; "
+                                        f"stderr ends with:\n{rm.stderr_tail()}")
+            check = treecheck.compare(self.source, run.restored_root(self.data_dir, target))
+            r["tree_check"] = check
+            r["metrics"]["tree_check"] = treecheck.describe(check)
+            if not check["ok"]:
+                self._fail(ctx, run, r, f"RESTORED TREE DIFFERS FROM THE SOURCE: {treecheck.describe(check)}; "
+                                        f"examples: {check.get('examples')}")
+            elif any(check[k] for k in treecheck.METADATA):
+                r["notes"].append(f"metadata differences (not counted as failure): {treecheck.describe(check)}; "
+                                  f"examples: {check.get('examples')}")
+            if not ctx.keep_restores:
+                shutil.rmtree(target, ignore_errors=True)
+            return r
+        finally:
+            stop = fleet.stop()
+            if r is not None:
+                r["site_shutdown"] = stop
+                if stop["killed"] or stop["left_running"]:
+                    r["notes"].append(f"site servers did not stop on SIGTERM within {sites.STOP_TIMEOUT_S} s "
+                                      f"(killed: {stop['killed']}, left running: {stop['left_running']})")
+                bad = [c for c in stop["exit_codes"] if c not in (0, None, -15)]
+                if bad:
+                    r["notes"].append(f"site servers exited with {stop['exit_codes']} after SIGTERM")
+            if stop["left_running"]:
+                ctx.log(f"!!! site servers still running after SIGKILL: pids {stop['left_running']}")
+            shutil.rmtree(run.root, ignore_errors=True)
+
+    @staticmethod
+    def _fail(ctx, run, r, note):
+        r["status"] = "failed"
+        r["notes"].append(note)
+        ctx.log(f"!!! {run.label}: {note}")
+
+    def conclude(self, ctx, results):
+        if "skiff" not in ctx.tools:
+            return None
+        lines = [f"dataset: {self.profile} profile, seed {ctx.seed}: {self.summary['files']:,} files, "
+                 f"{self.summary['bytes'] / MiB:,.1f} MiB ({self.data_dir})"]
+        one, many = (results.get(f"skiff-{n}-site{'s' if n != 1 else ''}") for n in self.SITE_COUNTS)
+        n = self.SITE_COUNTS[-1]
+        target = {"text": f"shipping to {n} sites takes no more than {self.TARGET:.2f}× the time of shipping to 1 "
+                          "(one pass, not three)", "limit": self.TARGET, "value": None, "met": None}
+        if not (one and many and one.get("status") in ("ok", "warning") and many.get("status") in ("ok", "warning")):
+            target["reason"] = "a run did not succeed"
+            return {"lines": lines, "targets": [target], "ratios": {}}
+        a, b = one["metrics"], many["metrics"]
+        ratios = {k: _times(b.get(k), a.get(k)) for k in
+                  ("wall_s", "sealed_s", "delivery_wait_s", "cpu_s", "sites_cpu_s", "total_cpu_s", "max_rss_kib",
+                   "site_max_rss_kib")}
+        target.update(value=ratios["wall_s"], met=ratios["wall_s"] is not None and ratios["wall_s"] <= self.TARGET)
+
+        def x(k):
+            return f"{ratios[k]:.2f}×" if ratios[k] is not None else "–"
+        lines.append(f"1 site: {a['wall_s']:.2f} s, {a['throughput_mib_s']:.1f} MiB/s; {n} sites: {b['wall_s']:.2f} s, "
+                     f"{b['throughput_mib_s']:.1f} MiB/s")
+        lines.append(f"{n} sites ÷ 1 site: wall {x('wall_s')} (sealed in outbox {x('sealed_s')}, waiting for sites "
+                     f"{x('delivery_wait_s')}), agent user+sys {x('cpu_s')}, "
+                     f"site servers user+sys {x('sites_cpu_s')}, agent + sites user+sys {x('total_cpu_s')}, "
+                     f"agent peak RSS {x('max_rss_kib')}")
+        return {"lines": lines, "targets": [target], "ratios": ratios}
+
+    def teardown(self, ctx):
+        shutil.rmtree(ctx.workdir / "sites", ignore_errors=True)
 
 
 def describe_all() -> str:

@@ -169,6 +169,143 @@ class Skiff(Tool):
             return None
 
 
+class SkiffSites(Tool):
+    """Skiff shipping one backup to N local skiff-site servers (the `sites` scenario).
+
+    One adapter per site count, each a participant of its own ("skiff-1-site", "skiff-3-sites"),
+    owning a folder (WORKDIR/sites/NAME) that reset() empties before every run: the tenant's
+    keys, the host key and certificate, the sites' data folders (site-N/) and tokens, the host's
+    configuration (host.yaml, writer tokens, quorum = every site) with its state folder (outbox and
+    cache), and a reader's configuration (admin.yaml, reader tokens) for the restore.
+    sites.Fleet runs the set-up commands and the servers; measured commands go through measure.run.
+    """
+    role = "backup"
+    TENANT = "acme"
+    HOST = "bench"
+    QUORUM_TIMEOUT_S = 1800  # the backup waits this long for every site; exit 8 if not in time
+
+    def __init__(self, skiff: Skiff, sites: int, site_executable: str, root: Path):
+        super().__init__(root, skiff.executable)
+        self.sites = sites
+        self.site_executable = site_executable
+        plural = "s" if sites != 1 else ""
+        self.name = f"skiff-{sites}-site{plural}"
+        self.label = f"Skiff → {sites} site{plural}"
+        self._skiff = skiff
+
+    # -- files
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+    def site_dir(self, n: int) -> Path:
+        return self.root / f"site-{n}"
+
+    def site_name(self, n: int) -> str:
+        return f"s{n}"
+
+    @property
+    def host_config(self) -> Path:
+        return self.root / "host.yaml"
+
+    @property
+    def admin_config(self) -> Path:
+        return self.root / "admin.yaml"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state"
+
+    def cache_dirs(self):
+        return [self.state_dir]
+
+    # -- identity
+    def env(self):
+        return self._skiff.env()
+
+    def version(self):
+        return self._skiff.version()
+
+    # -- set-up commands, in order (unmeasured): (argv, file that receives stdout or None)
+    def key_commands(self) -> list[tuple[list, Path | None]]:
+        x = self.executable
+        return [
+            ([x, "key", "create-tenant", "--out", self.path("tenant.restore-key"),
+              "--public-out", self.path("tenant.pub"), "--kdf-log-n", "10"], None),
+            ([x, "key", "create-host", "--restore-key", self.path("tenant.restore-key"), "--host", self.HOST,
+              "--out", self.path("host.key")], None),
+            ([x, "key", "export", "--host-certificate", "--host-key", self.path("host.key")], self.path("host.cert")),
+        ]
+
+    def site_commands(self, n: int) -> list[tuple[list, Path | None]]:
+        x, d = self.site_executable, self.site_dir(n)
+        return [
+            ([x, "init", "--data", d, "--name", "127.0.0.1"], None),
+            ([x, "tenant", "add", self.TENANT, "--data", d, "--key", self.path("tenant.pub")], None),
+            ([x, "host", "add", "--data", d, "--certificate", self.path("host.cert")], None),
+            ([x, "token", "create", "--data", d, "--role", "writer", "--tenant", self.TENANT, "--host", self.HOST,
+              "--out", self.path(f"writer-{n}.token")], None),
+            ([x, "token", "create", "--data", d, "--role", "reader", "--tenant", self.TENANT,
+              "--out", self.path(f"reader-{n}.token")], None),
+        ]
+
+    def serve_command(self, n: int) -> list:
+        return [self.site_executable, "serve", "--data", self.site_dir(n), "--listen", "127.0.0.1:0",
+                "--log-level", "warning"]
+
+    def fingerprint_command(self, n: int) -> list:
+        return [self.site_executable, "fingerprint", "--data", self.site_dir(n)]
+
+    def config_text(self, role: str, ports: list[int], fingerprints: list[str]) -> str:
+        """The host's configuration (role writer) or the reader's (role reader); paths relative to it."""
+        lines = ["host_key: host.key",
+                 f"state_dir: {'state' if role == 'writer' else 'admin-state'}",
+                 f"quorum: {self.sites}",
+                 f"quorum_timeout: {self.QUORUM_TIMEOUT_S}",
+                 "sites:"]
+        for n, (port, fp) in enumerate(zip(ports, fingerprints), start=1):
+            lines += [f"  - name: {self.site_name(n)}",
+                      f"    url: https://127.0.0.1:{port}",
+                      f"    token_file: {role}-{n}.token",
+                      f"    fingerprint: {fp}"]
+        return "\n".join(lines) + "\n"
+
+    # -- measured commands
+    def backup_command(self, source, label):
+        return [self.executable, "backup", source, "--config", self.host_config, "--json"]
+
+    def status_command(self) -> list:
+        return [self.executable, "status", "--config", self.host_config, "--json"]
+
+    def restore_command(self, source, target, site: int | None = None):
+        """Restores the latest snapshot from site `site` (default: the last one)."""
+        site = self.sites if site is None else site
+        return [self.executable, "restore", "latest", "--config", self.admin_config, "--site", self.site_name(site),
+                "--restore-key", self.path("tenant.restore-key"), "--to", target, "--json"], None
+
+    def status(self, phase, exit_code):
+        if exit_code == 0:
+            return "ok"
+        if exit_code == 3 and phase in ("backup", "restore"):
+            return "warning"  # sealed / restored, but something was skipped
+        return "failed"       # backup exit 8: the quorum (every site) did not accept the seal in time
+
+    def parse_report(self, phase, stdout):
+        return _last_json_object(stdout)
+
+    def files_reported(self, report):
+        return self._skiff.files_reported(report)
+
+
+def describe_skiff_site(executable: str) -> dict:
+    r = run_quiet([executable, "--version"])
+    v = (r.stdout.strip() or r.stderr.strip()).splitlines()
+    text = v[0] if v else "?"
+    if "/debug/" in os.path.realpath(executable):
+        text += " (debug build)"
+    return {"name": "skiff-site", "label": "skiff-site", "executable": executable, "version": text,
+            "role": "site server (sites scenario)"}
+
+
 class Restic(Tool):
     name, label = "restic", "restic"
 
