@@ -197,10 +197,26 @@ class Restore(Scenario):
     title = "Full restore"
     description = ("Restore the latest snapshot into an empty folder on the same disk, then compare "
                    "the restored tree with the source (SHA-256 of every file, types, link targets; "
-                   "modes, mtimes and owners reported separately). `cp -a` of the source is the floor.")
+                   "modes, mtimes and owners reported separately). `cp -a` of the source is the floor. "
+                   "\"Skiff ← 1 site\" restores the same dataset from a local skiff-site server over HTTPS "
+                   "on loopback (backed up to it first, untimed); the server's CPU is measured beside it.")
     requires = ("backup-initial",)
     baselines = ("cp",)
-    columns = STANDARD + [RATE, Column("tree_check", "restored tree", "text")]
+    needs_skiff_site = True
+    SITE_PARTICIPANT = "skiff-site-restore"
+    TARGET_VS_RESTIC = 1.6  # at least this many times restic's restore throughput
+    TARGET_VS_CP = 1.3      # at most this many times the `cp -a` time
+    columns = STANDARD + [RATE, Column("site_cpu_s", "site server user+sys", "s"), Column("tree_check", "restored tree", "text")]
+
+    def participants(self, ctx):
+        chosen = super().participants(ctx)
+        skiff = ctx.tools.get("skiff")
+        if skiff is not None and ctx.skiff_site:
+            site = toolsmod.SkiffSites(skiff, 1, ctx.skiff_site, ctx.workdir / "restore-site",
+                                       name=self.SITE_PARTICIPANT, label="Skiff ← 1 site")
+            site.role = "self-contained"  # backs up to its own site first: needs no prerequisite run
+            chosen.insert(chosen.index(skiff) + 1, site)
+        return chosen
 
     def setup(self, ctx):
         self.source = ctx.source_manifest()
@@ -211,11 +227,44 @@ class Restore(Scenario):
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)
+        if isinstance(tool, toolsmod.SkiffSites):
+            return self._run_from_site(ctx, tool, target)
         # Warm (or drop) what the restore reads: the repository, or the source for cp.
         cache = ctx.prepare_caches([ctx.data_dir] if tool.role == "baseline" else [tool.repo] + tool.cache_dirs())
         command, cwd = tool.restore_command(ctx.data_dir, target)
         m = ctx.measure(tool, "restore", command, cwd=cwd)
         r = ctx.result(tool, "restore", m, cache=cache)
+        self._check(ctx, tool, r, m, target)
+        return r
+
+    def _run_from_site(self, ctx, run, target):
+        """Backs the dataset up to one fresh local site (untimed), then times the restore from it."""
+        run.reset()
+        fleet = sites.Fleet(run, ctx.logs_dir / ctx.scenario, log=ctx.log)
+        try:
+            fleet.create()
+            fleet.start()
+            b = ctx.measure(run, "backup", run.backup_command(ctx.data_dir, "restore"), companions=fleet.pids)
+            if b.exit_code != 0:
+                r = ctx.result(run, "restore", b)
+                r["status"] = "failed"
+                r["notes"].append(f"the untimed backup to the site exited with {b.exit_code}:\n{b.stderr_tail()}")
+                return r
+            cache = ctx.prepare_caches([fleet.servers[0].data])
+            command, cwd = run.restore_command(ctx.data_dir, target)
+            m = ctx.measure(run, "restore", command, cwd=cwd, companions=fleet.pids)
+            r = ctx.result(run, "restore", m, cache=cache)
+            r["metrics"]["site_cpu_s"] = round(sum(m.companion_cpu_s), 2)
+            r["metrics"]["site_peak_rss_kib"] = max(fleet.peak_rss_kib(), default=0)
+            r["backup_to_site"] = {"wall_s": round(b.wall_s, 3), "exit_code": b.exit_code}
+            self._check(ctx, run, r, m, target)
+            return r
+        finally:
+            fleet.stop()
+            shutil.rmtree(run.root, ignore_errors=True)
+
+    def _check(self, ctx, tool, r, m, target):
+        """Compares the restored tree with the source and adds the figures to `r`."""
         root = tool.restored_root(ctx.data_dir, target)
         check = treecheck.compare(self.source, root)
         r["tree_check"] = check
@@ -232,7 +281,34 @@ class Restore(Scenario):
                               f"examples: {check.get('examples')}")
         if not ctx.keep_restores:
             shutil.rmtree(target, ignore_errors=True)
-        return r
+
+    def conclude(self, ctx, results):
+        """The restore targets, for the local repository and for the site: throughput against
+        restic's, time against `cp -a`'s, both from this run."""
+        def ok(name):
+            x = results.get(name)
+            return x["metrics"]["wall_s"] if x and x.get("status") in ("ok", "warning") else None
+        restic, cp = ok("restic"), ok("cp")
+        lines, targets = [], []
+        for name, label in (("skiff", "Skiff (local repository)"), (self.SITE_PARTICIPANT, "Skiff ← 1 site")):
+            if name not in results:
+                continue
+            t = ok(name)
+            for peer, wall, limit, text in (
+                    ("restic", restic, self.TARGET_VS_RESTIC,
+                     f"{label}: at least {self.TARGET_VS_RESTIC:.1f}× restic's restore throughput"),
+                    ("cp", cp, self.TARGET_VS_CP, f"{label}: at most {self.TARGET_VS_CP:.1f}× the time of `cp -a`")):
+                target = {"text": text, "limit": limit, "value": None, "met": None}
+                if t is None or wall is None:
+                    target["reason"] = f"{label} or {peer} did not succeed or did not run"
+                elif peer == "restic":
+                    target.update(value=_times(wall, t), met=wall / t >= limit)
+                else:
+                    target.update(value=_times(t, wall), met=t / wall <= limit)
+                targets.append(target)
+            if t is not None and restic is not None and cp is not None:
+                lines.append(f"{label}: {t:.2f} s; restic ÷ it {restic / t:.2f}×; it ÷ cp -a {t / cp:.2f}×")
+        return {"lines": lines, "targets": targets}
 
 
 @register

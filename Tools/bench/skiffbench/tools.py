@@ -184,13 +184,14 @@ class SkiffSites(Tool):
     HOST = "bench"
     QUORUM_TIMEOUT_S = 1800  # the backup waits this long for every site; exit 8 if not in time
 
-    def __init__(self, skiff: Skiff, sites: int, site_executable: str, root: Path):
+    def __init__(self, skiff: Skiff, sites: int, site_executable: str, root: Path,
+                 name: str | None = None, label: str | None = None):
         super().__init__(root, skiff.executable)
         self.sites = sites
         self.site_executable = site_executable
         plural = "s" if sites != 1 else ""
-        self.name = f"skiff-{sites}-site{plural}"
-        self.label = f"Skiff → {sites} site{plural}"
+        self.name = name or f"skiff-{sites}-site{plural}"
+        self.label = label or f"Skiff → {sites} site{plural}"
         self._skiff = skiff
 
     # -- files
