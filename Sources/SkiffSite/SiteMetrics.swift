@@ -11,6 +11,24 @@ package struct SiteMetrics: Sendable {
         Counter(label: "skiff_site_bytes_stored_total", dimensions: [("tenant", tenant)]).increment(by: bytes)
     }
 
+    func objectRepaired(tenant: String) {
+        Counter(label: "skiff_site_objects_repaired_total", dimensions: [("tenant", tenant)]).increment()
+    }
+
+    func scrubbed(tenant: String, objects: Int, bytes: Int) {
+        Counter(label: "skiff_site_scrub_objects_total", dimensions: [("tenant", tenant)]).increment(by: objects)
+        Counter(label: "skiff_site_scrub_bytes_total", dimensions: [("tenant", tenant)]).increment(by: bytes)
+    }
+
+    func quarantined(tenant: String) {
+        Counter(label: "skiff_site_objects_quarantined_total", dimensions: [("tenant", tenant)]).increment()
+    }
+
+    func scrubPassCompleted(tenant: String, seconds: Double, at time: Double) {
+        Gauge(label: "skiff_site_scrub_last_pass_seconds", dimensions: [("tenant", tenant)]).record(seconds)
+        Gauge(label: "skiff_site_scrub_last_pass_completed_time_seconds", dimensions: [("tenant", tenant)]).record(time)
+    }
+
     func rejected(code: String) {
         Counter(label: "skiff_site_refusals_total", dimensions: [("code", code)]).increment()
     }

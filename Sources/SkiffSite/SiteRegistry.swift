@@ -71,7 +71,7 @@ package enum RegistryError: Error, Equatable, CustomStringConvertible {
 /// Objects and seals themselves live in the tenants' stores; everything here except tenants,
 /// tokens, hosts and the audit trail can be rebuilt from them.
 package final class SiteRegistry: Sendable {
-    private let database: DatabasePool
+    let database: DatabasePool
     /// Authenticated tokens, kept briefly: revocation happens in another process (the
     /// `skiff-site token revoke` command), so a cached answer may live only `tokenCacheLifetime`.
     private let tokenCache = Mutex<[String: (Principal, ContinuousClock.Instant)]>([:])
@@ -148,6 +148,26 @@ package final class SiteRegistry: Sendable {
                     action TEXT NOT NULL,
                     tenant TEXT,
                     detail TEXT NOT NULL
+                );
+                """)
+        }
+        migrator.registerMigration("v2-scrub") { db in
+            try db.execute(sql: """
+                CREATE TABLE quarantine (
+                    tenant TEXT NOT NULL,
+                    address BLOB NOT NULL,
+                    found REAL NOT NULL,
+                    reason TEXT NOT NULL,
+                    PRIMARY KEY (tenant, address)
+                ) WITHOUT ROWID;
+                CREATE TABLE scrub_passes (
+                    tenant TEXT PRIMARY KEY NOT NULL,
+                    started REAL NOT NULL,
+                    completed REAL,
+                    objects INTEGER NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    quarantined INTEGER NOT NULL,
+                    resume_after BLOB
                 );
                 """)
         }

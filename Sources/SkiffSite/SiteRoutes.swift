@@ -8,6 +8,7 @@ import SkiffStorage
 /// The HTTP endpoints of docs/PROTOCOL.md, over `SiteService`.
 struct SiteRoutes: Sendable {
     let service: SiteService
+    let scrubBytesPerSecond: Int
 
     func register(on router: Router<SiteRequestContext>, registry: SiteRegistry, metricsText: @escaping @Sendable () -> [UInt8]) {
         router.get("/v1/health") { _, _ -> Response in
@@ -28,6 +29,7 @@ struct SiteRoutes: Sendable {
         tenants.put(":tenant/seals", use: putSeal)
         tenants.get(":tenant/seals", use: listSeals)
         tenants.get(":tenant/seals/:host/:file", use: getSeal)
+        tenants.get(":tenant/scrub", use: scrubStatus)
     }
 
     // MARK: Helpers
@@ -142,6 +144,11 @@ struct SiteRoutes: Sendable {
         let limit = query.get("limit", as: Int.self) ?? 1000
         let objects = try await service.listObjects(tenant: tenant, after: after, limit: limit, principal: principal)
         return Self.json(ObjectListing(objects: objects.map(\.hex)))
+    }
+
+    @Sendable func scrubStatus(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        return Self.json(try service.scrubStatus(tenant: tenant, principal: principal, bytesPerSecond: scrubBytesPerSecond))
     }
 
     // MARK: Seals

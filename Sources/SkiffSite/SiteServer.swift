@@ -25,6 +25,9 @@ package struct SiteServerConfiguration: Sendable {
     package var idleTimeout: Duration = .seconds(60)
     /// Give in-flight requests this long to finish on SIGTERM.
     package var shutdownGrace: Duration = .seconds(30)
+    /// Background re-reading of stored objects (0: off), and the pause between passes.
+    package var scrubBytesPerSecond = 0
+    package var scrubPause: Duration = .seconds(86_400)
 
     package init(dataFolder: RawPath, host: String, port: Int, certificatePath: String, privateKeyPath: String, http2: Bool) {
         self.dataFolder = dataFolder
@@ -52,7 +55,7 @@ package enum SiteServer {
 
         let router = Router(context: SiteRequestContext.self)
         router.add(middleware: SiteErrorMiddleware(metrics: metrics))
-        SiteRoutes(service: service).register(on: router, registry: siteRegistry, metricsText: { registry.emitToBuffer() })
+        SiteRoutes(service: service, scrubBytesPerSecond: configuration.scrubBytesPerSecond).register(on: router, registry: siteRegistry, metricsText: { registry.emitToBuffer() })
 
         let tls = try tlsConfiguration(configuration)
         let idle = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000)
@@ -70,7 +73,11 @@ package enum SiteServer {
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
         let housekeeping = Housekeeping(service: service, logger: logger)
-        var group = ServiceGroupConfiguration(services: [housekeeping, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var services: [any Service] = [housekeeping, app]
+        if configuration.scrubBytesPerSecond > 0 {
+            services.append(SiteScrubber(service: service, bytesPerSecond: configuration.scrubBytesPerSecond, pause: configuration.scrubPause, logger: logger))
+        }
+        var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = configuration.shutdownGrace
         try await ServiceGroup(configuration: group).run()
         try service.flushIdentities()

@@ -17,6 +17,8 @@ package final class SiteService: Sendable {
     private let stores = Mutex<[TenantID: FileSystemStore]>([:])
     private let sealLocks = KeyedLocks<String>()
     private let pendingIdentities = Mutex<[(TenantID, ObjectIdentity, ObjectAddress)]>([])
+    /// Quarantined objects by tenant, to release one when a good copy arrives.
+    private let quarantinedAddresses = Mutex<[TenantID: Set<ObjectAddress>]>([:])
 
     /// At most this many addresses or identities per deduplication query.
     package static let maxQueryItems = 10_000
@@ -105,13 +107,33 @@ package final class SiteService: Sendable {
         }
     }
 
+    /// Stores checked bytes. When the address is already here but its copy no longer hashes
+    /// to it (disk damage; healing re-sends such objects), the verified upload replaces it.
     private func store(_ address: ObjectAddress, _ bytes: [UInt8], identity: ObjectIdentity?, tenant: TenantRecord) async throws -> PutOutcome {
-        let outcome = try await translated { try await self.store(tenant.id).put(.object(address), bytes) }
+        let store = try store(tenant.id)
+        var outcome = try await translated { try await store.put(.object(address), bytes) }
+        if outcome == .alreadyPresent, try await translated({ try await !Self.isIntact(address, in: store) }) {
+            try await translated { try store.replaceDamaged(.object(address), bytes) }
+            metrics.objectRepaired(tenant: tenant.name)
+            logger.warning("replaced a damaged copy with a verified upload", metadata: ["tenant": "\(tenant.name)", "object": "\(address.hex)"])
+            outcome = .stored
+        }
         if outcome == .stored {
+            if quarantinedAddresses.withLock({ $0[tenant.id]?.remove(address) != nil }) {
+                try registry.releaseFromQuarantine(address, tenant: tenant.id)
+                try registry.audit(actor: "site", action: "healed", tenant: tenant.id, detail: "\(address.hex): a verified copy replaced the quarantined one")
+            }
             metrics.objectStored(tenant: tenant.name, bytes: bytes.count)
             if let identity { pendingIdentities.withLock { $0.append((tenant.id, identity, address)) } }
         }
         return outcome
+    }
+
+    /// Whether the stored copy hashes to its address.
+    static func isIntact(_ address: ObjectAddress, in store: FileSystemStore) async throws -> Bool {
+        do { return SHA256Hasher.digest(try await store.get(.object(address))) == address.digest } catch StoreError.notFound {
+            return false
+        }
     }
 
     /// Which of `addresses` the site lacks, and which of `identities` it holds (with where).
@@ -273,6 +295,41 @@ package final class SiteService: Sendable {
         }
     }
 
+    // MARK: Scrubbing
+
+    /// Moves a damaged object aside, records it, and forgets which subtrees were complete
+    /// (so the next seal reaching it is refused until it is healed). The copy is hashed once
+    /// more first, so an object repaired since the scrubber read it stays.
+    package func quarantine(_ address: ObjectAddress, tenant: TenantRecord, reason: String) async throws {
+        let store = try store(tenant.id)
+        guard try await !Self.isIntact(address, in: store) else { return }
+        guard try store.quarantine(.object(address)) else { return }
+        quarantinedAddresses.withLock { _ = $0[tenant.id, default: []].insert(address) }
+        try registry.quarantine(address, tenant: tenant.id, reason: reason)
+        try registry.forgetCompleteness(tenant: tenant.id)
+        try registry.audit(actor: "scrubber", action: "quarantine", tenant: tenant.id, detail: "\(address.hex): \(reason)")
+        metrics.quarantined(tenant: tenant.name)
+        logger.error("quarantined a damaged object", metadata: ["tenant": "\(tenant.name)", "object": "\(address.hex)", "reason": "\(reason)"])
+    }
+
+    /// What auditors see of the scrubber for a tenant.
+    package func scrubStatus(tenant: TenantRecord, principal: Principal, bytesPerSecond: Int) throws -> ScrubStatus {
+        guard principal.mayReadObjects else { throw SiteError.forbidden("a writer token cannot read the scrub status") }
+        let pass = try registry.scrubPass(tenant: tenant.id).map {
+            ScrubStatus.Pass(started: $0.started, completed: $0.completed, objects: $0.objects, bytes: $0.bytes, quarantined: $0.quarantined)
+        }
+        return ScrubStatus(bytesPerSecond: bytesPerSecond, pass: pass, quarantined: try registry.quarantined(tenant: tenant.id, limit: 1000))
+    }
+
+    /// Loads the quarantined addresses (at start), so that a healed object leaves the list.
+    func loadQuarantine() throws {
+        var all: [TenantID: Set<ObjectAddress>] = [:]
+        for tenant in try registry.tenants() {
+            all[tenant.id] = Set(try registry.quarantined(tenant: tenant.id, limit: Int.max).compactMap { ObjectAddress(hex: $0.address) })
+        }
+        quarantinedAddresses.withLock { $0 = all }
+    }
+
     // MARK: Housekeeping
 
     /// Writes buffered identity index rows (also done periodically by the server).
@@ -287,6 +344,7 @@ package final class SiteService: Sendable {
     /// Brings the seal index and heads in line with the seals in the stores (after a crash
     /// between writing a seal and indexing it), and removes stale temporary files.
     package func reconcile() async throws {
+        try loadQuarantine()
         for tenant in try registry.tenants() {
             let store = try store(tenant.id)
             try store.removeStaleTemporaryFiles()

@@ -147,6 +147,12 @@ package final class SiteClient: ObjectStore, SiteConnection {
         return try json(HealthBody.self, body)
     }
 
+    /// The site's own scrubbing of this tenant's objects (readers, auditors, admins).
+    package func scrubStatus() async throws -> ScrubStatus {
+        let (_, body) = try await send(.GET, SiteAPI.scrub(tenant))
+        return try json(ScrubStatus.self, body)
+    }
+
     // MARK: SiteConnection
 
     package func missing(_ addresses: [ObjectAddress]) async throws -> Set<ObjectAddress> {

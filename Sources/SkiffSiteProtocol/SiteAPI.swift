@@ -11,6 +11,7 @@ package enum SiteAPI {
     package static func missing(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/missing" }
     package static func seals(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/seals" }
     package static func seal(_ tenant: TenantID, _ name: SealName) -> String { "\(seals(tenant))/\(name.host)/\(name.fileName)" }
+    package static func scrub(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/scrub" }
     package static let health = "/v1/health"
     package static let metrics = "/metrics"
 

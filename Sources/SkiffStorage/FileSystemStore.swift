@@ -129,6 +129,49 @@ package final class FileSystemStore: ObjectStore {
         }
     }
 
+    /// Replaces a value whose stored copy is known to be damaged (a site repairing an object
+    /// from a verified upload, or putting one back from quarantine). The bytes go to a
+    /// temporary file, synced, then renamed over the old copy: readers see the old or the new
+    /// file, never a mix. Never use it to change a good value: values are immutable.
+    package func replaceDamaged(_ key: StoreKey, _ bytes: [UInt8]) throws {
+        let temporary = temporaryFolder.appending("\(UInt64.random(in: 0...UInt64.max))-\(getpid()).tmp")
+        do {
+            let fd = try FileIO.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o444)
+            do {
+                try bytes.withUnsafeBytes { try FileIO.writeAll(fd, $0, path: key.path) }
+                guard fsync(fd) == 0 else { throw SystemError("fsync", path: key.path) }
+                guard close(fd) == 0 else { throw SystemError("close", path: key.path) }
+            } catch {
+                close(fd)
+                throw error
+            }
+            let target = path(key)
+            try FileIO.makeDirectories(target.parent, mode: 0o700)
+            guard temporary.withCString({ t in target.withCString { rename(t, $0) } }) == 0 else { throw SystemError("rename", path: key.path) }
+        } catch let error as SystemError {
+            _ = temporary.withCString { unlink($0) }
+            throw Self.translate(error, context: key.path)
+        }
+        pendingPuts.withLock { $0 += 1 }
+    }
+
+    /// Moves a value out of sight into `quarantine/` (kept for inspection, never read again
+    /// as the value): for a copy found damaged. Returns false when the key was not there.
+    package func quarantine(_ key: StoreKey) throws -> Bool {
+        let folder = root.appending("quarantine")
+        let target = folder.appending(key.path.replacingOccurrences(of: "/", with: "_"))
+        do {
+            try FileIO.makeDirectories(folder, mode: 0o700)
+            guard path(key).withCString({ s in target.withCString { rename(s, $0) } }) == 0 else {
+                if errno == ENOENT { return false }
+                throw SystemError("rename", path: key.path)
+            }
+        } catch let error as SystemError {
+            throw Self.translate(error, context: key.path)
+        }
+        return true
+    }
+
     /// Renames without replacing; creates the fan-out folder on first use.
     private func moveIntoPlace(_ temporary: RawPath, _ target: RawPath) throws -> PutOutcome {
         var createdParent = false

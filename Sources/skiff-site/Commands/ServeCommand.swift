@@ -25,6 +25,10 @@ struct ServeCommand: AsyncParsableCommand {
     var key: String?
     @Flag(name: .long, help: "Serve HTTP/1.1 only (no HTTP/2).")
     var http1Only = false
+    @Option(name: .long, help: ArgumentHelp("Re-read stored objects in the background at this many MiB/s, quarantining damaged ones (0: off).", valueName: "MIB"))
+    var scrubRate: Double = 8
+    @Option(name: .long, help: ArgumentHelp("Hours between the end of one scrub pass and the start of the next.", valueName: "HOURS"))
+    var scrubInterval: Double = 24
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -32,6 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
             throw SiteCommandFailure.usage("--listen takes HOST:PORT")
         }
+        guard scrubRate >= 0, scrubInterval >= 0 else { throw SiteCommandFailure.usage("--scrub-rate and --scrub-interval cannot be negative") }
         let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         _ = try data.registry()
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -42,11 +47,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
-        let configuration = SiteServerConfiguration(
+        var configuration = SiteServerConfiguration(
             dataFolder: data.folder, host: host, port: port,
             certificatePath: certificate ?? data.folder.appending("tls/certificate.pem").description,
             privateKeyPath: key ?? data.folder.appending("tls/key.pem").description,
             http2: !http1Only)
+        configuration.scrubBytesPerSecond = Int(scrubRate * 1_048_576)
+        configuration.scrubPause = .seconds(scrubInterval * 3600)
         do {
             try await SiteServer.run(configuration: configuration, registry: metrics, logger: Logger(label: "skiff.site")) { bound in
                 FileHandle.standardOutput.write(Data("listening on \(host):\(bound)\n".utf8))
