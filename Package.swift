@@ -118,6 +118,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Keyless audit of sites (signatures, chains, Merkle DAGs, cross-site agreement), healing.
+        .target(
+            name: "SkiffAudit",
+            dependencies: [
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffRestore", "SkiffSiteProtocol", "SkiffSiteClient",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The host's configuration file (YAML), with errors that name file, line and key.
         .target(
             name: "SkiffConfig",
@@ -134,7 +143,7 @@ let package = Package(
             name: "skiff",
             dependencies: [
                 "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffRestore", "SkiffConfig",
-                "SkiffSiteClient", "SkiffReplication",
+                "SkiffSiteClient", "SkiffReplication", "SkiffAudit", "SkiffSiteProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -169,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "SkiffSiteTests",
             dependencies: [
-                "skiff", "skiff-site", "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffStorageConformance", "SkiffSiteClient", "SkiffSiteProtocol",
+                "skiff", "skiff-site", "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffStorageConformance", "SkiffSiteClient", "SkiffSiteProtocol", "SkiffAudit",
                 "SkiffTestSupport",
             ]
         ),

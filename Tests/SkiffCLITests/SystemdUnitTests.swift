@@ -14,7 +14,7 @@ import Testing
     func unitsVerify() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: Self.unitFolder.path)
             .filter { $0.hasSuffix(".service") || $0.hasSuffix(".timer") }.sorted()
-        #expect(names.contains("skiff-backup.service") && names.contains("skiff-site.service"))
+        #expect(names.contains("skiff-backup.service") && names.contains("skiff-site.service") && names.contains("skiff-audit.timer"))
         let folder = try TemporaryDirectory("skiff-units")
         defer { folder.remove() }
         var paths: [String] = []

@@ -13,7 +13,7 @@ final class SiteFarm: Sendable {
     let host: HostKey
     let environment: [String: String]
 
-    init(sites count: Int, quorum: Int? = nil, label: String = "skiff-farm") throws {
+    init(sites count: Int, quorum: Int? = nil, label: String = "skiff-farm", serveOptions: [String] = ["--scrub-rate", "0"]) throws {
         folder = try TemporaryDirectory(label)
         tenant = try TestKeys.tenant()
         host = try TestKeys.host("web1", of: tenant)
@@ -30,17 +30,18 @@ final class SiteFarm: Sendable {
             try Self.siteCLI(["init", "--data", data.description, "--name", "127.0.0.1"])
             try Self.siteCLI(["tenant", "add", "acme", "--data", data.description, "--key", folder.appending("tenant.pub").description])
             try Self.siteCLI(["host", "add", "--data", data.description, "--certificate", folder.appending("host.cert").description])
-            for (role, extra) in [("writer", ["--tenant", "acme", "--host", "web1"]), ("reader", ["--tenant", "acme"]), ("admin", [String]())] {
+            for (role, extra) in [("writer", ["--tenant", "acme", "--host", "web1"]), ("reader", ["--tenant", "acme"]), ("auditor", ["--tenant", "acme"]), ("admin", [String]())] {
                 try Self.siteCLI(["token", "create", "--data", data.description, "--role", role, "--out",
                                   folder.appending("\(name).\(role)").description] + extra)
             }
-            let process = SiteProcess(data: data)
+            let process = SiteProcess(data: data, options: serveOptions)
             try process.start()
             processes.append(process)
         }
         sites = processes
         try writeConfiguration(role: "writer", file: "host.yaml", quorum: quorum ?? count)
         try writeConfiguration(role: "reader", file: "admin.yaml", quorum: 1)
+        try writeConfiguration(role: "auditor", file: "auditor.yaml", quorum: 1)
     }
 
     @discardableResult
@@ -70,6 +71,30 @@ final class SiteFarm: Sendable {
 
     var hostConfiguration: String { folder.appending("host.yaml").description }
     var adminConfiguration: String { folder.appending("admin.yaml").description }
+    var auditorConfiguration: String { folder.appending("auditor.yaml").description }
+
+    /// `skiff audit` with the auditor's configuration and the farm's audit state.
+    func audit(_ extra: [String] = []) throws -> CommandResult {
+        try skiff(["audit", "--config", auditorConfiguration, "--tenant-key", folder.appending("tenant.pub").description,
+                   "--state", folder.appending("audit.sqlite").description, "--json"] + extra)
+    }
+
+    /// The objects folder of the tenant at one site.
+    func objectsFolder(_ index: Int) -> RawPath {
+        sites[index].data.appending("tenants").appending(tenant.tenant.hex).appending("objects")
+    }
+
+    /// Every stored object file at one site, largest first.
+    func objectFiles(_ index: Int) throws -> [(path: RawPath, size: Int)] {
+        var files: [(path: RawPath, size: Int)] = []
+        for fan in try FileIO.directoryEntries(objectsFolder(index)) {
+            for name in try FileIO.directoryEntries(objectsFolder(index).appending(fan)) {
+                let path = objectsFolder(index).appending(fan).appending(name)
+                files.append((path, try FileIO.readFile(path).count))
+            }
+        }
+        return files.sorted { $0.size > $1.size }
+    }
     var source: RawPath { folder.appending("data") }
 
     func skiff(_ arguments: [String]) throws -> CommandResult {

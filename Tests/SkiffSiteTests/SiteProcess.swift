@@ -7,10 +7,14 @@ import Synchronization
 /// A `skiff-site serve` process on 127.0.0.1, started by the test.
 final class SiteProcess: Sendable {
     let data: RawPath
+    /// More `serve` options; scrubbing is off unless a test asks (it would race with tests
+    /// that damage objects on purpose).
+    let options: [String]
     private let state = Mutex<(process: Process?, port: Int)>((nil, 0))
 
-    init(data: RawPath) {
+    init(data: RawPath, options: [String] = ["--scrub-rate", "0"]) {
         self.data = data
+        self.options = options
     }
 
     var port: Int { state.withLock { $0.port } }
@@ -22,7 +26,7 @@ final class SiteProcess: Sendable {
         let port = self.port
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff-site"))
-        process.arguments = ["serve", "--data", data.description, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
+        process.arguments = ["serve", "--data", data.description, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"] + options
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

@@ -29,6 +29,8 @@ enum ExitStatus: Int32 {
     case notDurableYet = 8
     /// `restore --verify` or `diff` found the folder differs from the snapshot.
     case differs = 9
+    /// `audit` or `heal` could not reach or read some site: the result is incomplete.
+    case incomplete = 10
     case interrupted = 130
 }
 

@@ -1,0 +1,30 @@
+import SkiffCore
+import SkiffSiteClient
+import SkiffStorage
+
+/// One place an audit reads: a site (through an auditor's client) or a local repository.
+package struct AuditSource: Sendable {
+    /// What findings call it (the site's name in the configuration, or the repository path).
+    package let name: String
+    /// What the audit state remembers it by: the site's URL and the tenant, so that renaming
+    /// a site in the configuration does not lose what was verified there.
+    package let stateKey: String
+    package let repository: Repository
+    private let site: SiteClient?
+
+    package init(name: String, stateKey: String, repository: Repository, site: SiteClient?) {
+        self.name = name
+        self.stateKey = stateKey
+        self.repository = repository
+        self.site = site
+    }
+
+    /// Which of `addresses` the source lacks: one query per 10,000 at a site.
+    func missing(_ addresses: [ObjectAddress]) async throws -> Set<ObjectAddress> {
+        guard !addresses.isEmpty else { return [] }
+        if let site { return try await site.missing(addresses) }
+        var lacking = Set<ObjectAddress>()
+        for address in addresses where try await !repository.hasObject(address) { lacking.insert(address) }
+        return lacking
+    }
+}
