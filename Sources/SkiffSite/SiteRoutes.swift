@@ -22,6 +22,7 @@ struct SiteRoutes: Sendable {
         tenants.post(":tenant/missing", use: missing)
         tenants.put(":tenant/objects/:address", use: putObject)
         tenants.post(":tenant/objects", use: putObjects)
+        tenants.post(":tenant/fetch", use: fetchObjects)
         tenants.get(":tenant/objects/:address", use: getObject)
         tenants.head(":tenant/objects/:address", use: headObject)
         tenants.delete(":tenant/objects/:address", use: deleteObject)
@@ -109,6 +110,31 @@ struct SiteRoutes: Sendable {
         }
         let acceptance = try await service.putObjects(tenant: tenant, objects: objects, principal: principal)
         return Self.json(acceptance)
+    }
+
+    /// Several objects in one answer (a bundle in the order asked, absent ones marked), up to
+    /// the bundle size limit: objects beyond it are left out, and the client asks again.
+    @Sendable func fetchObjects(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        let query = try await request.decode(as: FetchQuery.self, context: context)
+        guard query.addresses.count <= ObjectBundle.maxObjects else {
+            throw SiteError.tooLarge("at most \(ObjectBundle.maxObjects) addresses per fetch")
+        }
+        let addresses = try query.addresses.map { text -> ObjectAddress in
+            guard let address = ObjectAddress(hex: text) else { throw SiteError.badRequest("bad address \(text)") }
+            return address
+        }
+        var body: [UInt8] = []
+        for address in addresses {
+            let bytes: [UInt8]
+            do { bytes = try await service.getObject(tenant: tenant, address: address, range: nil, principal: principal) } catch let error as SiteError where error.code == "not-found" {
+                ObjectBundle.appendAbsent(address, to: &body)
+                continue
+            }
+            if !body.isEmpty && body.count + ObjectBundle.framing + bytes.count > ObjectBundle.maxBodySize { break }
+            ObjectBundle.append(address, bytes, to: &body)
+        }
+        return Response(status: .ok, headers: [.contentType: ObjectBundle.contentType], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     @Sendable func getObject(_ request: Request, context: SiteRequestContext) async throws -> Response {

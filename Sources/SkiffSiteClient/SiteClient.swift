@@ -20,6 +20,8 @@ package final class SiteClient: ObjectStore, SiteConnection {
     package let tenant: TenantID
     private let client: HTTPClient
     private let authorization: String
+    /// Whole-object reads go out together (see `FetchBatcher`).
+    private let batcher: FetchBatcher
     static let requestTimeout = TimeAmount.seconds(120)
 
     package var name: String { endpoint.name }
@@ -28,7 +30,53 @@ package final class SiteClient: ObjectStore, SiteConnection {
         self.endpoint = endpoint
         self.tenant = tenant
         self.client = client
-        authorization = "Bearer \(endpoint.token)"
+        let authorization = "Bearer \(endpoint.token)"
+        self.authorization = authorization
+        batcher = FetchBatcher { addresses in
+            try await Self.fetch(addresses, client: client, endpoint: endpoint, tenant: tenant, authorization: authorization)
+        }
+    }
+
+    /// One `POST …/fetch`: the answered objects' bytes, nil for those the site lacks; an
+    /// address missing from the result was left out for size and must be asked again.
+    private static func fetch(_ addresses: [ObjectAddress], client: HTTPClient, endpoint: SiteEndpoint, tenant: TenantID,
+                              authorization: String) async throws -> [ObjectAddress: [UInt8]?] {
+        var request = HTTPClientRequest(url: endpoint.url + SiteAPI.fetch(tenant))
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: authorization)
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(Array(try SiteAPI.jsonEncoder().encode(FetchQuery(addresses: addresses.map(\.hex)))))
+        let body: ByteBuffer
+        let status: Int
+        do {
+            let response = try await client.execute(request, timeout: requestTimeout)
+            status = Int(response.status.code)
+            body = try await response.body.collect(upTo: ObjectBundle.maxBodySize + ObjectHeader.maxObjectSize + ObjectBundle.maxObjects * ObjectBundle.framing)
+        } catch {
+            throw classify(error, site: endpoint.name)
+        }
+        guard status == 200 else {
+            if let refusal = try? SiteAPI.jsonDecoder().decode(ErrorBody.self, from: Data(body.readableBytesView)) {
+                throw SiteClientError.rejected(site: endpoint.name, status: status, code: refusal.error.code, message: refusal.error.message,
+                                               addresses: refusal.error.addresses ?? [])
+            }
+            throw SiteClientError.rejected(site: endpoint.name, status: status, code: "http-\(status)", message: "no protocol error body", addresses: [])
+        }
+        let wanted = Set(addresses)
+        return try body.readableBytesView.withUnsafeBytes { raw in
+            var answers: [ObjectAddress: [UInt8]?] = [:]
+            let records: [(address: ObjectAddress, range: Range<Int>?)]
+            do { records = try ObjectBundle.answerRecords(raw) } catch {
+                throw SiteClientError.protocolViolation(site: endpoint.name, "unreadable fetch answer: \(error)")
+            }
+            for record in records {
+                guard wanted.contains(record.address) else {
+                    throw SiteClientError.protocolViolation(site: endpoint.name, "the fetch answer holds an object not asked for")
+                }
+                answers.updateValue(record.range.map { Array(raw[$0]) }, forKey: record.address)
+            }
+            return answers
+        }
     }
 
     /// Prepares a client. For a pinned fingerprint, fetches the site's certificate once and
@@ -244,6 +292,9 @@ package final class SiteClient: ObjectStore, SiteConnection {
         if let byteRange, byteRange.lowerBound < byteRange.upperBound {
             let end = byteRange.upperBound == Int.max ? "" : "\(byteRange.upperBound - 1)"
             headers.append(("Range", "bytes=\(byteRange.lowerBound)-\(end)"))
+        }
+        if key.objectAddress != nil && headers.isEmpty {
+            return try await batcher.fetch(key.objectAddress!)
         }
         let (status, body) = try await send(.GET, path, headers: headers, limit: ObjectHeader.maxObjectSize + 1024, accepting: [404])
         guard status != 404 else { throw StoreError.notFound(key) }

@@ -8,6 +8,7 @@ package enum SiteAPI {
     package static func tenant(_ tenant: TenantID) -> String { "/v1/tenants/\(tenant.hex)" }
     package static func object(_ tenant: TenantID, _ address: ObjectAddress) -> String { "\(self.tenant(tenant))/objects/\(address.hex)" }
     package static func objects(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/objects" }
+    package static func fetch(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/fetch" }
     package static func missing(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/missing" }
     package static func seals(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/seals" }
     package static func seal(_ tenant: TenantID, _ name: SealName) -> String { "\(seals(tenant))/\(name.host)/\(name.fileName)" }

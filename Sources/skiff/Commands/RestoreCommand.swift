@@ -67,6 +67,11 @@ struct RestoreCommand: AsyncParsableCommand {
         var options = RestoreOptions()
         options.overwrite = overwrite
         options.ownersByName = ownersByName
+        if repository.repo == nil && (sites.config != nil || !sites.site.isEmpty) {
+            // Over the network, many reads in flight let the site client batch them into few
+            // requests (and hide round trips); the disk side is unaffected by the count.
+            options.parallelFiles = max(options.parallelFiles, 32)
+        }
         let journal = try RestoreJournal(folder: cache.directory + "/restore", target: target.description + (path ?? ""), seal: chosen.seal.hash)
         if journal.isResuming { FileHandleOutput.standardError("continuing an interrupted restore into \(to)\n") }
         let engine = RestoreEngine(reader: reader, options: options, logger: Logger(label: "skiff.restore"), journal: journal)
