@@ -118,6 +118,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The real-time agent: inotify, change sets, continuous delivery, systemd notification.
+        .target(
+            name: "SkiffAgent",
+            dependencies: [
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffRestore", "SkiffReplication", "SkiffConfig",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Keyless audit of sites (signatures, chains, Merkle DAGs, cross-site agreement), healing.
         .target(
             name: "SkiffAudit",
@@ -143,7 +152,9 @@ let package = Package(
             name: "skiff",
             dependencies: [
                 "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffRestore", "SkiffConfig",
-                "SkiffSiteClient", "SkiffReplication", "SkiffAudit", "SkiffSiteProtocol",
+                "SkiffSiteClient", "SkiffReplication", "SkiffAudit", "SkiffSiteProtocol", "SkiffAgent",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -68,8 +68,51 @@ extension HostConfiguration {
             guard timeout >= 0 else { throw document.error(root["quorum_timeout"], key: "quorum_timeout", "must be 0 or more seconds") }
             configuration.quorumTimeout = .seconds(timeout)
         }
-        try document.rejectUnknown(root, allowed: ["host_key", "state_dir", "quorum", "quorum_timeout", "sites"], prefix: "")
+        if root["agent"] != nil {
+            configuration.agent = try parseAgent(try document.mapping(root["agent"]!, key: "agent"), document: document)
+        }
+        try document.rejectUnknown(root, allowed: ["host_key", "state_dir", "quorum", "quorum_timeout", "sites", "agent"], prefix: "")
         return configuration
+    }
+
+    static func parseAgent(_ agent: Node.Mapping, document: ConfigurationDocument) throws -> AgentSettings {
+        var settings = AgentSettings()
+        let key = "agent"
+        guard let paths = try document.sequence(agent, "paths", prefix: key), !paths.isEmpty else {
+            throw document.error(agent["paths"], key: "agent.paths", "list at least one path to protect")
+        }
+        for (index, node) in paths.enumerated() {
+            guard let path = node.string, path.hasPrefix("/") else {
+                throw document.error(node, key: "agent.paths[\(index)]", "must be an absolute path")
+            }
+            settings.paths.append(path)
+        }
+        for (index, node) in (try document.sequence(agent, "exclude", prefix: key) ?? []).enumerated() {
+            guard let pattern = node.string, !pattern.isEmpty else { throw document.error(node, key: "agent.exclude[\(index)]", "must be a glob pattern") }
+            settings.excludes.append(pattern)
+        }
+        settings.excludeCaches = try document.boolean(agent, "exclude_caches", prefix: key) ?? false
+        settings.oneFileSystem = try document.boolean(agent, "one_file_system", prefix: key) ?? false
+        func milliseconds(_ name: String, _ range: ClosedRange<Int>, default value: Duration) throws -> Duration {
+            guard let number = try document.integer(agent, name, prefix: key) else { return value }
+            guard range.contains(number) else { throw document.error(agent[name], key: "agent.\(name)", "must be between \(range.lowerBound) and \(range.upperBound)") }
+            return .milliseconds(number)
+        }
+        settings.debounce = try milliseconds("debounce_ms", 10...600_000, default: settings.debounce)
+        settings.maxDelay = try milliseconds("max_delay_ms", 10...3_600_000, default: settings.maxDelay)
+        guard settings.maxDelay >= settings.debounce else {
+            throw document.error(agent["max_delay_ms"], key: "agent.max_delay_ms", "must be at least debounce_ms")
+        }
+        if let seconds = try document.integer(agent, "rescan_interval", prefix: key) {
+            guard seconds >= 0 else { throw document.error(agent["rescan_interval"], key: "agent.rescan_interval", "must be 0 (never) or more seconds") }
+            settings.rescanInterval = .seconds(seconds)
+        }
+        if let nice = try document.integer(agent, "nice", prefix: key) {
+            guard (0...19).contains(nice) else { throw document.error(agent["nice"], key: "agent.nice", "must be between 0 and 19") }
+            settings.nice = nice
+        }
+        try document.rejectUnknown(agent, allowed: ["paths", "exclude", "exclude_caches", "one_file_system", "debounce_ms", "max_delay_ms", "rescan_interval", "nice"], prefix: key)
+        return settings
     }
 
     static func resolve(_ path: String, base: String) -> String {

@@ -33,6 +33,8 @@ package struct HostConfiguration: Sendable, Equatable {
     package var quorum: Int
     package var quorumTimeout: Duration
     package var sites: [SiteSettings]
+    /// Nil when the file has no `agent:` section.
+    package var agent: AgentSettings?
 
     /// `/etc/skiff/skiff.yaml` for root, `~/.config/skiff/skiff.yaml` otherwise.
     package static var defaultPath: String {

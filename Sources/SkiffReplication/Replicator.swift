@@ -75,6 +75,18 @@ package final class Replicator: Sendable {
         return try sites.map(\.name).filter { try outbox.cursor($0).deliveredThrough < target }
     }
 
+    /// Waits up to `timeout` for every site to acknowledge everything queued now, with
+    /// delivery already running in `delivery`; then stops `delivery`. Returns the sites still
+    /// behind (their entries stay in the outbox for the next start).
+    package func finish(delivery: Task<Void, Never>, timeout: Duration) async throws -> [String] {
+        let target = try outbox.newestSequence()
+        _ = try? await outbox.waitForAcknowledgements(of: target, count: sites.count, timeout: timeout)
+        delivery.cancel()
+        await delivery.value
+        try await outbox.collectGarbage()
+        return try sites.map(\.name).filter { try outbox.cursor($0).deliveredThrough < target }
+    }
+
     /// Per-site state; probes each site's health endpoint (up to `probeTimeout`).
     package func status(probeTimeout: Duration = .seconds(5)) async throws -> [SiteStatus] {
         var result: [SiteStatus] = []

@@ -12,7 +12,7 @@ struct SnapshotsCommand: AsyncParsableCommand {
     @OptionGroup var repository: RepositoryOptions
     @OptionGroup var sites: SiteOptions
     @OptionGroup var output: OutputOptions
-    @Option(name: .long, help: ArgumentHelp("Any Skiff key file of the tenant: tenant public key, restore key or host key (default: the host key).", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("Any Skiff key file of the tenant: tenant public key, restore key or host key (default: the configuration's host_key, else the host key).", valueName: "FILE"))
     var key: String?
     @Option(name: .long, help: "Only this host's snapshots.")
     var host: String?
@@ -24,7 +24,7 @@ struct SnapshotsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let tenant = try KeyFiles.tenantPublicKey(path: key ?? KeyFiles.hostKeyPath(nil))
+        let tenant = try KeyFiles.tenantPublicKey(path: key ?? (try sites.loadIfPresent()?.hostKey) ?? KeyFiles.hostKeyPath(nil))
         let (catalog, problems) = try await ReadableRepository.usingAll(repository, sites, tenant: tenant) { repositories in
             var catalogs: [(source: String, catalog: SealCatalog)] = []
             for repo in repositories {

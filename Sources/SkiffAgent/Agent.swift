@@ -1,0 +1,178 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SkiffBackup
+import SkiffConfig
+import SkiffCore
+import SkiffReplication
+import SkiffRestore
+import SkiffStorage
+import SkiffSystem
+import Synchronization
+
+/// What one agent protects and where it ships, resolved from the configuration.
+package struct AgentPlan: Sendable {
+    package var settings: AgentSettings
+    package var hostKey: HostKey
+    package var replicator: Replicator
+    package var cache: LocalCache
+    package var options: BackupOptions
+
+    package init(settings: AgentSettings, hostKey: HostKey, replicator: Replicator, cache: LocalCache, options: BackupOptions) {
+        self.settings = settings
+        self.hostKey = hostKey
+        self.replicator = replicator
+        self.cache = cache
+        self.options = options
+    }
+}
+
+/// The long-running agent: watches the protected paths, turns every change set into a
+/// sealed snapshot in the outbox, and delivers the outbox to every site continuously.
+///
+/// - A snapshot is taken at start, after each change set (debounced), and every
+///   `rescan_interval` as a safety net; each re-reads only files whose inode, size, mtime or
+///   ctime changed (the file cache), so a pass over an unchanged tree costs one stat per entry.
+/// - Graceful shutdown (SIGTERM): stops watching, lets the snapshot in progress finish and
+///   seal, gives delivery up to `deliveryGrace` to catch up, and returns. Anything not yet
+///   delivered stays in the durable outbox for the next start.
+/// - `reload()` (SIGHUP) takes a new plan at the next change set: the watcher is rebuilt.
+package final class Agent: Service, Sendable {
+    private let plan: Mutex<AgentPlan>
+    private let notifier: SystemdNotifier
+    private let logger: Logger
+    private let deliveryGrace: Duration
+    private let reloadRequested = Atomic<Bool>(false)
+    private let pendingPlan = Mutex<AgentPlan?>(nil)
+    /// Snapshots sealed since start, and the newest one's sequence (status, tests).
+    package let snapshotsSealed = Atomic<Int>(0)
+
+    package init(plan: AgentPlan, notifier: SystemdNotifier = SystemdNotifier(), logger: Logger, deliveryGrace: Duration = .seconds(10)) {
+        self.plan = Mutex(plan)
+        self.notifier = notifier
+        self.logger = logger
+        self.deliveryGrace = deliveryGrace
+    }
+
+    /// Uses new settings (paths, excludes, timings) from the next change set on. Keys, sites
+    /// and the state folder stay as started: changing those needs a restart.
+    package func reload(settings: AgentSettings, options: BackupOptions) {
+        pendingPlan.withLock { pending in
+            var next = pending ?? plan.withLock { $0 }
+            next.settings = settings
+            next.options = options
+            pending = next
+        }
+        reloadRequested.store(true, ordering: .relaxed)
+    }
+
+    package func run() async throws {
+        let initial = plan.withLock { $0 }
+        let replicator = initial.replicator
+        let delivery = Task { await replicator.run() }
+        let notifier = self.notifier
+        let watchdog = notifier.watchdogInterval.map { interval in
+            Task {
+                while !Task.isCancelled {
+                    notifier.notify("WATCHDOG=1")
+                    try? await Task.sleep(for: interval)
+                }
+            }
+        }
+        defer { watchdog?.cancel() }
+        let collector = ChangeCollector()
+        let watcher = try startWatching(initial, collector: collector)
+        try await snapshot(initial, reason: "start")
+        notifier.notify("READY=1")
+        // Graceful shutdown cancels the loop; a snapshot in progress runs detached and seals,
+        // and changes still waiting for their debounce window get a last snapshot.
+        let (lastPlan, lastCollector, lastWatcher) = try await cancelWhenGracefulShutdown {
+            await self.loop(initial, collector: collector, watcher: watcher)
+        }
+        notifier.notify("STOPPING=1")
+        lastWatcher.stop()
+        if lastCollector.hasPending {
+            do { try await snapshot(lastPlan, reason: "changes pending at shutdown") } catch {
+                logger.error("the last snapshot failed; its changes are taken at the next start", metadata: ["error": "\(error)"])
+            }
+        }
+        let behind = (try? await replicator.finish(delivery: delivery, timeout: deliveryGrace)) ?? []
+        if !behind.isEmpty { logger.warning("stopping with deliveries pending; they resume at the next start", metadata: ["sites": "\(behind)"]) }
+        await replicator.shutdown()
+    }
+
+    /// Change set after change set until cancelled (graceful shutdown); returns the plan,
+    /// collector and watcher in use then.
+    private func loop(_ initial: AgentPlan, collector initialCollector: ChangeCollector, watcher initialWatcher: InotifyWatcher) async
+        -> (AgentPlan, ChangeCollector, InotifyWatcher)
+    {
+        var current = initial
+        var collector = initialCollector
+        var watcher = initialWatcher
+        while !Task.isCancelled {
+            let settings = current.settings
+            let changes = collector
+            let next = await withTaskGroup(of: ChangeCollector.ChangeSet?.self) { group in
+                group.addTask { await changes.next(debounce: settings.debounce, maxDelay: settings.maxDelay) }
+                if settings.rescanInterval > .zero {
+                    group.addTask {
+                        try? await Task.sleep(for: settings.rescanInterval)
+                        return Task.isCancelled ? nil : ChangeCollector.ChangeSet(paths: [], rescanReason: "periodic safety rescan")
+                    }
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            guard let next, !Task.isCancelled else { break }
+            if reloadRequested.exchange(false, ordering: .relaxed), let fresh = pendingPlan.withLock({ $0.take() }) {
+                notifier.notify("RELOADING=1")
+                watcher.stop()
+                current = fresh
+                plan.withLock { $0 = fresh }
+                collector = ChangeCollector()
+                do { watcher = try startWatching(current, collector: collector) } catch {
+                    logger.error("cannot watch the new paths; relying on rescans", metadata: ["error": "\(error)"])
+                }
+                logger.info("configuration reloaded", metadata: ["paths": "\(current.settings.paths)"])
+                notifier.notify("READY=1")
+            }
+            let reason = next.rescanReason ?? "\(next.paths.count) paths changed"
+            do { try await snapshot(current, reason: reason) } catch {
+                logger.error("snapshot failed; the next change or rescan tries again", metadata: ["error": "\(error)"])
+                notifier.notify("STATUS=last snapshot failed: \(error)")
+            }
+        }
+        return (current, collector, watcher)
+    }
+
+    private func startWatching(_ plan: AgentPlan, collector: ChangeCollector) throws -> InotifyWatcher {
+        let options = plan.options
+        let watcher = try InotifyWatcher(collector: collector, logger: logger) { path in
+            options.isExcluded(path: path, name: path.lastComponent)
+        }
+        watcher.start(roots: plan.settings.paths.map { RawPath($0) })
+        logger.info("watching", metadata: ["paths": "\(plan.settings.paths)", "directories": "\(watcher.watchCount.load(ordering: .relaxed))"])
+        return watcher
+    }
+
+    /// One snapshot of every protected path into the outbox. Not cancelled by shutdown: a
+    /// snapshot in progress is finished and sealed.
+    private func snapshot(_ plan: AgentPlan, reason: String) async throws {
+        let started = ContinuousClock.now
+        let result = try await Task.detached {
+            let writer = try SnapshotWriter(hostKey: plan.hostKey, destination: plan.replicator.destination, cache: plan.cache,
+                                            options: plan.options, logger: self.logger)
+            return try await writer.backup(paths: plan.settings.paths.map { RawPath($0) }, time: TimeFormat.now())
+        }.value
+        snapshotsSealed.add(1, ordering: .relaxed)
+        let elapsed = ContinuousClock.now - started
+        let s = result.statistics
+        logger.info("sealed snapshot", metadata: [
+            "seal": "\(result.seal.name.short)", "reason": "\(reason)", "files_read": "\(s.filesRead)", "new_bytes": "\(s.bytesStored)",
+            "seconds": "\(elapsed)",
+        ])
+        for warning in result.warnings { logger.warning("entry skipped", metadata: ["warning": "\(warning)"]) }
+        notifier.notify("STATUS=sealed #\(result.seal.sequence) (\(reason)); \(s.filesRead) files read, \(s.bytesStored) bytes new")
+    }
+}

@@ -1,0 +1,24 @@
+/// The `agent:` section of the host configuration: what `skiff agent` protects and how
+/// eagerly.
+///
+///     agent:
+///       paths: [/etc, /srv]
+///       exclude: ["*.tmp", "/srv/cache"]
+///       exclude_caches: true
+///       one_file_system: true
+///       debounce_ms: 1000        # quiet time that closes a change set
+///       max_delay_ms: 5000       # a change set closes at the latest this long after its first change
+///       rescan_interval: 3600    # seconds between safety rescans of everything (0: never)
+///       nice: 10                 # CPU priority of the agent (0 to 19)
+package struct AgentSettings: Sendable, Equatable {
+    package var paths: [String] = []
+    package var excludes: [String] = []
+    package var excludeCaches = false
+    package var oneFileSystem = false
+    package var debounce: Duration = .milliseconds(1000)
+    package var maxDelay: Duration = .milliseconds(5000)
+    package var rescanInterval: Duration = .seconds(3600)
+    package var nice = 10
+
+    package init() {}
+}

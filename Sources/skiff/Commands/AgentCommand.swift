@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import Logging
+import ServiceLifecycle
+import SkiffAgent
+import SkiffBackup
+import SkiffConfig
+import SkiffCore
+import SkiffReplication
+import SkiffSystem
+import UnixSignals
+
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run unattended: watch the configured paths and ship every change, as a sealed snapshot, to every site within seconds.",
+        discussion: """
+            Reads the `agent:` section of the host configuration (paths, exclude, exclude_caches, one_file_system,
+            debounce_ms, max_delay_ms, rescan_interval, nice) and its sites. Under systemd (Type=notify) it reports
+            READY, STATUS and WATCHDOG. SIGTERM: the snapshot in progress is sealed, delivery gets up to 10 s, then it
+            exits 0 (what is left stays in the outbox). SIGHUP: re-reads the agent section (sites and keys need a restart).
+            --check-config validates the file and exits: 0 when usable, 2 with the file, line and key of the first problem.
+            """)
+
+    @OptionGroup var sites: SiteOptions
+    @Flag(name: .long, help: "Check the configuration and exit.")
+    var checkConfig = false
+
+    func run() async throws {
+        let configuration = try sites.load()
+        guard let settings = configuration.agent else {
+            throw CommandFailure(.usage, "\(configuration.file): no agent: section (paths to protect, at least)")
+        }
+        guard !configuration.sites.isEmpty else { throw CommandFailure(.usage, "\(configuration.file): no sites to ship to") }
+        for path in settings.paths where !FileManager.default.fileExists(atPath: path) {
+            throw CommandFailure(.usage, "\(configuration.file): agent.paths: \(path) does not exist")
+        }
+        let key = try KeyFiles.hostKey(configuration.hostKey)
+        let endpoints = try SiteOptions.endpoints(configuration)
+        if checkConfig {
+            print("\(configuration.file): usable: host \(key.hostName), \(settings.paths.count) paths, \(endpoints.count) sites (quorum \(configuration.quorum))")
+            return
+        }
+        var logger = Logger(label: "skiff.agent")
+        if ProcessInfo.processInfo.environment["SKIFF_LOG_LEVEL"] == nil { logger.logLevel = .info }
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Int32(settings.nice))
+        let state = RawPath(configuration.stateDirectory)
+        let replicator = try Replicator(stateDirectory: state, sites: endpoints, tenant: key.tenant.tenant, quorum: configuration.quorum, logger: logger)
+        let cacheDirectory = state.appending("cache")
+        let cache = try CacheOptions(cacheDir: cacheDirectory.description).open(tenant: key.tenant.tenant, host: key.hostName)
+        let plan = AgentPlan(settings: settings, hostKey: key, replicator: replicator, cache: cache,
+                             options: try Self.options(settings, excluding: [state, cacheDirectory]))
+        let agent = Agent(plan: plan, logger: logger)
+        let reloads = Task {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                do {
+                    let fresh = try HostConfiguration.load(path: configuration.file)
+                    guard let settings = fresh.agent else { throw CommandFailure(.usage, "the agent: section is gone") }
+                    agent.reload(settings: settings, options: try Self.options(settings, excluding: [state, cacheDirectory]))
+                    logger.info("configuration re-read; applied at the next change set")
+                } catch {
+                    logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        defer { reloads.cancel() }
+        let group = ServiceGroup(configuration: .init(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    static func options(_ settings: AgentSettings, excluding extra: [RawPath]) throws -> BackupOptions {
+        var options = BackupOptions()
+        options.excludes = settings.excludes
+        options.excludeCaches = settings.excludeCaches
+        options.oneFileSystem = settings.oneFileSystem
+        options.alwaysExcluded = try extra.map { try $0.absolute() }
+        return options
+    }
+}

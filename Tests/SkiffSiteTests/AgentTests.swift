@@ -1,0 +1,137 @@
+import Foundation
+import Glibc
+import SkiffSystem
+import SkiffTestSupport
+import Testing
+
+/// `skiff agent` as systemd runs it: a real process, inotify, two real sites, the
+/// notification socket, SIGHUP and SIGTERM.
+@Suite(.serialized) struct AgentTests {
+    /// A datagram socket standing in for systemd's NOTIFY_SOCKET.
+    final class NotifySocket: Sendable {
+        let path: String
+        let descriptor: Int32
+
+        init(path: String) throws {
+            self.path = path
+            descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard bound == 0 else { throw TestFailure("bind \(path): errno \(errno)") }
+            var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
+
+        deinit { close(descriptor) }
+
+        /// Messages received until `deadline` or until one contains `wanted`.
+        func wait(for wanted: String, seconds: Double) -> [String] {
+            var messages: [String] = []
+            let deadline = Date().addingTimeInterval(seconds)
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while Date() < deadline {
+                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+                guard count > 0 else { continue }
+                let message = String(decoding: buffer[0..<count], as: UTF8.self)
+                messages.append(message)
+                if message.contains(wanted) { break }
+            }
+            return messages
+        }
+    }
+
+    static func seals(_ farm: SiteFarm, at site: String) throws -> Int {
+        let result = try farm.skiff(["snapshots", "--config", farm.adminConfiguration, "--site", site, "--json"])
+        return result.standardOutput.components(separatedBy: "\"sequence\"").count - 1
+    }
+
+    static func waitUntil(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(200_000)
+        }
+        return try condition()
+    }
+
+    @Test func changesReachEverySiteWithinSecondsAndSIGTERMSealsAndExits() throws {
+        let farm = try SiteFarm(sites: 2, label: "skiff-agent")
+        defer { farm.remove() }
+        try FileIO.makeDirectories(farm.source.appending("sub"))
+        try TreeGenerator.write(Array("first".utf8), to: farm.source.appending("sub/a.txt"))
+        var config = try String(contentsOfFile: farm.hostConfiguration, encoding: .utf8)
+        config += "agent:\n  paths: [\(farm.source)]\n  debounce_ms: 200\n  max_delay_ms: 1000\n  exclude: [\"*.tmp\"]\n"
+        let agentConfig = farm.folder.appending("agent.yaml").description
+        try config.write(toFile: agentConfig, atomically: true, encoding: .utf8)
+        let check = try farm.skiff(["agent", "--config", agentConfig, "--check-config"])
+        #expect(check.status == 0 && check.standardOutput.contains("usable"), "\(check)")
+        try (config + "  nice: 40\n").write(toFile: agentConfig + ".bad", atomically: true, encoding: .utf8)
+        let bad = try farm.skiff(["agent", "--config", agentConfig + ".bad", "--check-config"])
+        #expect(bad.status == 2 && bad.standardError.contains("agent.nice") && bad.standardError.contains("agent.yaml.bad:"), "\(bad)")
+
+        let notify = try NotifySocket(path: farm.folder.appending("notify.sock").description)
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff"))
+        agent.arguments = ["agent", "--config", agentConfig]
+        agent.environment = ProcessInfo.processInfo.environment.merging(farm.environment.merging(["NOTIFY_SOCKET": notify.path]) { $1 }) { $1 }
+        agent.standardOutput = FileHandle.nullDevice
+        agent.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try agent.run()
+        defer { if agent.isRunning { agent.interrupt() } }
+        let startup = notify.wait(for: "READY=1", seconds: 30)
+        #expect(startup.contains("READY=1"), "\(startup)")
+        let first = try Self.waitUntil(seconds: 15) { try Self.seals(farm, at: "site-a") == 1 && Self.seals(farm, at: "site-b") == 1 }
+        let listing = try farm.skiff(["snapshots", "--config", farm.adminConfiguration, "--site", "site-b", "--json"])
+        #expect(first, "\(listing)")
+
+        // A change, a new directory with a file, and an excluded file: one or two snapshots.
+        let changed = Date()
+        try TreeGenerator.write(Array("second".utf8), to: farm.source.appending("sub/b.txt"))
+        try FileIO.makeDirectories(farm.source.appending("new/deeper"))
+        usleep(300_000)
+        try TreeGenerator.write(Array("deep".utf8), to: farm.source.appending("new/deeper/c.txt"))
+        #expect(try Self.waitUntil(seconds: 15) {
+            let restoredC = farm.folder.appending("probe")
+            try? FileManager.default.removeItem(atPath: restoredC.description)
+            let probe = try farm.skiff(["restore", "latest", "--config", farm.adminConfiguration, "--site", "site-b", "--restore-key",
+                                        farm.folder.appending("tenant.key").description, "--path", farm.source.appending("new/deeper/c.txt").description,
+                                        "--to", restoredC.description])
+            return probe.status == 0
+        }, "the new file reaches site b")
+        let latency = Date().timeIntervalSince(changed)
+        #expect(latency < 15, "write to every site took \(latency) s")
+        let afterChanges = try Self.seals(farm, at: "site-a")
+        try TreeGenerator.write(Array("ignored".utf8), to: farm.source.appending("scratch.tmp"))
+        usleep(2_000_000)
+        #expect(try Self.seals(farm, at: "site-a") == afterChanges, "an excluded file makes no snapshot")
+
+        // SIGHUP re-reads the configuration: from the next change set on, *.log is excluded too.
+        try config.replacingOccurrences(of: "exclude: [\"*.tmp\"]", with: "exclude: [\"*.tmp\", \"*.log\"]")
+            .write(toFile: agentConfig, atomically: true, encoding: .utf8)
+        kill(agent.processIdentifier, SIGHUP)
+        usleep(500_000)
+        try TreeGenerator.write(Array("after reload".utf8), to: farm.source.appending("sub/y.txt"))
+        let reloaded = notify.wait(for: "RELOADING=1", seconds: 15)
+        #expect(reloaded.contains("RELOADING=1"), "\(reloaded)")
+        #expect(try Self.waitUntil(seconds: 15) { try Self.seals(farm, at: "site-a") == afterChanges + 1 })
+        try TreeGenerator.write(Array("noise".utf8), to: farm.source.appending("sub/noise.log"))
+        usleep(2_000_000)
+        #expect(try Self.seals(farm, at: "site-a") == afterChanges + 1, "the reloaded exclude applies")
+
+        // SIGTERM: changes still in their debounce window are sealed, then it exits 0.
+        try TreeGenerator.write(Array("last words".utf8), to: farm.source.appending("sub/z.txt"))
+        usleep(50_000)
+        agent.terminate()
+        let stopping = notify.wait(for: "STOPPING=1", seconds: 30)
+        #expect(stopping.contains("STOPPING=1"), "\(stopping)")
+        #expect(Self.waitUntil(seconds: 30) { !agent.isRunning })
+        #expect(agent.terminationStatus == 0)
+        let restored = try farm.restore(from: 1)
+        let differences = try TreeComparison.differences(farm.source, restored).filter { !$0.contains("scratch.tmp") && !$0.contains("noise.log") }
+        #expect(differences.isEmpty, "\(differences)")
+    }
+}
