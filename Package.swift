@@ -125,6 +125,10 @@ let package = Package(
                 "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffRestore", "SkiffReplication", "SkiffConfig",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Keyless audit of sites (signatures, chains, Merkle DAGs, cross-site agreement), healing.

@@ -44,11 +44,14 @@ package final class Agent: Service, Sendable {
     private let deliveryGrace: Duration
     private let reloadRequested = Atomic<Bool>(false)
     private let pendingPlan = Mutex<AgentPlan?>(nil)
+    private let metrics: AgentMetrics
     /// Snapshots sealed since start, and the newest one's sequence (status, tests).
     package let snapshotsSealed = Atomic<Int>(0)
 
-    package init(plan: AgentPlan, notifier: SystemdNotifier = SystemdNotifier(), logger: Logger, deliveryGrace: Duration = .seconds(10)) {
+    package init(plan: AgentPlan, metrics: AgentMetrics = AgentMetrics(), notifier: SystemdNotifier = SystemdNotifier(), logger: Logger,
+                 deliveryGrace: Duration = .seconds(10)) {
         self.plan = Mutex(plan)
+        self.metrics = metrics
         self.notifier = notifier
         self.logger = logger
         self.deliveryGrace = deliveryGrace
@@ -79,10 +82,24 @@ package final class Agent: Service, Sendable {
                 }
             }
         }
-        defer { watchdog?.cancel() }
+        let metrics = self.metrics
+        let gauges = Task {
+            while !Task.isCancelled {
+                metrics.record(sites: replicator.senders, outbox: replicator.outbox)
+                try? await Task.sleep(for: .seconds(5))
+            }
+        }
+        defer {
+            watchdog?.cancel()
+            gauges.cancel()
+        }
         let collector = ChangeCollector()
         let watcher = try startWatching(initial, collector: collector)
-        try await snapshot(initial, reason: "start")
+        do { try await snapshot(initial, reason: "start", changedPaths: 0) } catch {
+            // Keep running: delivery of what is queued goes on, and the next change retries.
+            logger.error("the first snapshot failed; the next change or rescan tries again", metadata: ["error": "\(error)"])
+            collector.requestRescan(reason: "the first snapshot failed")
+        }
         notifier.notify("READY=1")
         // Graceful shutdown cancels the loop; a snapshot in progress runs detached and seals,
         // and changes still waiting for their debounce window get a last snapshot.
@@ -92,7 +109,7 @@ package final class Agent: Service, Sendable {
         notifier.notify("STOPPING=1")
         lastWatcher.stop()
         if lastCollector.hasPending {
-            do { try await snapshot(lastPlan, reason: "changes pending at shutdown") } catch {
+            do { try await snapshot(lastPlan, reason: "changes pending at shutdown", changedPaths: 0) } catch {
                 logger.error("the last snapshot failed; its changes are taken at the next start", metadata: ["error": "\(error)"])
             }
         }
@@ -138,9 +155,13 @@ package final class Agent: Service, Sendable {
                 notifier.notify("READY=1")
             }
             let reason = next.rescanReason ?? "\(next.paths.count) paths changed"
-            do { try await snapshot(current, reason: reason) } catch {
+            if let rescan = next.rescanReason { metrics.rescan(reason: rescan) }
+            metrics.watching(watcher.watchCount.load(ordering: .relaxed))
+            do { try await snapshot(current, reason: reason, changedPaths: next.paths.count) } catch {
+                metrics.failed()
                 logger.error("snapshot failed; the next change or rescan tries again", metadata: ["error": "\(error)"])
                 notifier.notify("STATUS=last snapshot failed: \(error)")
+                collector.requestRescan(reason: "the previous snapshot failed")
             }
         }
         return (current, collector, watcher)
@@ -156,23 +177,62 @@ package final class Agent: Service, Sendable {
         return watcher
     }
 
-    /// One snapshot of every protected path into the outbox. Not cancelled by shutdown: a
-    /// snapshot in progress is finished and sealed.
-    private func snapshot(_ plan: AgentPlan, reason: String) async throws {
+    /// One snapshot of every protected path into the outbox, between the pre- and
+    /// post-snapshot hooks. Not cancelled by shutdown: a snapshot in progress is finished and
+    /// sealed.
+    /// - Throws: when the pre-snapshot hook fails (nothing is written) or the backup fails.
+    private func snapshot(_ plan: AgentPlan, reason: String, changedPaths: Int) async throws {
         let started = ContinuousClock.now
+        if let hook = plan.settings.preSnapshot { try await Self.runHook(hook, environment: ["SKIFF_REASON": reason]) }
+        let logger = self.logger
         let result = try await Task.detached {
             let writer = try SnapshotWriter(hostKey: plan.hostKey, destination: plan.replicator.destination, cache: plan.cache,
-                                            options: plan.options, logger: self.logger)
+                                            options: plan.options, logger: logger)
             return try await writer.backup(paths: plan.settings.paths.map { RawPath($0) }, time: TimeFormat.now())
         }.value
         snapshotsSealed.add(1, ordering: .relaxed)
         let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        metrics.sealed(seconds: seconds, changedPaths: changedPaths)
         let s = result.statistics
         logger.info("sealed snapshot", metadata: [
             "seal": "\(result.seal.name.short)", "reason": "\(reason)", "files_read": "\(s.filesRead)", "new_bytes": "\(s.bytesStored)",
-            "seconds": "\(elapsed)",
+            "seconds": "\(seconds)",
         ])
         for warning in result.warnings { logger.warning("entry skipped", metadata: ["warning": "\(warning)"]) }
         notifier.notify("STATUS=sealed #\(result.seal.sequence) (\(reason)); \(s.filesRead) files read, \(s.bytesStored) bytes new")
+        if let hook = plan.settings.postSnapshot {
+            do {
+                try await Self.runHook(hook, environment: ["SKIFF_REASON": reason, "SKIFF_SEAL": result.seal.hash.hex,
+                                                           "SKIFF_SEQUENCE": "\(result.seal.sequence)"])
+            } catch {
+                logger.warning("the post-snapshot hook failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Runs `command` with /bin/sh; throws `AgentError.hookFailed` unless it exits 0.
+    static func runHook(_ command: String, environment: [String: String]) async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let finished = AsyncStream<Int32> { continuation in
+            process.terminationHandler = { continuation.yield($0.terminationStatus); continuation.finish() }
+        }
+        try process.run()
+        var status: Int32 = -1
+        for await code in finished { status = code }
+        guard status == 0 else { throw AgentError.hookFailed(command: command, status: status) }
+    }
+}
+
+package enum AgentError: Error, CustomStringConvertible {
+    case hookFailed(command: String, status: Int32)
+
+    package var description: String {
+        switch self {
+        case .hookFailed(let command, let status): return "hook `\(command)` exited with \(status)"
+        }
     }
 }

@@ -10,6 +10,9 @@
 ///       max_delay_ms: 5000       # a change set closes at the latest this long after its first change
 ///       rescan_interval: 3600    # seconds between safety rescans of everything (0: never)
 ///       nice: 10                 # CPU priority of the agent (0 to 19)
+///       metrics_listen: 127.0.0.1:9464   # Prometheus /metrics over plain HTTP (off when absent)
+///       pre_snapshot: /usr/local/sbin/dump-db     # run by /bin/sh before each snapshot; failing skips it
+///       post_snapshot: logger "sealed $SKIFF_SEAL" # run after each sealed snapshot
 package struct AgentSettings: Sendable, Equatable {
     package var paths: [String] = []
     package var excludes: [String] = []
@@ -19,6 +22,15 @@ package struct AgentSettings: Sendable, Equatable {
     package var maxDelay: Duration = .milliseconds(5000)
     package var rescanInterval: Duration = .seconds(3600)
     package var nice = 10
+    /// Where the Prometheus endpoint listens (nil: no endpoint).
+    package var metricsAddress: MetricsAddress?
+    package var preSnapshot: String?
+    package var postSnapshot: String?
+
+    package struct MetricsAddress: Sendable, Equatable {
+        package var host: String
+        package var port: Int
+    }
 
     package init() {}
 }

@@ -111,7 +111,16 @@ extension HostConfiguration {
             guard (0...19).contains(nice) else { throw document.error(agent["nice"], key: "agent.nice", "must be between 0 and 19") }
             settings.nice = nice
         }
-        try document.rejectUnknown(agent, allowed: ["paths", "exclude", "exclude_caches", "one_file_system", "debounce_ms", "max_delay_ms", "rescan_interval", "nice"], prefix: key)
+        if let listen = try document.string(agent, "metrics_listen", prefix: key, required: false) {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port), colon > listen.startIndex else {
+                throw document.error(agent["metrics_listen"], key: "agent.metrics_listen", "expected HOST:PORT, e.g. 127.0.0.1:9464")
+            }
+            settings.metricsAddress = AgentSettings.MetricsAddress(host: String(listen[..<colon]), port: port)
+        }
+        settings.preSnapshot = try document.string(agent, "pre_snapshot", prefix: key, required: false)
+        settings.postSnapshot = try document.string(agent, "post_snapshot", prefix: key, required: false)
+        try document.rejectUnknown(agent, allowed: ["paths", "exclude", "exclude_caches", "one_file_system", "debounce_ms", "max_delay_ms", "rescan_interval",
+                                                    "nice", "metrics_listen", "pre_snapshot", "post_snapshot"], prefix: key)
         return settings
     }
 

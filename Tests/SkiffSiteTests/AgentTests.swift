@@ -49,6 +49,21 @@ import Testing
         return result.standardOutput.components(separatedBy: "\"sequence\"").count - 1
     }
 
+    /// A port nothing listens on now (the agent binds it right after).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw TestFailure("no free port: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     static func waitUntil(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
@@ -64,7 +79,11 @@ import Testing
         try FileIO.makeDirectories(farm.source.appending("sub"))
         try TreeGenerator.write(Array("first".utf8), to: farm.source.appending("sub/a.txt"))
         var config = try String(contentsOfFile: farm.hostConfiguration, encoding: .utf8)
+        let metricsPort = try Self.freePort()
+        let hookLog = farm.folder.appending("hooks.log").description
         config += "agent:\n  paths: [\(farm.source)]\n  debounce_ms: 200\n  max_delay_ms: 1000\n  exclude: [\"*.tmp\"]\n"
+        config += "  metrics_listen: 127.0.0.1:\(metricsPort)\n"
+        config += "  pre_snapshot: echo pre >> \(hookLog)\n  post_snapshot: echo post $SKIFF_SEQUENCE >> \(hookLog)\n"
         let agentConfig = farm.folder.appending("agent.yaml").description
         try config.write(toFile: agentConfig, atomically: true, encoding: .utf8)
         let check = try farm.skiff(["agent", "--config", agentConfig, "--check-config"])
@@ -108,6 +127,13 @@ import Testing
         try TreeGenerator.write(Array("ignored".utf8), to: farm.source.appending("scratch.tmp"))
         usleep(2_000_000)
         #expect(try Self.seals(farm, at: "site-a") == afterChanges, "an excluded file makes no snapshot")
+
+        // Metrics and hooks.
+        let metricsText = try CommandRunner.run("/usr/bin/curl", ["-s", "http://127.0.0.1:\(metricsPort)/metrics"]).standardOutput
+        #expect(metricsText.contains("skiff_agent_snapshots_total") && metricsText.contains("skiff_agent_site_backlog_entries{site=\"site-b\"}"),
+                "\(metricsText.prefix(800))")
+        let hooks = (try? String(contentsOfFile: hookLog, encoding: .utf8)) ?? ""
+        #expect(hooks.hasPrefix("pre\npost 1\n") && hooks.contains("post \(afterChanges)"), "\(hooks)")
 
         // SIGHUP re-reads the configuration: from the next change set on, *.log is excluded too.
         try config.replacingOccurrences(of: "exclude: [\"*.tmp\"]", with: "exclude: [\"*.tmp\", \"*.log\"]")

@@ -17,7 +17,7 @@ struct AgentCommand: AsyncParsableCommand {
         abstract: "Run unattended: watch the configured paths and ship every change, as a sealed snapshot, to every site within seconds.",
         discussion: """
             Reads the `agent:` section of the host configuration (paths, exclude, exclude_caches, one_file_system,
-            debounce_ms, max_delay_ms, rescan_interval, nice) and its sites. Under systemd (Type=notify) it reports
+            debounce_ms, max_delay_ms, rescan_interval, nice, metrics_listen, pre_snapshot, post_snapshot) and its sites. Under systemd (Type=notify) it reports
             READY, STATUS and WATCHDOG. SIGTERM: the snapshot in progress is sealed, delivery gets up to 10 s, then it
             exits 0 (what is left stays in the outbox). SIGHUP: re-reads the agent section (sites and keys need a restart).
             --check-config validates the file and exits: 0 when usable, 2 with the file, line and key of the first problem.
@@ -42,8 +42,9 @@ struct AgentCommand: AsyncParsableCommand {
             print("\(configuration.file): usable: host \(key.hostName), \(settings.paths.count) paths, \(endpoints.count) sites (quorum \(configuration.quorum))")
             return
         }
-        var logger = Logger(label: "skiff.agent")
-        if ProcessInfo.processInfo.environment["SKIFF_LOG_LEVEL"] == nil { logger.logLevel = .info }
+        var agentLogger = Logger(label: "skiff.agent")
+        if ProcessInfo.processInfo.environment["SKIFF_LOG_LEVEL"] == nil { agentLogger.logLevel = .info }
+        let logger = agentLogger
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Int32(settings.nice))
         let state = RawPath(configuration.stateDirectory)
         let replicator = try Replicator(stateDirectory: state, sites: endpoints, tenant: key.tenant.tenant, quorum: configuration.quorum, logger: logger)
@@ -51,7 +52,14 @@ struct AgentCommand: AsyncParsableCommand {
         let cache = try CacheOptions(cacheDir: cacheDirectory.description).open(tenant: key.tenant.tenant, host: key.hostName)
         let plan = AgentPlan(settings: settings, hostKey: key, replicator: replicator, cache: cache,
                              options: try Self.options(settings, excluding: [state, cacheDirectory]))
-        let agent = Agent(plan: plan, logger: logger)
+        let metrics = AgentMetrics()
+        let agent = Agent(plan: plan, metrics: metrics, logger: logger)
+        var services: [any Service] = [agent]
+        if let address = settings.metricsAddress {
+            services.append(AgentMetricsServer(metrics: metrics, host: address.host, port: address.port, logger: logger) { port in
+                logger.info("metrics on http://\(address.host):\(port)/metrics")
+            })
+        }
         let reloads = Task {
             for await _ in await UnixSignalsSequence(trapping: .sighup) {
                 do {
@@ -65,7 +73,7 @@ struct AgentCommand: AsyncParsableCommand {
             }
         }
         defer { reloads.cancel() }
-        let group = ServiceGroup(configuration: .init(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 

@@ -1,0 +1,98 @@
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import SkiffReplication
+
+/// The agent's Prometheus metrics, and the plain-HTTP endpoint that serves them
+/// (`agent.metrics_listen`, e.g. 127.0.0.1:9464; bind it to loopback or a management network:
+/// it reveals paths' change rates, not data).
+package struct AgentMetrics: Sendable {
+    package let registry: PrometheusCollectorRegistry
+    private let snapshots: Prometheus.Counter
+    private let failures: Prometheus.Counter
+    private let changedPaths: Prometheus.Counter
+    private let lastSeal: Prometheus.Gauge
+    private let lastDuration: Prometheus.Gauge
+    private let watches: Prometheus.Gauge
+
+    package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        snapshots = registry.makeCounter(descriptor: Self.name("skiff_agent_snapshots_total", "Snapshots sealed into the outbox."))
+        failures = registry.makeCounter(descriptor: Self.name("skiff_agent_snapshot_failures_total", "Snapshots that failed (retried at the next change set or rescan)."))
+        changedPaths = registry.makeCounter(descriptor: Self.name("skiff_agent_changed_paths_total", "Paths reported changed by inotify and taken into snapshots."))
+        lastSeal = registry.makeGauge(descriptor: Self.name("skiff_agent_last_seal_time_seconds", "Unix time of the newest sealed snapshot."))
+        lastDuration = registry.makeGauge(descriptor: Self.name("skiff_agent_last_snapshot_duration_seconds", "Seconds the newest snapshot took."))
+        watches = registry.makeGauge(descriptor: Self.name("skiff_agent_watched_directories", "Directories under inotify watch."))
+    }
+
+    static func name(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    func sealed(seconds: Double, changedPaths count: Int) {
+        snapshots.increment()
+        changedPaths.increment(by: Int64(count))
+        lastSeal.set(Date().timeIntervalSince1970)
+        lastDuration.set(seconds)
+    }
+
+    func failed() { failures.increment() }
+
+    func rescan(reason: String) {
+        registry.makeCounter(descriptor: Self.name("skiff_agent_rescans_total", "Full rescans, by reason (timer, queue overflow, watch limit)."), labels: [("reason", reason)]).increment()
+    }
+
+    func watching(_ count: Int) { watches.set(Double(count)) }
+
+    /// Per-site delivery state from the outbox (no network probe).
+    func record(sites: [SiteSender], outbox: Outbox) {
+        let now = Date().timeIntervalSince1970
+        for sender in sites {
+            let name = sender.site.name
+            guard let backlog = try? outbox.backlog(of: name) else { continue }
+            registry.makeGauge(descriptor: Self.name("skiff_agent_site_backlog_entries", "Outbox entries a site has not acknowledged."), labels: [("site", name)]).set(Double(backlog.entries))
+            registry.makeGauge(descriptor: Self.name("skiff_agent_site_backlog_bytes", "Bytes of outbox entries a site has not acknowledged."), labels: [("site", name)]).set(Double(backlog.bytes))
+            registry.makeGauge(descriptor: Self.name("skiff_agent_site_lag_seconds", "Age of the oldest entry a site has not acknowledged."), labels: [("site", name)]).set(backlog.oldest.map { max(0, now - $0) } ?? 0)
+            registry.makeGauge(descriptor: Self.name("skiff_agent_site_reachable", "1 when the last delivery attempt to the site reached it."), labels: [("site", name)]).set(sender.reachable.load(ordering: .relaxed) ? 1.0 : 0.0)
+        }
+    }
+
+    var text: [UInt8] {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}
+
+/// Serves `GET /metrics` over plain HTTP until graceful shutdown.
+package struct AgentMetricsServer: Service {
+    let metrics: AgentMetrics
+    let host: String
+    let port: Int
+    let logger: Logger
+    let onListening: @Sendable (Int) -> Void
+
+    package init(metrics: AgentMetrics, host: String, port: Int, logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.metrics = metrics
+        self.host = host
+        self.port = port
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    package func run() async throws {
+        let router = Router()
+        let metrics = self.metrics
+        router.get("/metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.text)))
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "skiff-agent"),
+                              onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) }, logger: logger)
+        try await app.runService()
+    }
+}
