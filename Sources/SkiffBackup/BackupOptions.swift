@@ -12,6 +12,9 @@ package struct BackupOptions: Sendable {
     package var oneFileSystem = false
     /// Paths never backed up, whatever the patterns say (the repository, the cache).
     package var alwaysExcluded: [RawPath] = []
+    /// Where consistent copies of live SQLite databases are made (see `DatabaseCapture`);
+    /// nil reads databases as plain files.
+    package var databaseCaptureFolder: RawPath?
     package var tags: [String] = []
     /// Files processed at once; each holds at most one read window in memory.
     package var parallelFiles: Int = BackupOptions.defaultParallelism

@@ -141,6 +141,7 @@ final class BackupRun: Sendable {
             for (index, name) in names.enumerated() {
                 let child = path.appending(name)
                 if options.isExcluded(path: child, name: name) { continue }
+                if options.databaseCaptureFolder != nil && DatabaseCapture.isCoveredSidecar(child, name: name) { continue }
                 let childStatus: FileStatus
                 do {
                     childStatus = try FileStatus.lstat(child)
@@ -234,6 +235,13 @@ final class BackupRun: Sendable {
     /// (up to three times); then the last read is kept and a warning recorded.
     /// Returns nil (with a warning) when the file cannot be read.
     private func backupFile(_ path: RawPath, name: [UInt8], status: FileStatus) async throws -> TreeEntry? {
+        if let folder = options.databaseCaptureFolder, DatabaseCapture.isDatabase(path), DatabaseCapture.hasJournal(path) {
+            do {
+                return try await backupDatabaseCopy(path, name: name, folder: folder)
+            } catch {
+                writer.warn("\(path): no consistent copy through SQLite (\(error)); stored the file as it was read")
+            }
+        }
         do {
             for attempt in 1...3 {
                 let fd = try openForReading(path)
@@ -267,6 +275,25 @@ final class BackupRun: Sendable {
             if !error.isNotFound { writer.warn("cannot read \(path): \(error.message)") }
         }
         return nil
+    }
+
+    /// Stores a consistent copy of a live database under the database's name and metadata.
+    /// Not recorded in the file cache: a WAL database changes without touching its main file.
+    private func backupDatabaseCopy(_ path: RawPath, name: [UInt8], folder: RawPath) async throws -> TreeEntry? {
+        let original = try FileStatus.lstat(path)
+        let copy = try DatabaseCapture.copy(path, into: folder)
+        defer { _ = copy.withCString { unlink($0) } }
+        let fd = try FileIO.open(copy, flags: O_RDONLY)
+        defer { close(fd) }
+        let status = try FileStatus.fstat(fd, path: copy.description)
+        let (content, length) = try await readContent(fd, path: path, status: status)
+        var entry = try TreeEntry.metadata(name: name, path: path, status: original, accounts: writer.accounts)
+        entry.size = UInt64(length)
+        entry.content = content
+        statistics.filesSeen.add(1, ordering: .relaxed)
+        statistics.filesRead.add(1, ordering: .relaxed)
+        statistics.logicalBytes.add(Int(length), ordering: .relaxed)
+        return entry
     }
 
     /// Opens with O_NOATIME where allowed (owner or CAP_FOWNER), so reading does not change

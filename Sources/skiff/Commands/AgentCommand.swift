@@ -51,7 +51,7 @@ struct AgentCommand: AsyncParsableCommand {
         let cacheDirectory = state.appending("cache")
         let cache = try CacheOptions(cacheDir: cacheDirectory.description).open(tenant: key.tenant.tenant, host: key.hostName)
         let plan = AgentPlan(settings: settings, hostKey: key, replicator: replicator, cache: cache,
-                             options: try Self.options(settings, excluding: [state, cacheDirectory]))
+                             options: try Self.options(settings, excluding: [state, cacheDirectory], scratch: state.appending("database-copies")))
         let metrics = AgentMetrics()
         let agent = Agent(plan: plan, metrics: metrics, logger: logger)
         var services: [any Service] = [agent]
@@ -65,7 +65,7 @@ struct AgentCommand: AsyncParsableCommand {
                 do {
                     let fresh = try HostConfiguration.load(path: configuration.file)
                     guard let settings = fresh.agent else { throw CommandFailure(.usage, "the agent: section is gone") }
-                    agent.reload(settings: settings, options: try Self.options(settings, excluding: [state, cacheDirectory]))
+                    agent.reload(settings: settings, options: try Self.options(settings, excluding: [state, cacheDirectory], scratch: state.appending("database-copies")))
                     logger.info("configuration re-read; applied at the next change set")
                 } catch {
                     logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
@@ -77,8 +77,9 @@ struct AgentCommand: AsyncParsableCommand {
         try await group.run()
     }
 
-    static func options(_ settings: AgentSettings, excluding extra: [RawPath]) throws -> BackupOptions {
+    static func options(_ settings: AgentSettings, excluding extra: [RawPath], scratch: RawPath) throws -> BackupOptions {
         var options = BackupOptions()
+        options.databaseCaptureFolder = scratch
         options.excludes = settings.excludes
         options.excludeCaches = settings.excludeCaches
         options.oneFileSystem = settings.oneFileSystem

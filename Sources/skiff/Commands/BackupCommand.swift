@@ -50,8 +50,10 @@ struct BackupCommand: AsyncParsableCommand {
         }
     }
 
-    private func options(excluding extra: [RawPath]) throws -> BackupOptions {
+    /// - Parameter scratch: where consistent copies of live SQLite databases are made.
+    private func options(excluding extra: [RawPath], scratch: RawPath) throws -> BackupOptions {
         var options = BackupOptions()
+        options.databaseCaptureFolder = scratch
         options.excludes = exclude
         options.excludeCaches = excludeCaches
         options.oneFileSystem = oneFileSystem
@@ -65,7 +67,7 @@ struct BackupCommand: AsyncParsableCommand {
         let key = try KeyFiles.hostKey(hostKey)
         let repo = try await repository.open(for: key.tenant)
         let localCache = try cache.open(tenant: key.tenant.tenant, host: key.hostName)
-        let options = try options(excluding: [RawPath(try repository.path), RawPath(cache.directory)])
+        let options = try options(excluding: [RawPath(try repository.path), RawPath(cache.directory)], scratch: RawPath(cache.directory).appending("database-copies"))
         let result = try await write(key: key, destination: RepositoryDestination(repository: repo), cache: localCache, options: options)
         report(result.0, seconds: result.1, sites: nil)
         if !result.0.warnings.isEmpty { throw ExitCode(ExitStatus.partial.rawValue) }
@@ -85,7 +87,7 @@ struct BackupCommand: AsyncParsableCommand {
         defer { delivery.cancel() }
         let cacheDirectory = cache.cacheDir ?? state.appending("cache").description
         let localCache = try CacheOptions(cacheDir: cacheDirectory).open(tenant: key.tenant.tenant, host: key.hostName)
-        let options = try options(excluding: [state, RawPath(cacheDirectory)])
+        let options = try options(excluding: [state, RawPath(cacheDirectory)], scratch: state.appending("database-copies"))
         let (result, seconds) = try await write(key: key, destination: replicator.destination, cache: localCache, options: options)
         let timeout = wait.map { Duration.seconds($0) } ?? configuration.quorumTimeout
         let accepted = try await replicator.waitForQuorum(timeout: timeout)

@@ -1,0 +1,39 @@
+import Foundation
+import GRDB
+import SkiffSystem
+import SkiffTestSupport
+import Testing
+
+/// A live SQLite database in WAL mode, with committed rows still only in its -wal file, is
+/// backed up as a consistent copy that restores to a database holding every committed row.
+@Suite struct DatabaseCaptureTests {
+    @Test func aLiveWALDatabaseRestoresWithEveryCommittedRow() throws {
+        let w = try CLITests.Workspace()
+        defer { w.remove() }
+        try w.initialize()
+        let database = w.source.appending("app.sqlite").description
+        let pool = try DatabasePool(path: database)
+        try pool.write { db in
+            try db.execute(sql: "CREATE TABLE items (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
+            for i in 0..<500 { try db.execute(sql: "INSERT INTO items (payload) VALUES (?)", arguments: [Data(repeating: UInt8(i % 251), count: 300)]) }
+        }
+        try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        // Committed after the checkpoint: these rows live only in app.sqlite-wal while the pool is open.
+        try pool.write { db in
+            for i in 0..<200 { try db.execute(sql: "INSERT INTO items (payload) VALUES (?)", arguments: [Data(repeating: UInt8(i % 7), count: 300)]) }
+        }
+        #expect(FileManager.default.fileExists(atPath: database + "-wal"))
+
+        let backup = try w.backup()
+        #expect(backup.status == 0, "\(backup)")
+        let target = w.folder.appending("restore").description
+        let restore = try w.skiff(["restore", "latest", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target])
+        #expect(restore.status == 0, "\(restore)")
+        let restored = w.restored(target).appending("app.sqlite").description
+        #expect(!FileManager.default.fileExists(atPath: restored + "-wal"), "a stale WAL beside the copy would corrupt it")
+        let copy = try DatabaseQueue(path: restored)
+        #expect(try copy.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM items") } == 700)
+        #expect(try copy.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
+        try pool.close()
+    }
+}
