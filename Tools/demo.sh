@@ -41,6 +41,8 @@ for name in a b; do
   "$site" host add --data "site-$name" --certificate host.cert
   "$site" token create --data "site-$name" --role writer --tenant acme --host demo-host --out "writer-$name.token"
   "$site" token create --data "site-$name" --role reader --tenant acme --out "reader-$name.token"
+  "$site" token create --data "site-$name" --role auditor --tenant acme --out "auditor-$name.token"
+  "$site" token create --data "site-$name" --role admin --out "admin-$name.token"
 done
 serve a; serve b
 port_a=$(port_of a); port_b=$(port_of b)
@@ -66,6 +68,8 @@ YAML
 }
 write_config host.yaml writer
 write_config admin.yaml reader
+write_config auditor.yaml auditor
+write_config heal.yaml admin
 cat host.yaml
 
 step "A sample tree, backed up once and shipped to both sites"
@@ -96,6 +100,9 @@ step "Restore the latest snapshot from site b, verifying every object"
 "$skiff" restore latest --config admin.yaml --site b --restore-key tenant.restore-key --to restored
 diff -r data "restored$work/data" && echo "restored byte for byte"
 
+step "A third-party auditor checks both sites without any key: seals, chains, every object, agreement"
+"$skiff" audit --config auditor.yaml --tenant-key tenant.pub --state audit.sqlite
+
 step "Verify everything at site a with the restore key"
 "$skiff" verify --config admin.yaml --site a --restore-key tenant.restore-key
 
@@ -105,4 +112,9 @@ chmod u+w "$victim"; printf '\xff' | dd of="$victim" bs=1 seek=100 count=1 conv=
 set +e; "$skiff" verify --config admin.yaml --site a --restore-key tenant.restore-key; code=$?; set -e
 echo "skiff verify at site a exited with $code; site b is intact:"
 "$skiff" verify --config admin.yaml --site b --restore-key tenant.restore-key | tail -1
+
+step "The auditor finds it too, keyless (--deep re-reads every object); site a is healed from site b"
+set +e; "$skiff" audit --config auditor.yaml --tenant-key tenant.pub --state audit.sqlite --deep | grep -E "finding|clean|findings"; set -e
+"$skiff" heal --config heal.yaml --tenant-key tenant.pub --state audit.sqlite --from b --to a --deep
+"$skiff" audit --config auditor.yaml --tenant-key tenant.pub --state audit.sqlite --deep | tail -1
 step "Done"
