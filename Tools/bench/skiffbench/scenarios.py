@@ -532,6 +532,65 @@ class Sites(Scenario):
         shutil.rmtree(ctx.workdir / "sites", ignore_errors=True)
 
 
+@register
+class Audit(Scenario):
+    name = "audit"
+    title = "Keyless audit of a site"
+    description = ("Skiff only: the dataset backed up (untimed) to a fresh local skiff-site; then `skiff audit --deep` "
+                   "with an auditor token and the tenant's public key only (every seal, every object read and hashed "
+                   "through the clear DAG links), then a second, incremental `skiff audit` (objects verified before are "
+                   "only checked for presence), then `skiff verify` of the same site with the restore key (decrypts "
+                   "everything) for comparison. MiB/s is the site's stored bytes per second.")
+    tools = ("skiff",)
+    needs_skiff_site = True
+    columns = [
+        replace(TIME, label="deep audit wall", summary=None),
+        RATE,
+        replace(CPU, label="auditor user+sys", summary=None),
+        replace(RSS, label="auditor peak RSS", summary=None),
+        Column("site_cpu_s", "site server user+sys", "s"),
+        Column("incremental_wall_s", "incremental audit wall", "s"),
+        Column("verify_wall_s", "verify with key wall", "s"),
+        Column("site_stored_bytes", "stored at site", "bytes"),
+    ]
+
+    def participants(self, ctx):
+        skiff = ctx.tools.get("skiff")
+        if skiff is None or not ctx.skiff_site:
+            return []
+        return [toolsmod.SkiffSites(skiff, 1, ctx.skiff_site, ctx.workdir / "audit-site", name="skiff-audit", label="Skiff audit (1 site)")]
+
+    def run_tool(self, ctx, run):
+        run.reset()
+        fleet = sites.Fleet(run, ctx.logs_dir / ctx.scenario, log=ctx.log)
+        try:
+            fleet.create()
+            fleet.start()
+            b = ctx.measure(run, "backup", run.backup_command(ctx.data_dir, "audit"), companions=fleet.pids)
+            if b.exit_code != 0:
+                r = ctx.result(run, "audit", b)
+                r["status"] = "failed"
+                r["notes"].append(f"the untimed backup to the site exited with {b.exit_code}:\n{b.stderr_tail()}")
+                return r
+            stored = tree_usage(fleet.servers[0].data).apparent_bytes
+            cache = ctx.prepare_caches([fleet.servers[0].data])
+            m = ctx.measure(run, "audit-deep", run.audit_command(deep=True), companions=fleet.pids)
+            r = ctx.result(run, "audit", m, cache=cache)
+            incremental = ctx.measure(run, "audit-incremental", run.audit_command(deep=False), companions=fleet.pids)
+            verify = ctx.measure(run, "verify", run.verify_site_command(), companions=fleet.pids)
+            r["metrics"].update(throughput_mib_s=_rate(stored, m.wall_s), site_cpu_s=round(sum(m.companion_cpu_s), 2),
+                                incremental_wall_s=round(incremental.wall_s, 3), verify_wall_s=round(verify.wall_s, 3),
+                                site_stored_bytes=stored)
+            for step, x in (("deep audit", m), ("incremental audit", incremental), ("verify", verify)):
+                if x.exit_code != 0:
+                    r["status"] = "failed"
+                    r["notes"].append(f"{step} exited with {x.exit_code} on an intact site:\n{x.stderr_tail()}")
+            return r
+        finally:
+            fleet.stop()
+            shutil.rmtree(run.root, ignore_errors=True)
+
+
 def describe_all() -> str:
     lines = []
     for s in REGISTRY.values():

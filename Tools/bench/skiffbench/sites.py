@@ -126,6 +126,7 @@ class Fleet:
         fps = [s.fingerprint for s in self.servers]
         self.run.host_config.write_text(self.run.config_text("writer", ports, fps))
         self.run.admin_config.write_text(self.run.config_text("reader", ports, fps))
+        self.run.auditor_config.write_text(self.run.config_text("auditor", ports, fps))
         self.log(f"[sites] {self.run.label}: servers on 127.0.0.1:{', '.join(map(str, ports))} "
                  f"(pids {', '.join(str(s.pid) for s in self.servers)})")
 

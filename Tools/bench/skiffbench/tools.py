@@ -152,6 +152,16 @@ class Skiff(Tool):
     def verify_command(self):
         return [self.executable, "verify", "--repo", self.repo, "--restore-key", self.restore_key, "--json"]
 
+    def audit_command(self, deep: bool) -> list:
+        """Keyless audit of every site (auditor tokens), with its own fresh state."""
+        return [self.executable, "audit", "--config", self.auditor_config, "--tenant-key", self.path("tenant.pub"),
+                "--state", self.path("audit.sqlite")] + (["--deep"] if deep else []) + ["--json"]
+
+    def verify_site_command(self) -> list:
+        """`skiff verify` (with the restore key) of the last site, for comparison."""
+        return [self.executable, "verify", "--config", self.admin_config, "--site", self.site_name(self.sites),
+                "--restore-key", self.path("tenant.restore-key"), "--json"]
+
     def status(self, phase, exit_code):
         if exit_code == 0:
             return "ok"
@@ -213,6 +223,10 @@ class SkiffSites(Tool):
         return self.root / "admin.yaml"
 
     @property
+    def auditor_config(self) -> Path:
+        return self.root / "auditor.yaml"
+
+    @property
     def state_dir(self) -> Path:
         return self.root / "state"
 
@@ -247,6 +261,8 @@ class SkiffSites(Tool):
               "--out", self.path(f"writer-{n}.token")], None),
             ([x, "token", "create", "--data", d, "--role", "reader", "--tenant", self.TENANT,
               "--out", self.path(f"reader-{n}.token")], None),
+            ([x, "token", "create", "--data", d, "--role", "auditor", "--tenant", self.TENANT,
+              "--out", self.path(f"auditor-{n}.token")], None),
         ]
 
     def serve_command(self, n: int) -> list:
@@ -282,6 +298,16 @@ class SkiffSites(Tool):
         site = self.sites if site is None else site
         return [self.executable, "restore", "latest", "--config", self.admin_config, "--site", self.site_name(site),
                 "--restore-key", self.path("tenant.restore-key"), "--to", target, "--json"], None
+
+    def audit_command(self, deep: bool) -> list:
+        """Keyless audit of every site (auditor tokens), with its own fresh state."""
+        return [self.executable, "audit", "--config", self.auditor_config, "--tenant-key", self.path("tenant.pub"),
+                "--state", self.path("audit.sqlite")] + (["--deep"] if deep else []) + ["--json"]
+
+    def verify_site_command(self) -> list:
+        """`skiff verify` (with the restore key) of the last site, for comparison."""
+        return [self.executable, "verify", "--config", self.admin_config, "--site", self.site_name(self.sites),
+                "--restore-key", self.path("tenant.restore-key"), "--json"]
 
     def status(self, phase, exit_code):
         if exit_code == 0:
