@@ -38,7 +38,10 @@ struct TokenCommand: ParsableCommand {
             try registry.audit(actor: "cli", action: "create-token", tenant: tenants.first,
                                detail: "\(record.id) role \(role.rawValue)\(host.map { " host \($0)" } ?? "") label \(label)")
             if let out {
-                FileManager.default.createFile(atPath: out, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
+                guard FileManager.default.createFile(atPath: out, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+                    try registry.revokeToken(record.id)
+                    throw SiteCommandFailure(code: 1, message: "cannot write \(out); token \(record.id) was revoked again")
+                }
                 print("token \(record.id) (\(role.rawValue)) written to \(out)")
             } else {
                 print(secret)
