@@ -156,7 +156,7 @@ let package = Package(
             name: "skiff",
             dependencies: [
                 "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffRestore", "SkiffConfig",
-                "SkiffSiteClient", "SkiffReplication", "SkiffAudit", "SkiffSiteProtocol", "SkiffAgent",
+                "SkiffSiteClient", "SkiffReplication", "SkiffAudit", "SkiffSiteProtocol", "SkiffAgent", "CSkiffSystem",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

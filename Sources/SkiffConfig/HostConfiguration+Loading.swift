@@ -117,10 +117,16 @@ extension HostConfiguration {
             }
             settings.metricsAddress = AgentSettings.MetricsAddress(host: String(listen[..<colon]), port: port)
         }
+        if let ioClass = try document.string(agent, "io_class", prefix: key, required: false) {
+            guard ["best-effort", "idle"].contains(ioClass) else {
+                throw document.error(agent["io_class"], key: "agent.io_class", "must be best-effort or idle")
+            }
+            settings.ioClass = ioClass
+        }
         settings.preSnapshot = try document.string(agent, "pre_snapshot", prefix: key, required: false)
         settings.postSnapshot = try document.string(agent, "post_snapshot", prefix: key, required: false)
         try document.rejectUnknown(agent, allowed: ["paths", "exclude", "exclude_caches", "one_file_system", "debounce_ms", "max_delay_ms", "rescan_interval",
-                                                    "nice", "metrics_listen", "pre_snapshot", "post_snapshot"], prefix: key)
+                                                    "nice", "io_class", "metrics_listen", "pre_snapshot", "post_snapshot"], prefix: key)
         return settings
     }
 

@@ -38,5 +38,8 @@ void skiff_release_free_memory(void);
 uint64_t skiff_makedev(unsigned int major, unsigned int minor);
 unsigned int skiff_major(uint64_t dev);
 unsigned int skiff_minor(uint64_t dev);
+/// Sets this process's I/O scheduling class (1 realtime, 2 best-effort, 3 idle) and level
+/// (0-7, best-effort only), as ionice(1) does. Returns 0, or -1 with errno.
+int skiff_set_io_priority(int io_class, int level);
 
 #endif

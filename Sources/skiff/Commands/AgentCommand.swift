@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSkiffSystem
 import Foundation
 import Glibc
 import Logging
@@ -17,7 +18,7 @@ struct AgentCommand: AsyncParsableCommand {
         abstract: "Run unattended: watch the configured paths and ship every change, as a sealed snapshot, to every site within seconds.",
         discussion: """
             Reads the `agent:` section of the host configuration (paths, exclude, exclude_caches, one_file_system,
-            debounce_ms, max_delay_ms, rescan_interval, nice, metrics_listen, pre_snapshot, post_snapshot) and its sites. Under systemd (Type=notify) it reports
+            debounce_ms, max_delay_ms, rescan_interval, nice, io_class, metrics_listen, pre_snapshot, post_snapshot) and its sites. Under systemd (Type=notify) it reports
             READY, STATUS and WATCHDOG. SIGTERM: the snapshot in progress is sealed, delivery gets up to 10 s, then it
             exits 0 (what is left stays in the outbox). SIGHUP: re-reads the agent section (sites and keys need a restart).
             --check-config validates the file and exits: 0 when usable, 2 with the file, line and key of the first problem.
@@ -45,7 +46,12 @@ struct AgentCommand: AsyncParsableCommand {
         var agentLogger = Logger(label: "skiff.agent")
         if ProcessInfo.processInfo.environment["SKIFF_LOG_LEVEL"] == nil { agentLogger.logLevel = .info }
         let logger = agentLogger
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Int32(settings.nice))
+        if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Int32(settings.nice)) != 0 {
+            logger.warning("cannot set the CPU priority (nice)", metadata: ["errno": "\(errno)"])
+        }
+        if skiff_set_io_priority(settings.ioClass == "idle" ? 3 : 2, 7) != 0 {
+            logger.warning("cannot set the I/O priority", metadata: ["errno": "\(errno)"])
+        }
         let state = RawPath(configuration.stateDirectory)
         let replicator = try Replicator(stateDirectory: state, sites: endpoints, tenant: key.tenant.tenant, quorum: configuration.quorum, logger: logger)
         let cacheDirectory = state.appending("cache")
