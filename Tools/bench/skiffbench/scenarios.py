@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass, asdict, replace
 
 from . import sites, tools as toolsmod, treecheck
-from .measure import tree_usage
+from .measure import process_cpu_seconds, process_peak_rss_kib, run_quiet, tree_usage
 
 MiB = 1 << 20
 
@@ -587,6 +587,118 @@ class Audit(Scenario):
                     r["notes"].append(f"{step} exited with {x.exit_code} on an intact site:\n{x.stderr_tail()}")
             return r
         finally:
+            fleet.stop()
+            shutil.rmtree(run.root, ignore_errors=True)
+
+
+@register
+class Agent(Scenario):
+    name = "agent"
+    title = "Agent: write to every site"
+    description = ("Skiff only: `skiff agent` protecting a copy of the small dataset (~150 MB, 2,000 files), shipping to "
+                   "2 local skiff-site servers (debounce 200 ms, max delay 1 s). After its first snapshot reached both "
+                   "sites, 10 rounds each write one 1 MiB file and time until `skiff snapshots` at *each* site lists the "
+                   "new snapshot (polled every 100 ms). Also: the agent's CPU and peak RSS over the whole run, and its "
+                   "CPU while the tree stays idle for 10 s.")
+    tools = ("skiff",)
+    uses_main_dataset = False
+    needs_skiff_site = True
+    ROUNDS = 10
+    columns = [
+        Column("first_snapshot_s", "first snapshot at both sites", "s"),
+        Column("latency_median_s", "write → every site (median)", "s"),
+        Column("latency_max_s", "write → every site (max)", "s"),
+        Column("agent_cpu_s", "agent user+sys", "s"),
+        Column("idle_cpu_s", "agent CPU idle 10 s", "s"),
+        Column("agent_rss_kib", "agent peak RSS", "kib"),
+        Column("site_cpu_s", "site servers user+sys", "s"),
+    ]
+
+    def participants(self, ctx):
+        skiff = ctx.tools.get("skiff")
+        if skiff is None or not ctx.skiff_site:
+            return []
+        return [toolsmod.SkiffSites(skiff, 2, ctx.skiff_site, ctx.workdir / "agent-sites", name="skiff-agent", label="Skiff agent → 2 sites")]
+
+    def setup(self, ctx):
+        self.pristine, marker, _ = ctx.ensure_dataset("small")
+        return {"dataset": str(self.pristine), "summary": marker["summary"], "rounds": self.ROUNDS}
+
+    def _seals(self, ctx, run, site: int) -> int:
+        r = run_quiet([run.executable, "snapshots", "--config", str(run.admin_config), "--site", run.site_name(site), "--json"],
+                      env=run.env(), cwd=run.root)
+        return r.stdout.count('"sequence"') if r.returncode == 0 else -1
+
+    def _wait_for(self, ctx, run, count: int, timeout: float) -> float | None:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if all(self._seals(ctx, run, n) >= count for n in range(1, run.sites + 1)):
+                return time.monotonic() - started
+            time.sleep(0.1)
+        return None
+
+    def run_tool(self, ctx, run):
+        import subprocess
+        run.reset()
+        data = run.root / "data"
+        shutil.copytree(self.pristine, data, symlinks=True)
+        fleet = sites.Fleet(run, ctx.logs_dir / ctx.scenario, log=ctx.log)
+        agent = None
+        r = {"status": "ok", "metrics": {}, "notes": []}
+        try:
+            fleet.create()
+            fleet.start()
+            config = run.host_config.read_text() + (f"agent:\n  paths: [{data}]\n  debounce_ms: 200\n  max_delay_ms: 1000\n"
+                                                    "  rescan_interval: 0\n")
+            agent_config = run.root / "agent.yaml"
+            agent_config.write_text(config)
+            site_cpu_before = sum(process_cpu_seconds(p) for p in fleet.pids)
+            log = open(ctx.logs_dir / ctx.scenario / f"{run.name}-agent.stderr", "w")
+            agent = subprocess.Popen([str(run.executable), "agent", "--config", str(agent_config)], env=run.env(), cwd=run.root,
+                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            first = self._wait_for(ctx, run, 1, 600)
+            if first is None:
+                r["status"] = "failed"
+                r["notes"].append("the agent's first snapshot did not reach both sites within 600 s")
+                return r
+            latencies = []
+            for k in range(self.ROUNDS):
+                (data / f"agent-bench-{k}.bin").write_bytes(bytes([k % 251]) * (1 << 20) + k.to_bytes(8, "little"))
+                waited = self._wait_for(ctx, run, 2 + k, 60)
+                if waited is None:
+                    r["status"] = "failed"
+                    r["notes"].append(f"round {k}: the change did not reach both sites within 60 s")
+                    break
+                latencies.append(waited)
+                # The next round must not land in this one's debounce window.
+                time.sleep(0.3)
+            cpu_before_idle = process_cpu_seconds(agent.pid)
+            time.sleep(10)
+            idle = process_cpu_seconds(agent.pid) - cpu_before_idle
+            latencies.sort()
+            r["metrics"] = {
+                "first_snapshot_s": round(first, 2),
+                "latency_median_s": round(latencies[len(latencies) // 2], 3) if latencies else None,
+                "latency_max_s": round(latencies[-1], 3) if latencies else None,
+                "latencies_s": [round(x, 3) for x in latencies],
+                "agent_cpu_s": round(process_cpu_seconds(agent.pid), 2),
+                "idle_cpu_s": round(idle, 3),
+                "agent_rss_kib": process_peak_rss_kib(agent.pid),
+                "site_cpu_s": round(sum(process_cpu_seconds(p) for p in fleet.pids) - site_cpu_before, 2),
+            }
+            ctx.log(f"[agent] first snapshot {first:.2f} s; write → every site: {r['metrics']['latencies_s']}")
+            return r
+        finally:
+            if agent is not None:
+                agent.terminate()
+                try:
+                    code = agent.wait(timeout=60)
+                    if code != 0:
+                        r["notes"].append(f"the agent exited with {code} after SIGTERM")
+                except subprocess.TimeoutExpired:
+                    agent.kill()
+                    r["status"] = "failed"
+                    r["notes"].append("the agent did not stop within 60 s of SIGTERM")
             fleet.stop()
             shutil.rmtree(run.root, ignore_errors=True)
 
