@@ -126,6 +126,7 @@ package final class Agent: Service, Sendable {
         var current = initial
         var collector = initialCollector
         var watcher = initialWatcher
+        var lastFailed = false
         while !Task.isCancelled {
             let settings = current.settings
             let changes = collector
@@ -142,7 +143,9 @@ package final class Agent: Service, Sendable {
                 return first
             }
             guard let next, !Task.isCancelled else { break }
+            var reloaded = false
             if reloadRequested.exchange(false, ordering: .relaxed), let fresh = pendingPlan.withLock({ $0.take() }) {
+                reloaded = true
                 notifier.notify("RELOADING=1")
                 watcher.stop()
                 current = fresh
@@ -157,7 +160,12 @@ package final class Agent: Service, Sendable {
             let reason = next.rescanReason ?? "\(next.paths.count) paths changed"
             if let rescan = next.rescanReason { metrics.rescan(reason: rescan) }
             metrics.watching(watcher.watchCount.load(ordering: .relaxed))
-            do { try await snapshot(current, reason: reason, changedPaths: next.paths.count) } catch {
+            let trusted = next.rescanReason == nil && !reloaded && watcher.isComplete.load(ordering: .relaxed) && !lastFailed
+            lastFailed = false
+            do {
+                try await snapshot(current, reason: reason, changedPaths: next.paths.count, unchanged: trusted ? Self.unchangedTest(next.paths) : nil)
+            } catch {
+                lastFailed = true
                 metrics.failed()
                 logger.error("snapshot failed; the next change or rescan tries again", metadata: ["error": "\(error)"])
                 notifier.notify("STATUS=last snapshot failed: \(error)")
@@ -181,13 +189,15 @@ package final class Agent: Service, Sendable {
     /// post-snapshot hooks. Not cancelled by shutdown: a snapshot in progress is finished and
     /// sealed.
     /// - Throws: when the pre-snapshot hook fails (nothing is written) or the backup fails.
-    private func snapshot(_ plan: AgentPlan, reason: String, changedPaths: Int) async throws {
+    private func snapshot(_ plan: AgentPlan, reason: String, changedPaths: Int, unchanged: (@Sendable (RawPath) -> Bool)? = nil) async throws {
         let started = ContinuousClock.now
         if let hook = plan.settings.preSnapshot { try await Self.runHook(hook, environment: ["SKIFF_REASON": reason]) }
         let logger = self.logger
         let result = try await Task.detached {
+            var options = plan.options
+            options.unchangedDirectories = unchanged
             let writer = try SnapshotWriter(hostKey: plan.hostKey, destination: plan.replicator.destination, cache: plan.cache,
-                                            options: plan.options, logger: logger)
+                                            options: options, logger: logger)
             return try await writer.backup(paths: plan.settings.paths.map { RawPath($0) }, time: TimeFormat.now())
         }.value
         snapshotsSealed.add(1, ordering: .relaxed)
@@ -197,6 +207,7 @@ package final class Agent: Service, Sendable {
         let s = result.statistics
         logger.info("sealed snapshot", metadata: [
             "seal": "\(result.seal.name.short)", "reason": "\(reason)", "files_read": "\(s.filesRead)", "new_bytes": "\(s.bytesStored)",
+            "subtrees_reused": "\(s.subtreesReused)",
             "seconds": "\(seconds)",
         ])
         for warning in result.warnings { logger.warning("entry skipped", metadata: ["warning": "\(warning)"]) }
@@ -209,6 +220,21 @@ package final class Agent: Service, Sendable {
                 logger.warning("the post-snapshot hook failed", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// "Nothing changed at or below this directory": true unless a changed path is the
+    /// directory or lies under it.
+    static func unchangedTest(_ changed: Set<RawPath>) -> @Sendable (RawPath) -> Bool {
+        var touched = Set<[UInt8]>()
+        for path in changed {
+            var components = path.components
+            while !components.isEmpty {
+                guard touched.insert(Array("/".utf8) + Array(components.joined(separator: [UInt8(ascii: "/")]))).inserted else { break }
+                components.removeLast()
+            }
+        }
+        let frozen = touched
+        return { !frozen.contains($0.bytes) }
     }
 
     /// Runs `command` with /bin/sh; throws `AgentError.hookFailed` unless it exits 0.

@@ -21,6 +21,9 @@ package final class InotifyWatcher: Sendable {
     private let stopped = Atomic<Bool>(false)
     /// Watches added since start (the agent's metrics and status show it).
     package let watchCount = Atomic<Int>(0)
+    /// False once a directory could not be watched or events were lost: then only full walks
+    /// are trustworthy, never "nothing changed below here".
+    package let isComplete = Atomic<Bool>(true)
 
     static let mask: UInt32 = UInt32(IN_CREATE | IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE
         | IN_DELETE_SELF | IN_MOVE_SELF) | UInt32(IN_ONLYDIR) | UInt32(IN_EXCL_UNLINK)
@@ -61,9 +64,11 @@ package final class InotifyWatcher: Sendable {
                 if code == ENOSPC || code == ENOMEM {
                     logger.warning("cannot add an inotify watch (fs.inotify.max_user_watches reached); falling back to rescans",
                                    metadata: ["directory": "\(next)"])
+                    isComplete.store(false, ordering: .relaxed)
                     collector.requestRescan(reason: "inotify watch limit reached")
                 } else if code != ENOENT && code != ENOTDIR {
                     logger.warning("cannot watch a directory", metadata: ["directory": "\(next)", "errno": "\(code)"])
+                    isComplete.store(false, ordering: .relaxed)
                     collector.requestRescan(reason: "a directory could not be watched")
                 }
                 continue
@@ -97,6 +102,7 @@ package final class InotifyWatcher: Sendable {
             offset += headerSize + nameLength
             if mask & UInt32(IN_Q_OVERFLOW) != 0 {
                 logger.warning("the inotify queue overflowed; rescanning everything")
+                isComplete.store(false, ordering: .relaxed)
                 collector.requestRescan(reason: "inotify queue overflow")
                 continue
             }

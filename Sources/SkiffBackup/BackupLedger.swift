@@ -13,6 +13,7 @@ package final class BackupLedger: Sendable {
         var runObjects: [ObjectIdentity: ObjectAddress] = [:]
         var pendingObjects: [LocalCache.ObjectRecord] = []
         var pendingFiles: [LocalCache.FileRecord] = []
+        var pendingSubtrees: [LocalCache.SubtreeRecord] = []
         var bytesSinceCheckpoint = 0
     }
 
@@ -68,6 +69,12 @@ package final class BackupLedger: Sendable {
         state.withLock { $0.pendingFiles.append(record) }
     }
 
+    /// Remembers a directory's stored subtree; written to the cache at the next checkpoint,
+    /// once the objects it reaches are durable.
+    package func recordSubtree(_ record: LocalCache.SubtreeRecord) {
+        state.withLock { $0.pendingSubtrees.append(record) }
+    }
+
     package var bytesSinceCheckpoint: Int { state.withLock { $0.bytesSinceCheckpoint } }
 
     /// Starts a checkpoint without waiting for it, unless one is already running, so that a
@@ -102,13 +109,14 @@ package final class BackupLedger: Sendable {
     private func checkpointNow(_ destination: any SnapshotDestination) async throws {
         await checkpointing.acquire()
         defer { checkpointing.release() }
-        let (objects, files) = state.withLock { state -> ([LocalCache.ObjectRecord], [LocalCache.FileRecord]) in
+        let (objects, files, subtrees) = state.withLock { state -> ([LocalCache.ObjectRecord], [LocalCache.FileRecord], [LocalCache.SubtreeRecord]) in
             defer {
                 state.pendingObjects = []
                 state.pendingFiles = []
+                state.pendingSubtrees = []
                 state.bytesSinceCheckpoint = 0
             }
-            return (state.pendingObjects, state.pendingFiles)
+            return (state.pendingObjects, state.pendingFiles, state.pendingSubtrees)
         }
         do {
             let clock = ContinuousClock()
@@ -117,6 +125,7 @@ package final class BackupLedger: Sendable {
             let flushed = clock.now
             try cache.recordObjects(objects)
             try cache.recordFiles(files)
+            try cache.recordSubtrees(subtrees)
             logger?.debug("checkpoint", metadata: [
                 "objects": "\(objects.count)", "files": "\(files.count)", "flush": "\(flushed - started)", "cache": "\(clock.now - flushed)",
             ])
@@ -124,6 +133,7 @@ package final class BackupLedger: Sendable {
             state.withLock { state in
                 state.pendingObjects.insert(contentsOf: objects, at: 0)
                 state.pendingFiles.insert(contentsOf: files, at: 0)
+                state.pendingSubtrees.insert(contentsOf: subtrees, at: 0)
             }
             throw error
         }

@@ -12,6 +12,11 @@ package struct BackupOptions: Sendable {
     package var oneFileSystem = false
     /// Paths never backed up, whatever the patterns say (the repository, the cache).
     package var alwaysExcluded: [RawPath] = []
+    /// For the agent: true when no change was seen at or below a directory since the last
+    /// snapshot (inotify watched it all along). Such a directory whose inode, mtime and ctime
+    /// match the local cache's record keeps its previous subtree without being walked. Nil
+    /// walks everything.
+    package var unchangedDirectories: (@Sendable (RawPath) -> Bool)?
     /// Where consistent copies of live SQLite databases are made (see `DatabaseCapture`);
     /// nil reads databases as plain files.
     package var databaseCaptureFolder: RawPath?

@@ -2,6 +2,7 @@ import CSkiffSystem
 import Glibc
 import SkiffCore
 import SkiffSystem
+import Synchronization
 
 /// One backup run: the session's encoders, the chunker and the bounded file workers.
 final class BackupRun: Sendable {
@@ -15,6 +16,8 @@ final class BackupRun: Sendable {
     /// when one is free and is otherwise walked inline, so the bound cannot deadlock.
     let directorySlots: AsyncSemaphore
     let boundaryKey: SecretBytes
+    /// What each directory walked (or reused) holds, until its parent adds it to its own.
+    let subtreeCounts = Mutex<[[UInt8]: LocalCache.SubtreeCounts]>([:])
 
     static let sqliteMagic = Array("SQLite format 3\0".utf8)
 
@@ -151,6 +154,10 @@ final class BackupRun: Sendable {
                 }
                 if childStatus.isDirectory {
                     statistics.directories.add(1, ordering: .relaxed)
+                    if let reused = try reusableSubtree(child, name: name, status: childStatus) {
+                        entries[index] = reused
+                        continue
+                    }
                     if directorySlots.tryAcquire() {
                         group.addTask {
                             defer { self.directorySlots.release() }
@@ -180,7 +187,46 @@ final class BackupRun: Sendable {
             }
             for try await (index, entry) in group { entries[index] = entry }
         }
-        return try await buildTree(entries.compactMap { $0 })
+        let built = entries.compactMap { $0 }
+        var counts = LocalCache.SubtreeCounts()
+        for entry in built {
+            switch entry.type {
+            case .regular:
+                counts.files += 1
+                counts.bytes += Int(entry.size)
+            case .directory:
+                counts.directories += 1
+                counts = counts + (subtreeCounts.withLock { $0.removeValue(forKey: path.appending(entry.name).bytes) } ?? .init())
+            default:
+                counts.others += 1
+            }
+        }
+        let node = try await buildTree(built)
+        subtreeCounts.withLock { $0[path.bytes] = counts }
+        writer.ledger.recordSubtree(LocalCache.SubtreeRecord(
+            path: path.bytes, inode: status.inode, modificationTime: status.modificationNanosecondsSinceEpoch,
+            changeTime: status.changeNanosecondsSinceEpoch, address: node.address, counts: counts))
+        return node
+    }
+
+    /// The previous subtree of a directory the agent saw no change in, when the cache has it
+    /// for this very directory (same inode, mtime and ctime); its contents are counted as
+    /// seen and unchanged without being walked.
+    private func reusableSubtree(_ path: RawPath, name: [UInt8], status: FileStatus) throws -> TreeEntry? {
+        guard let unchanged = options.unchangedDirectories, unchanged(path),
+              let record = try writer.ledger.cache.subtree(path: path.bytes), record.inode == status.inode,
+              record.modificationTime == status.modificationNanosecondsSinceEpoch, record.changeTime == status.changeNanosecondsSinceEpoch
+        else { return nil }
+        var entry = try TreeEntry.metadata(name: name, path: path, status: status, accounts: writer.accounts)
+        entry.content = .subtree(record.address)
+        statistics.filesSeen.add(record.counts.files, ordering: .relaxed)
+        statistics.filesUnchanged.add(record.counts.files, ordering: .relaxed)
+        statistics.directories.add(record.counts.directories, ordering: .relaxed)
+        statistics.otherEntries.add(record.counts.others, ordering: .relaxed)
+        statistics.logicalBytes.add(record.counts.bytes, ordering: .relaxed)
+        statistics.subtreesReused.add(1, ordering: .relaxed)
+        subtreeCounts.withLock { $0[path.bytes] = record.counts }
+        return entry
     }
 
     /// The entry of a subdirectory found in a walk, its tree stored; nil (with a warning) when

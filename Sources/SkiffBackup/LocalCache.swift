@@ -14,7 +14,7 @@ import SkiffCore
 /// current files, and keyed identities. Losing it costs time, never data: see
 /// `rebuildObjectIndex`.
 package final class LocalCache: Sendable {
-    private let database: DatabasePool
+    let database: DatabasePool
     package let path: String
 
     /// Opens (creating if needed) the cache at `path`.
@@ -51,6 +51,21 @@ package final class LocalCache: Sendable {
                     key TEXT PRIMARY KEY NOT NULL,
                     value BLOB NOT NULL
                 );
+                """)
+        }
+        migrator.registerMigration("v2-subtrees") { db in
+            try db.execute(sql: """
+                CREATE TABLE subtrees (
+                    path BLOB PRIMARY KEY NOT NULL,
+                    inode INTEGER NOT NULL,
+                    mtime INTEGER NOT NULL,
+                    ctime INTEGER NOT NULL,
+                    address BLOB NOT NULL,
+                    files INTEGER NOT NULL,
+                    directories INTEGER NOT NULL,
+                    others INTEGER NOT NULL,
+                    bytes INTEGER NOT NULL
+                ) WITHOUT ROWID;
                 """)
         }
         try migrator.migrate(database)
@@ -197,7 +212,7 @@ package final class LocalCache: Sendable {
     /// Forgets everything: used when the cache does not match the repository it serves.
     package func reset() throws {
         try database.write { db in
-            try db.execute(sql: "DELETE FROM objects; DELETE FROM files; DELETE FROM state;")
+            try db.execute(sql: "DELETE FROM objects; DELETE FROM files; DELETE FROM subtrees; DELETE FROM state;")
         }
     }
 }

@@ -77,6 +77,10 @@ import Testing
         let farm = try SiteFarm(sites: 2, label: "skiff-agent")
         defer { farm.remove() }
         try FileIO.makeDirectories(farm.source.appending("sub"))
+        for name in ["quiet1", "quiet2/deeper", "quiet3"] {
+            try FileIO.makeDirectories(farm.source.appending(name))
+            try TreeGenerator.write(Array("unchanged \(name)".utf8), to: farm.source.appending(name).appending("f.txt"))
+        }
         try TreeGenerator.write(Array("first".utf8), to: farm.source.appending("sub/a.txt"))
         var config = try String(contentsOfFile: farm.hostConfiguration, encoding: .utf8)
         let metricsPort = try Self.freePort()
@@ -98,7 +102,9 @@ import Testing
         agent.arguments = ["agent", "--config", agentConfig]
         agent.environment = ProcessInfo.processInfo.environment.merging(farm.environment.merging(["NOTIFY_SOCKET": notify.path]) { $1 }) { $1 }
         agent.standardOutput = FileHandle.nullDevice
-        agent.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        let agentLog = farm.folder.appending("agent.log").description
+        FileManager.default.createFile(atPath: agentLog, contents: nil)
+        agent.standardError = FileHandle(forWritingAtPath: agentLog)
         try agent.run()
         defer { if agent.isRunning { agent.interrupt() } }
         let startup = notify.wait(for: "READY=1", seconds: 30)
@@ -156,6 +162,19 @@ import Testing
         #expect(stopping.contains("STOPPING=1"), "\(stopping)")
         #expect(Self.waitUntil(seconds: 30) { !agent.isRunning })
         #expect(agent.terminationStatus == 0)
+        // Change sets walked only the changed paths: the quiet directories were kept whole, and
+        // the seals still count every file.
+        let log = try String(contentsOfFile: agentLog, encoding: .utf8)
+        #expect(log.contains("subtrees_reused=3") || log.contains("subtrees_reused=4"), "\(log.suffix(2000))")
+        let finalListing = try farm.skiff(["snapshots", "--config", farm.adminConfiguration, "--site", "site-b", "--json"]).standardOutput
+        let fileCounts = finalListing.components(separatedBy: "\"files\" : ").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
+        var regularFiles = 0
+        let walker = FileManager.default.enumerator(atPath: farm.source.description)
+        while let item = walker?.nextObject() as? String {
+            if (try? FileManager.default.attributesOfItem(atPath: farm.source.description + "/" + item)[.type] as? FileAttributeType) == .typeRegular,
+               !item.hasSuffix(".tmp"), !item.hasSuffix(".log") { regularFiles += 1 }
+        }
+        #expect(fileCounts.max() == regularFiles, "seal counts \(fileCounts) against \(regularFiles) files")
         let restored = try farm.restore(from: 1)
         let differences = try TreeComparison.differences(farm.source, restored).filter { !$0.contains("scratch.tmp") && !$0.contains("noise.log") }
         #expect(differences.isEmpty, "\(differences)")
