@@ -77,6 +77,10 @@ package final class BackupLedger: Sendable {
 
     package var bytesSinceCheckpoint: Int { state.withLock { $0.bytesSinceCheckpoint } }
 
+    /// Records waiting for the next checkpoint (objects, files, directories): many small files
+    /// fill memory long before they fill `checkpointBytes`.
+    package var pendingRecords: Int { state.withLock { $0.pendingObjects.count + $0.pendingFiles.count + $0.pendingSubtrees.count } }
+
     /// Starts a checkpoint without waiting for it, unless one is already running, so that a
     /// flush (syncfs: hundreds of milliseconds) never stalls the pipeline.
     /// - Throws: the error of an earlier background checkpoint that failed.

@@ -28,6 +28,9 @@ package struct BackupOptions: Sendable {
     /// Make accepted objects durable and record them in the cache every this many new bytes,
     /// so a killed backup resumes without re-uploading.
     package var checkpointBytes: Int = 256 << 20
+    /// …or after this many objects and file records, whichever comes first (bounds memory
+    /// for trees of many small files).
+    package var checkpointRecords = 16_384
 
     package init() {}
 

@@ -44,7 +44,7 @@ final class BackupRun: Sendable {
             statistics.bytesStored.add(object.bytes.count, ordering: .relaxed)
         }
         writer.ledger.recordStored(object)
-        if writer.ledger.bytesSinceCheckpoint >= options.checkpointBytes {
+        if writer.ledger.bytesSinceCheckpoint >= options.checkpointBytes || writer.ledger.pendingRecords >= options.checkpointRecords {
             try writer.ledger.checkpointInBackground(writer.destination)
         }
     }

@@ -67,7 +67,7 @@ package final class Outbox: Sendable {
     }
 
     /// Bytes of recent objects kept in memory for senders.
-    static let recentLimit = 64 << 20
+    static let recentLimit = 32 << 20
 
     package init(folder: RawPath, sites: [String]) throws {
         self.folder = folder

@@ -88,7 +88,8 @@ def _target_line(t: dict) -> str:
     if t.get("met") is None:
         verdict = f"**not evaluated** ({t.get('reason', 'no value')})"
     else:
-        value = f"{t['value']:.2f}×" if isinstance(t.get("value"), (int, float)) else "?"
+        unit = t.get("unit", "×")
+        value = f"{t['value']:.2f}{'' if unit == '×' else ' '}{unit}" if isinstance(t.get("value"), (int, float)) else "?"
         verdict = f"**met** ({value})" if t["met"] else f"**NOT MET** ({value})"
     return f"{t.get('text', '?')}: {verdict}"
 
