@@ -199,7 +199,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SkiffCLITests",
-            dependencies: ["skiff", "SkiffCore", "SkiffSystem", "SkiffTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["skiff", "SkiffCore", "SkiffSystem", "SkiffConfig", "SkiffTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )

@@ -203,7 +203,7 @@ package final class Agent: Service, Sendable {
         snapshotsSealed.add(1, ordering: .relaxed)
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        metrics.sealed(seconds: seconds, changedPaths: changedPaths)
+        metrics.sealed(seconds: seconds, changedPaths: changedPaths, statistics: result.statistics, warnings: result.warnings.count)
         let s = result.statistics
         logger.info("sealed snapshot", metadata: [
             "seal": "\(result.seal.name.short)", "reason": "\(reason)", "files_read": "\(s.filesRead)", "new_bytes": "\(s.bytesStored)",

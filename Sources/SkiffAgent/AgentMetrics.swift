@@ -5,12 +5,14 @@ import Metrics
 import NIOCore
 import Prometheus
 import ServiceLifecycle
+import SkiffBackup
 import SkiffReplication
+import Synchronization
 
 /// The agent's Prometheus metrics, and the plain-HTTP endpoint that serves them
 /// (`agent.metrics_listen`, e.g. 127.0.0.1:9464; bind it to loopback or a management network:
 /// it reveals paths' change rates, not data).
-package struct AgentMetrics: Sendable {
+package final class AgentMetrics: Sendable {
     package let registry: PrometheusCollectorRegistry
     private let snapshots: Prometheus.Counter
     private let failures: Prometheus.Counter
@@ -18,6 +20,12 @@ package struct AgentMetrics: Sendable {
     private let lastSeal: Prometheus.Gauge
     private let lastDuration: Prometheus.Gauge
     private let watches: Prometheus.Gauge
+    private let bytesRead: Prometheus.Counter
+    private let bytesNew: Prometheus.Counter
+    private let bytesDeduplicated: Prometheus.Counter
+    private let entriesSkipped: Prometheus.Counter
+    /// What each site's sender had uploaded at the last `record`, to turn totals into increments.
+    private let uploaded = Mutex<[String: (objects: Int, bytes: Int)]>([:])
 
     package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -27,14 +35,22 @@ package struct AgentMetrics: Sendable {
         lastSeal = registry.makeGauge(descriptor: Self.name("skiff_agent_last_seal_time_seconds", "Unix time of the newest sealed snapshot."))
         lastDuration = registry.makeGauge(descriptor: Self.name("skiff_agent_last_snapshot_duration_seconds", "Seconds the newest snapshot took."))
         watches = registry.makeGauge(descriptor: Self.name("skiff_agent_watched_directories", "Directories under inotify watch."))
+        bytesRead = registry.makeCounter(descriptor: Self.name("skiff_agent_read_bytes_total", "Bytes read from changed files."))
+        bytesNew = registry.makeCounter(descriptor: Self.name("skiff_agent_new_bytes_total", "Bytes of new objects stored (after compression and encryption)."))
+        bytesDeduplicated = registry.makeCounter(descriptor: Self.name("skiff_agent_deduplicated_bytes_total", "Bytes of chunks found already stored."))
+        entriesSkipped = registry.makeCounter(descriptor: Self.name("skiff_agent_entries_skipped_total", "Entries that could not be read (each logged)."))
     }
 
     static func name(_ name: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
-    func sealed(seconds: Double, changedPaths count: Int) {
+    func sealed(seconds: Double, changedPaths count: Int, statistics: BackupStatistics.Summary, warnings: Int) {
         snapshots.increment()
+        bytesRead.increment(by: Int64(statistics.bytesRead))
+        bytesNew.increment(by: Int64(statistics.bytesStored))
+        bytesDeduplicated.increment(by: Int64(statistics.bytesDeduplicated))
+        entriesSkipped.increment(by: Int64(warnings))
         changedPaths.increment(by: Int64(count))
         lastSeal.set(Date().timeIntervalSince1970)
         lastDuration.set(seconds)
@@ -57,6 +73,12 @@ package struct AgentMetrics: Sendable {
             registry.makeGauge(descriptor: Self.name("skiff_agent_site_backlog_entries", "Outbox entries a site has not acknowledged."), labels: [("site", name)]).set(Double(backlog.entries))
             registry.makeGauge(descriptor: Self.name("skiff_agent_site_backlog_bytes", "Bytes of outbox entries a site has not acknowledged."), labels: [("site", name)]).set(Double(backlog.bytes))
             registry.makeGauge(descriptor: Self.name("skiff_agent_site_lag_seconds", "Age of the oldest entry a site has not acknowledged."), labels: [("site", name)]).set(backlog.oldest.map { max(0, now - $0) } ?? 0)
+            let now = (objects: sender.uploadedObjects.load(ordering: .relaxed), bytes: sender.uploadedBytes.load(ordering: .relaxed))
+            let before = uploaded.withLock { $0.updateValue(now, forKey: name) } ?? (objects: 0, bytes: 0)
+            registry.makeCounter(descriptor: Self.name("skiff_agent_site_uploaded_objects_total", "Objects uploaded to the site."), labels: [("site", name)])
+                .increment(by: Int64(max(0, now.objects - before.objects)))
+            registry.makeCounter(descriptor: Self.name("skiff_agent_site_uploaded_bytes_total", "Bytes uploaded to the site."), labels: [("site", name)])
+                .increment(by: Int64(max(0, now.bytes - before.bytes)))
             registry.makeGauge(descriptor: Self.name("skiff_agent_site_reachable", "1 when the last delivery attempt to the site reached it."), labels: [("site", name)]).set(sender.reachable.load(ordering: .relaxed) ? 1.0 : 0.0)
         }
     }

@@ -33,6 +33,11 @@ package struct AgentSettings: Sendable, Equatable {
     package struct MetricsAddress: Sendable, Equatable {
         package var host: String
         package var port: Int
+
+        package init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
     }
 
     package init() {}

@@ -138,6 +138,16 @@ import Testing
         let metricsText = try CommandRunner.run("/usr/bin/curl", ["-s", "http://127.0.0.1:\(metricsPort)/metrics"]).standardOutput
         #expect(metricsText.contains("skiff_agent_snapshots_total") && metricsText.contains("skiff_agent_site_backlog_entries{site=\"site-b\"}"),
                 "\(metricsText.prefix(800))")
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") {
+            let check = try CommandRunner.run("/usr/bin/promtool", ["check", "metrics"], input: metricsText)
+            #expect(check.status == 0, "promtool: \(check)")
+        } else {
+            Issue.record("promtool is missing (Tools/setup.sh installs it with the prometheus package)")
+        }
+        for name in ["skiff_agent_read_bytes_total", "skiff_agent_new_bytes_total", "skiff_agent_deduplicated_bytes_total",
+                     "skiff_agent_site_uploaded_objects_total{site=\"site-a\"}", "skiff_agent_site_lag_seconds", "skiff_agent_last_seal_time_seconds"] {
+            #expect(metricsText.contains(name), "\(name) missing")
+        }
         let hooks = (try? String(contentsOfFile: hookLog, encoding: .utf8)) ?? ""
         #expect(hooks.hasPrefix("pre\npost 1\n") && hooks.contains("post \(afterChanges)"), "\(hooks)")
 
