@@ -194,7 +194,7 @@ let package = Package(
             name: "SkiffSiteTests",
             dependencies: [
                 "skiff", "skiff-site", "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffStorageConformance", "SkiffSiteClient", "SkiffSiteProtocol", "SkiffAudit",
-                "SkiffTestSupport",
+                "SkiffTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
