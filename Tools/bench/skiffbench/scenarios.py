@@ -120,6 +120,27 @@ def _rate(nbytes: int, seconds: float) -> float:
     return round(nbytes / MiB / seconds, 1) if seconds > 0 else 0.0
 
 
+def _fleet_for(ctx, run):
+    """Fresh keys and site folders for `run`, and the fleet that will serve them."""
+    run.reset()
+    return sites.Fleet(run, ctx.logs_dir / ctx.scenario, log=ctx.log)
+
+
+def _back_up_to(ctx, run, fleet, step: str):
+    """Starts the sites and backs the main dataset up to them (untimed). Returns the backup's
+    measurement, and a failed result when it failed (else None). The caller stops the fleet,
+    whatever happens."""
+    fleet.create()
+    fleet.start()
+    b = ctx.measure(run, "backup", run.backup_command(ctx.data_dir, step), companions=fleet.pids)
+    if b.exit_code == 0:
+        return b, None
+    r = ctx.result(run, step, b)
+    r["status"] = "failed"
+    r["notes"].append(f"the untimed backup to the site exited with {b.exit_code}:\n{b.stderr_tail()}")
+    return b, r
+
+
 @register
 class BackupInitial(Scenario):
     name = "backup-initial"
@@ -239,17 +260,11 @@ class Restore(Scenario):
 
     def _run_from_site(self, ctx, run, target):
         """Backs the dataset up to one fresh local site (untimed), then times the restore from it."""
-        run.reset()
-        fleet = sites.Fleet(run, ctx.logs_dir / ctx.scenario, log=ctx.log)
+        fleet = _fleet_for(ctx, run)
         try:
-            fleet.create()
-            fleet.start()
-            b = ctx.measure(run, "backup", run.backup_command(ctx.data_dir, "restore"), companions=fleet.pids)
-            if b.exit_code != 0:
-                r = ctx.result(run, "restore", b)
-                r["status"] = "failed"
-                r["notes"].append(f"the untimed backup to the site exited with {b.exit_code}:\n{b.stderr_tail()}")
-                return r
+            b, failed = _back_up_to(ctx, run, fleet, "restore")
+            if failed:
+                return failed
             cache = ctx.prepare_caches([fleet.servers[0].data])
             command, cwd = run.restore_command(ctx.data_dir, target)
             m = ctx.measure(run, "restore", command, cwd=cwd, companions=fleet.pids)
@@ -561,17 +576,11 @@ class Audit(Scenario):
         return [toolsmod.SkiffSites(skiff, 1, ctx.skiff_site, ctx.workdir / "audit-site", name="skiff-audit", label="Skiff audit (1 site)")]
 
     def run_tool(self, ctx, run):
-        run.reset()
-        fleet = sites.Fleet(run, ctx.logs_dir / ctx.scenario, log=ctx.log)
+        fleet = _fleet_for(ctx, run)
         try:
-            fleet.create()
-            fleet.start()
-            b = ctx.measure(run, "backup", run.backup_command(ctx.data_dir, "audit"), companions=fleet.pids)
-            if b.exit_code != 0:
-                r = ctx.result(run, "audit", b)
-                r["status"] = "failed"
-                r["notes"].append(f"the untimed backup to the site exited with {b.exit_code}:\n{b.stderr_tail()}")
-                return r
+            _, failed = _back_up_to(ctx, run, fleet, "audit")
+            if failed:
+                return failed
             stored = tree_usage(fleet.servers[0].data).apparent_bytes
             cache = ctx.prepare_caches([fleet.servers[0].data])
             m = ctx.measure(run, "audit-deep", run.audit_command(deep=True), companions=fleet.pids)

@@ -152,16 +152,6 @@ class Skiff(Tool):
     def verify_command(self):
         return [self.executable, "verify", "--repo", self.repo, "--restore-key", self.restore_key, "--json"]
 
-    def audit_command(self, deep: bool) -> list:
-        """Keyless audit of every site (auditor tokens), with its own fresh state."""
-        return [self.executable, "audit", "--config", self.auditor_config, "--tenant-key", self.path("tenant.pub"),
-                "--state", self.path("audit.sqlite")] + (["--deep"] if deep else []) + ["--json"]
-
-    def verify_site_command(self) -> list:
-        """`skiff verify` (with the restore key) of the last site, for comparison."""
-        return [self.executable, "verify", "--config", self.admin_config, "--site", self.site_name(self.sites),
-                "--restore-key", self.path("tenant.restore-key"), "--json"]
-
     def status(self, phase, exit_code):
         if exit_code == 0:
             return "ok"
