@@ -42,11 +42,9 @@ package final class Agent: Service, Sendable {
     private let notifier: SystemdNotifier
     private let logger: Logger
     private let deliveryGrace: Duration
-    private let reloadRequested = Atomic<Bool>(false)
+    /// Set by `reload`, taken at the next change set.
     private let pendingPlan = Mutex<AgentPlan?>(nil)
     private let metrics: AgentMetrics
-    /// Snapshots sealed since start, and the newest one's sequence (status, tests).
-    package let snapshotsSealed = Atomic<Int>(0)
 
     package init(plan: AgentPlan, metrics: AgentMetrics = AgentMetrics(), notifier: SystemdNotifier = SystemdNotifier(), logger: Logger,
                  deliveryGrace: Duration = .seconds(10)) {
@@ -66,7 +64,6 @@ package final class Agent: Service, Sendable {
             next.options = options
             pending = next
         }
-        reloadRequested.store(true, ordering: .relaxed)
     }
 
     package func run() async throws {
@@ -144,7 +141,7 @@ package final class Agent: Service, Sendable {
             }
             guard let next, !Task.isCancelled else { break }
             var reloaded = false
-            if reloadRequested.exchange(false, ordering: .relaxed), let fresh = pendingPlan.withLock({ $0.take() }) {
+            if let fresh = pendingPlan.withLock({ $0.take() }) {
                 reloaded = true
                 notifier.notify("RELOADING=1")
                 watcher.stop()
@@ -200,7 +197,6 @@ package final class Agent: Service, Sendable {
                                             options: options, logger: logger)
             return try await writer.backup(paths: plan.settings.paths.map { RawPath($0) }, time: TimeFormat.now())
         }.value
-        snapshotsSealed.add(1, ordering: .relaxed)
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         metrics.sealed(seconds: seconds, changedPaths: changedPaths, statistics: result.statistics, warnings: result.warnings.count)
