@@ -41,27 +41,11 @@ package final class SiteClient: ObjectStore, SiteConnection {
     /// address missing from the result was left out for size and must be asked again.
     private static func fetch(_ addresses: [ObjectAddress], client: HTTPClient, endpoint: SiteEndpoint, tenant: TenantID,
                               authorization: String) async throws -> [ObjectAddress: [UInt8]?] {
-        var request = HTTPClientRequest(url: endpoint.url + SiteAPI.fetch(tenant))
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: authorization)
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(Array(try SiteAPI.jsonEncoder().encode(FetchQuery(addresses: addresses.map(\.hex)))))
-        let body: ByteBuffer
-        let status: Int
-        do {
-            let response = try await client.execute(request, timeout: requestTimeout)
-            status = Int(response.status.code)
-            body = try await response.body.collect(upTo: ObjectBundle.maxBodySize + ObjectHeader.maxObjectSize + ObjectBundle.maxObjects * ObjectBundle.framing)
-        } catch {
-            throw classify(error, site: endpoint.name)
-        }
-        guard status == 200 else {
-            if let refusal = try? SiteAPI.jsonDecoder().decode(ErrorBody.self, from: Data(body.readableBytesView)) {
-                throw SiteClientError.rejected(site: endpoint.name, status: status, code: refusal.error.code, message: refusal.error.message,
-                                               addresses: refusal.error.addresses ?? [])
-            }
-            throw SiteClientError.rejected(site: endpoint.name, status: status, code: "http-\(status)", message: "no protocol error body", addresses: [])
-        }
+        let query = Array(try SiteAPI.jsonEncoder().encode(FetchQuery(addresses: addresses.map(\.hex))))
+        let (status, body) = try await send(.POST, SiteAPI.fetch(tenant), body: query, contentType: "application/json", headers: [],
+                                       limit: ObjectBundle.maxBodySize + ObjectHeader.maxObjectSize + ObjectBundle.maxObjects * ObjectBundle.framing,
+                                       accepting: [], client: client, endpoint: endpoint, authorization: authorization)
+        guard status == 200 else { throw SiteClientError.protocolViolation(site: endpoint.name, "a fetch answered \(status), not 200") }
         let wanted = Set(addresses)
         return try body.readableBytesView.withUnsafeBytes { raw in
             var answers: [ObjectAddress: [UInt8]?] = [:]
@@ -135,6 +119,15 @@ package final class SiteClient: ObjectStore, SiteConnection {
     /// become `SiteClientError.rejected` with the site's code unless `accepting` lists them.
     private func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/octet-stream",
                       headers extra: [(String, String)] = [], limit: Int = 1 << 20, accepting: Set<Int> = []) async throws -> (Int, ByteBuffer) {
+        try await Self.send(method, path, body: body, contentType: contentType, headers: extra, limit: limit, accepting: accepting,
+                            client: client, endpoint: endpoint, authorization: authorization)
+    }
+
+    /// `send`, for callers that have no client instance yet (the fetch batcher, made in `init`).
+    private static func send(_ method: HTTPMethod, _ path: String, body: [UInt8]?, contentType: String, headers extra: [(String, String)],
+                             limit: Int, accepting: Set<Int>, client: HTTPClient, endpoint: SiteEndpoint, authorization: String)
+        async throws -> (Int, ByteBuffer)
+    {
         var request = HTTPClientRequest(url: endpoint.url + path)
         request.method = method
         request.headers.add(name: "Authorization", value: authorization)
@@ -144,7 +137,7 @@ package final class SiteClient: ObjectStore, SiteConnection {
             request.body = .bytes(body)
         }
         do {
-            let response = try await client.execute(request, timeout: Self.requestTimeout)
+            let response = try await client.execute(request, timeout: requestTimeout)
             let status = Int(response.status.code)
             let data = try await response.body.collect(upTo: limit)
             if status >= 400 && !accepting.contains(status) {
@@ -158,7 +151,7 @@ package final class SiteClient: ObjectStore, SiteConnection {
         } catch let error as SiteClientError {
             throw error
         } catch {
-            throw Self.classify(error, site: endpoint.name)
+            throw classify(error, site: endpoint.name)
         }
     }
 
