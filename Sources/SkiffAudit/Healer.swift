@@ -77,13 +77,13 @@ package struct Healer: Sendable {
                 report.unhealable.append(AuditFinding(.corruptObject, source: from.name, object: address, message: "needed to heal \(to.name), but damaged here too"))
                 continue
             }
-            if !bundle.isEmpty && bundleSize + bytes.count > Self.bundleBytes {
+            if !ObjectBundle.accepts(bytes.count, count: bundle.count, bytes: bundleSize, targetBytes: Self.bundleBytes) {
                 try await send(bundle, to: target, report: &report)
                 bundle = []
                 bundleSize = 0
             }
             bundle.append((address, bytes))
-            bundleSize += bytes.count
+            bundleSize += ObjectBundle.framing + bytes.count
         }
         try await send(bundle, to: target, report: &report)
         for seal in sealsToCopy {

@@ -79,14 +79,13 @@ package final class SiteSender: Sendable {
         var bundle: [ObjectAddress] = []
         var bundleSize = 0
         for object in objects where lacking.contains(object.address) {
-            let size = object.size + ObjectBundle.framing
-            if !bundle.isEmpty && (bundleSize + size > Self.bundleBytes || bundle.count == ObjectBundle.maxObjects) {
+            if !ObjectBundle.accepts(object.size, count: bundle.count, bytes: bundleSize, targetBytes: Self.bundleBytes) {
                 bundles.append(bundle)
                 bundle = []
                 bundleSize = 0
             }
             bundle.append(object.address)
-            bundleSize += size
+            bundleSize += ObjectBundle.framing + object.size
         }
         if !bundle.isEmpty { bundles.append(bundle) }
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -14,6 +14,13 @@ package enum ObjectBundle {
     /// Bytes of framing per object.
     package static let framing = 36
 
+    /// Whether an object of `size` bytes still joins a bundle that holds `count` records
+    /// totalling `bytes` (framing included), for a request of about `targetBytes`. An empty
+    /// bundle takes any object; a full one (`maxObjects`) none.
+    package static func accepts(_ size: Int, count: Int, bytes: Int, targetBytes: Int) -> Bool {
+        count == 0 || (count < maxObjects && bytes + framing + size <= targetBytes)
+    }
+
     /// Appends one object's record to `body`.
     package static func append(_ address: ObjectAddress, _ bytes: [UInt8], to body: inout [UInt8]) {
         address.digest.withUnsafeBytes { body.append(contentsOf: $0) }

@@ -47,4 +47,11 @@ import Testing
         body += [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]
         #expect(throws: FormatError.self) { try Self.parse(body) }
     }
+
+    @Test func aBundleClosesAtItsTargetSizeOrAtTheObjectLimit() {
+        #expect(ObjectBundle.accepts(50 << 20, count: 0, bytes: 0, targetBytes: 4 << 20), "an empty bundle takes even a large object")
+        #expect(ObjectBundle.accepts(1000, count: 3, bytes: 3000, targetBytes: 4 << 20))
+        #expect(!ObjectBundle.accepts(1000, count: 3, bytes: (4 << 20) - 1000, targetBytes: 4 << 20), "framing counts")
+        #expect(!ObjectBundle.accepts(1, count: ObjectBundle.maxObjects, bytes: 100, targetBytes: 4 << 20), "no more than maxObjects")
+    }
 }
