@@ -36,19 +36,11 @@ struct HealCommand: AsyncParsableCommand {
         let state = try audit.openState(configuration: configuration)
         let connected = try await ConnectedSources.sites(configuration, names: [from, to], tenant: tenant.tenant,
                                                          tokenOverrides: toTokenFile.map { [to: $0] } ?? [:])
-        defer { Task { await connected.close() } }
-        if let (name, why) = connected.unreachable.first { throw CommandFailure(.incomplete, "site \(name) cannot be reached: \(why)") }
-        guard let source = connected.sources.first(where: { $0.name == from }), let target = connected.sources.first(where: { $0.name == to }),
-              let client = connected.clients[to]
-        else { throw CommandFailure(.usage, "--from and --to must name sites of \(configuration.file)") }
-        let healer = Healer(tenant: tenant, state: state, options: audit.walkOptions, logger: Logger(label: "skiff.heal"))
-        let progress = ProgressDisplay { elapsed in "healing \(to) from \(from): \(Int(elapsed)) s" }
         let report: HealReport
-        do { report = try await healer.heal(from: source, to: target, target: client) } catch {
-            progress.stop()
+        do { report = try await heal(connected, tenant: tenant, state: state, configurationFile: configuration.file) } catch {
+            await connected.close()
             throw error
         }
-        progress.stop()
         await connected.close()
         if output.json {
             try JSONOutput.print(report)
@@ -58,5 +50,17 @@ struct HealCommand: AsyncParsableCommand {
             print(report.complete ? "healed" : "\(report.unhealable.count) problems could not be healed")
         }
         if !report.complete { throw ExitCode(ExitStatus.integrity.rawValue) }
+    }
+
+    /// Heals `to` from `from` over the connected clients (closed by the caller).
+    private func heal(_ connected: ConnectedSources, tenant: TenantPublicKey, state: AuditState, configurationFile: String) async throws -> HealReport {
+        if let (name, why) = connected.unreachable.first { throw CommandFailure(.incomplete, "site \(name) cannot be reached: \(why)") }
+        guard let source = connected.sources.first(where: { $0.name == from }), let target = connected.sources.first(where: { $0.name == to }),
+              let client = connected.clients[to]
+        else { throw CommandFailure(.usage, "--from and --to must name sites of \(configurationFile)") }
+        let healer = Healer(tenant: tenant, state: state, options: audit.walkOptions, logger: Logger(label: "skiff.heal"))
+        let progress = ProgressDisplay { elapsed in "healing \(to) from \(from): \(Int(elapsed)) s" }
+        defer { progress.stop() }
+        return try await healer.heal(from: source, to: target, target: client)
     }
 }
