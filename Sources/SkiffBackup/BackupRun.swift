@@ -117,8 +117,9 @@ final class BackupRun: Sendable {
             return entry
         }
         if status.isRegular {
-            if let cached = try cachedFile(path, name: name, status: status) { return cached }
-            return try await backupFile(path, name: name, status: status)
+            let liveDatabase = options.databaseCaptureFolder != nil && DatabaseCapture.hasJournal(path)
+            if !liveDatabase, let cached = try cachedFile(path, name: name, status: status) { return cached }
+            return try await backupFile(path, name: name, status: status, liveDatabaseCandidate: liveDatabase)
         }
         statistics.otherEntries.add(1, ordering: .relaxed)
         return try TreeEntry.metadata(name: name, path: path, status: status, accounts: writer.accounts)
@@ -139,6 +140,7 @@ final class BackupRun: Sendable {
                 writer.warn("cannot list \(path): \(error.message)")
             }
         }
+        let journaled = options.databaseCaptureFolder == nil ? [] : DatabaseCapture.journaledNames(names)
         var entries = [TreeEntry?](repeating: nil, count: names.count)
         try await withThrowingTaskGroup(of: (Int, TreeEntry?).self) { group in
             for (index, name) in names.enumerated() {
@@ -167,14 +169,16 @@ final class BackupRun: Sendable {
                         entries[index] = try await subdirectoryEntry(child, name: name, status: childStatus, rootDevice: rootDevice)
                     }
                 } else if childStatus.isRegular {
-                    if let cached = try cachedFile(child, name: name, status: childStatus) {
+                    // A database with a journal changes without touching its own file: never from the cache.
+                    let liveDatabase = journaled.contains(name)
+                    if !liveDatabase, let cached = try cachedFile(child, name: name, status: childStatus) {
                         entries[index] = cached
                         continue
                     }
                     await fileSlots.acquire()
                     group.addTask {
                         defer { self.fileSlots.release() }
-                        return (index, try await self.backupFile(child, name: name, status: childStatus))
+                        return (index, try await self.backupFile(child, name: name, status: childStatus, liveDatabaseCandidate: liveDatabase))
                     }
                 } else {
                     do {
@@ -280,8 +284,9 @@ final class BackupRun: Sendable {
     /// Reads, chunks and stores one file. A file that changes while it is read is read again
     /// (up to three times); then the last read is kept and a warning recorded.
     /// Returns nil (with a warning) when the file cannot be read.
-    private func backupFile(_ path: RawPath, name: [UInt8], status: FileStatus) async throws -> TreeEntry? {
-        if let folder = options.databaseCaptureFolder, DatabaseCapture.isDatabase(path), DatabaseCapture.hasJournal(path) {
+    /// `liveDatabaseCandidate`: a `-wal` or `-journal` file sits beside it (see `DatabaseCapture`).
+    private func backupFile(_ path: RawPath, name: [UInt8], status: FileStatus, liveDatabaseCandidate: Bool) async throws -> TreeEntry? {
+        if liveDatabaseCandidate, let folder = options.databaseCaptureFolder, DatabaseCapture.isDatabase(path) {
             do {
                 return try await backupDatabaseCopy(path, name: name, folder: folder)
             } catch {

@@ -30,6 +30,18 @@ package enum DatabaseCapture {
         ["-wal", "-journal"].contains { FileManager.default.fileExists(atPath: path.description + $0) }
     }
 
+    /// The names in one directory listing that have a `-wal` or `-journal` file beside them:
+    /// the candidates for a consistent copy, found without a system call per file.
+    static func journaledNames(_ names: [[UInt8]]) -> Set<[UInt8]> {
+        var found = Set<[UInt8]>()
+        for name in names {
+            for suffix in ["-wal", "-journal"] where name.count > suffix.utf8.count && name.suffix(suffix.utf8.count).elementsEqual(suffix.utf8) {
+                found.insert(Array(name.dropLast(suffix.utf8.count)))
+            }
+        }
+        return found
+    }
+
     /// For `name` ending in -wal or -shm: whether its database sits beside it (then the file is
     /// covered by the database's consistent copy and skipped).
     static func isCoveredSidecar(_ path: RawPath, name: [UInt8]) -> Bool {

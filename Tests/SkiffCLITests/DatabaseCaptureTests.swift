@@ -36,4 +36,37 @@ import Testing
         #expect(try copy.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
         try pool.close()
     }
+
+    /// A WAL database closed cleanly is backed up (and cached) as a plain file; reopened and
+    /// written, its own file stays as it was while the rows pile up in -wal. The next backup
+    /// must not take it from the file cache.
+    @Test func aReopenedWALDatabaseIsNotTakenFromTheFileCache() throws {
+        let w = try CLITests.Workspace()
+        defer { w.remove() }
+        try w.initialize()
+        let database = w.source.appending("app.sqlite").description
+        do {
+            let pool = try DatabasePool(path: database)
+            try pool.write { db in
+                try db.execute(sql: "CREATE TABLE items (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
+                for _ in 0..<100 { try db.execute(sql: "INSERT INTO items (payload) VALUES ('before')") }
+            }
+            try pool.close()
+        }
+        #expect(!FileManager.default.fileExists(atPath: database + "-wal"), "a clean close removes the WAL")
+        #expect(try w.backup().status == 0)
+        let before = try FileManager.default.attributesOfItem(atPath: database)[.modificationDate] as? Date
+
+        let pool = try DatabasePool(path: database)
+        try pool.write { db in for _ in 0..<50 { try db.execute(sql: "INSERT INTO items (payload) VALUES ('after')") } }
+        #expect(try FileManager.default.attributesOfItem(atPath: database)[.modificationDate] as? Date == before,
+                "the rows are only in the WAL: the database's own file did not change")
+        let second = try w.backup()
+        #expect(second.status == 0, "\(second)")
+        let target = w.folder.appending("restore").description
+        #expect(try w.skiff(["restore", "latest", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target]).status == 0)
+        let copy = try DatabaseQueue(path: w.restored(target).appending("app.sqlite").description)
+        #expect(try copy.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM items") } == 150)
+        try pool.close()
+    }
 }
