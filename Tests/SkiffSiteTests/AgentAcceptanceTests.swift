@@ -52,17 +52,8 @@ import Testing
         }
         try insert(100)
 
-        var config = try String(contentsOfFile: farm.hostConfiguration, encoding: .utf8)
-        config += "agent:\n  paths: [\(farm.source)]\n  debounce_ms: 150\n  max_delay_ms: 800\n"
-        let agentConfig = farm.folder.appending("agent.yaml").description
-        try config.write(toFile: agentConfig, atomically: true, encoding: .utf8)
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff"))
-        agent.arguments = ["agent", "--config", agentConfig]
-        agent.environment = ProcessInfo.processInfo.environment.merging(farm.environment) { $1 }
-        agent.standardOutput = FileHandle.nullDevice
-        agent.standardError = FileHandle.nullDevice
-        try agent.run()
+        let (agentConfig, _) = try farm.writeAgentConfiguration("agent:\n  paths: [\(farm.source)]\n  debounce_ms: 150\n  max_delay_ms: 800\n")
+        let agent = try farm.startAgent(config: agentConfig)
         defer { if agent.isRunning { kill(agent.processIdentifier, SIGKILL) } }
         #expect(try Self.waitForTree(farm, site: 1, rows: rows) == [], "first snapshot")
 

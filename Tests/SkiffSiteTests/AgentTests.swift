@@ -82,14 +82,12 @@ import Testing
             try TreeGenerator.write(Array("unchanged \(name)".utf8), to: farm.source.appending(name).appending("f.txt"))
         }
         try TreeGenerator.write(Array("first".utf8), to: farm.source.appending("sub/a.txt"))
-        var config = try String(contentsOfFile: farm.hostConfiguration, encoding: .utf8)
         let metricsPort = try Self.freePort()
         let hookLog = farm.folder.appending("hooks.log").description
-        config += "agent:\n  paths: [\(farm.source)]\n  debounce_ms: 200\n  max_delay_ms: 1000\n  exclude: [\"*.tmp\"]\n"
-        config += "  metrics_listen: 127.0.0.1:\(metricsPort)\n"
-        config += "  pre_snapshot: echo pre >> \(hookLog)\n  post_snapshot: echo post $SKIFF_SEQUENCE >> \(hookLog)\n"
-        let agentConfig = farm.folder.appending("agent.yaml").description
-        try config.write(toFile: agentConfig, atomically: true, encoding: .utf8)
+        let (agentConfig, config) = try farm.writeAgentConfiguration(
+            "agent:\n  paths: [\(farm.source)]\n  debounce_ms: 200\n  max_delay_ms: 1000\n  exclude: [\"*.tmp\"]\n"
+                + "  metrics_listen: 127.0.0.1:\(metricsPort)\n"
+                + "  pre_snapshot: echo pre >> \(hookLog)\n  post_snapshot: echo post $SKIFF_SEQUENCE >> \(hookLog)\n")
         let check = try farm.skiff(["agent", "--config", agentConfig, "--check-config"])
         #expect(check.status == 0 && check.standardOutput.contains("usable"), "\(check)")
         try (config + "  nice: 40\n").write(toFile: agentConfig + ".bad", atomically: true, encoding: .utf8)
@@ -97,15 +95,8 @@ import Testing
         #expect(bad.status == 2 && bad.standardError.contains("agent.nice") && bad.standardError.contains("agent.yaml.bad:"), "\(bad)")
 
         let notify = try NotifySocket(path: farm.folder.appending("notify.sock").description)
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff"))
-        agent.arguments = ["agent", "--config", agentConfig]
-        agent.environment = ProcessInfo.processInfo.environment.merging(farm.environment.merging(["NOTIFY_SOCKET": notify.path]) { $1 }) { $1 }
-        agent.standardOutput = FileHandle.nullDevice
         let agentLog = farm.folder.appending("agent.log").description
-        FileManager.default.createFile(atPath: agentLog, contents: nil)
-        agent.standardError = FileHandle(forWritingAtPath: agentLog)
-        try agent.run()
+        let agent = try farm.startAgent(config: agentConfig, environment: ["NOTIFY_SOCKET": notify.path], log: agentLog)
         defer { if agent.isRunning { agent.interrupt() } }
         let startup = notify.wait(for: "READY=1", seconds: 30)
         #expect(startup.contains("READY=1"), "\(startup)")
@@ -198,21 +189,8 @@ import Testing
         options.filesPerDirectory = 10
         options.largeFileSizes = [24 << 20]
         _ = try TreeGenerator.generate(at: farm.source, options: options)
-        var config = try String(contentsOfFile: farm.hostConfiguration, encoding: .utf8)
-        config += "agent:\n  paths: [\(farm.source)]\n  debounce_ms: 100\n  max_delay_ms: 500\n"
-        let agentConfig = farm.folder.appending("agent.yaml").description
-        try config.write(toFile: agentConfig, atomically: true, encoding: .utf8)
-
-        func start() throws -> Process {
-            let agent = Process()
-            agent.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff"))
-            agent.arguments = ["agent", "--config", agentConfig]
-            agent.environment = ProcessInfo.processInfo.environment.merging(farm.environment) { $1 }
-            agent.standardOutput = FileHandle.nullDevice
-            agent.standardError = FileHandle.nullDevice
-            try agent.run()
-            return agent
-        }
+        let (agentConfig, _) = try farm.writeAgentConfiguration("agent:\n  paths: [\(farm.source)]\n  debounce_ms: 100\n  max_delay_ms: 500\n")
+        func start() throws -> Process { try farm.startAgent(config: agentConfig) }
         // Killed while writing and shipping: mid-snapshot or mid-upload, whichever it is in.
         let first = try start()
         var random = SeededRandom(seed: 9)
