@@ -305,12 +305,7 @@ final class BackupRun: Sendable {
                     && after.modificationNanosecondsSinceEpoch == before.modificationNanosecondsSinceEpoch
                     && after.changeNanosecondsSinceEpoch == before.changeNanosecondsSinceEpoch
                 guard stable || attempt == 3 else { continue }
-                var entry = try TreeEntry.metadata(name: name, path: path, status: after, accounts: writer.accounts)
-                entry.size = UInt64(length)
-                entry.content = content
-                statistics.filesSeen.add(1, ordering: .relaxed)
-                statistics.filesRead.add(1, ordering: .relaxed)
-                statistics.logicalBytes.add(Int(length), ordering: .relaxed)
+                let entry = try readFileEntry(name: name, path: path, status: after, content: content, length: length)
                 if stable {
                     writer.ledger.recordFile(.init(
                         path: path.bytes, device: after.device, inode: after.inode, size: after.size,
@@ -338,7 +333,12 @@ final class BackupRun: Sendable {
         defer { close(fd) }
         let status = try FileStatus.fstat(fd, path: copy.description)
         let (content, length) = try await readContent(fd, path: path, status: status)
-        var entry = try TreeEntry.metadata(name: name, path: path, status: original, accounts: writer.accounts)
+        return try readFileEntry(name: name, path: path, status: original, content: content, length: length)
+    }
+
+    /// The entry of a file just read: its metadata with the content and length read, counted.
+    private func readFileEntry(name: [UInt8], path: RawPath, status: FileStatus, content: ContentReference, length: Int64) throws -> TreeEntry {
+        var entry = try TreeEntry.metadata(name: name, path: path, status: status, accounts: writer.accounts)
         entry.size = UInt64(length)
         entry.content = content
         statistics.filesSeen.add(1, ordering: .relaxed)
