@@ -58,3 +58,17 @@ package struct BackupOptions: Sendable {
         return bytes.starts(with: Self.cacheDirectorySignature)
     }
 }
+
+extension BackupOptions {
+    /// What a host protects (`skiff backup` and the agent): its exclusions, its own state
+    /// folders (never backed up, made absolute), and where live databases are copied.
+    package init(excludes: [String], excludeCaches: Bool, oneFileSystem: Bool, excluding stateFolders: [RawPath],
+                 databaseCaptureFolder: RawPath) throws {
+        self.init()
+        self.excludes = excludes
+        self.excludeCaches = excludeCaches
+        self.oneFileSystem = oneFileSystem
+        alwaysExcluded = try stateFolders.map { try $0.absolute() }
+        self.databaseCaptureFolder = databaseCaptureFolder
+    }
+}

@@ -84,12 +84,7 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     static func options(_ settings: AgentSettings, excluding extra: [RawPath], scratch: RawPath) throws -> BackupOptions {
-        var options = BackupOptions()
-        options.databaseCaptureFolder = scratch
-        options.excludes = settings.excludes
-        options.excludeCaches = settings.excludeCaches
-        options.oneFileSystem = settings.oneFileSystem
-        options.alwaysExcluded = try extra.map { try $0.absolute() }
-        return options
+        try BackupOptions(excludes: settings.excludes, excludeCaches: settings.excludeCaches, oneFileSystem: settings.oneFileSystem,
+                          excluding: extra, databaseCaptureFolder: scratch)
     }
 }

@@ -52,14 +52,10 @@ struct BackupCommand: AsyncParsableCommand {
 
     /// - Parameter scratch: where consistent copies of live SQLite databases are made.
     private func options(excluding extra: [RawPath], scratch: RawPath) throws -> BackupOptions {
-        var options = BackupOptions()
-        options.databaseCaptureFolder = scratch
-        options.excludes = exclude
-        options.excludeCaches = excludeCaches
-        options.oneFileSystem = oneFileSystem
+        var options = try BackupOptions(excludes: exclude, excludeCaches: excludeCaches, oneFileSystem: oneFileSystem, excluding: extra,
+                                        databaseCaptureFolder: scratch)
         options.tags = tag
         if let parallel { options.parallelFiles = max(1, parallel) }
-        options.alwaysExcluded = try extra.map { try $0.absolute() }
         return options
     }
 
