@@ -112,18 +112,8 @@ package final class FileSystemStore: ObjectStore {
 
     /// Writes a named temporary file in `tmp/` and renames it into place without replacing.
     private func putNamed(_ bytes: [UInt8], at target: RawPath, key: StoreKey) throws -> PutOutcome {
-        let temporary = temporaryFolder.appending("\(UInt64.random(in: 0...UInt64.max))-\(getpid()).tmp")
-        do {
-            let fd = try FileIO.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o444)
-            do {
-                try bytes.withUnsafeBytes { try FileIO.writeAll(fd, $0, path: key.path) }
-                guard close(fd) == 0 else { throw SystemError("close", path: key.path) }
-            } catch {
-                close(fd)
-                throw error
-            }
-            return try moveIntoPlace(temporary, target)
-        } catch {
+        let temporary = try writeTemporaryFile(bytes, key: key, sync: false)
+        do { return try moveIntoPlace(temporary, target) } catch {
             _ = temporary.withCString { unlink($0) }
             throw error
         }
@@ -134,25 +124,41 @@ package final class FileSystemStore: ObjectStore {
     /// temporary file, synced, then renamed over the old copy: readers see the old or the new
     /// file, never a mix. Never use it to change a good value: values are immutable.
     package func replaceDamaged(_ key: StoreKey, _ bytes: [UInt8]) throws {
+        do {
+            let temporary = try writeTemporaryFile(bytes, key: key, sync: true)
+            do {
+                let target = path(key)
+                try FileIO.makeDirectories(target.parent, mode: 0o700)
+                guard temporary.withCString({ t in target.withCString { rename(t, $0) } }) == 0 else { throw SystemError("rename", path: key.path) }
+            } catch {
+                _ = temporary.withCString { unlink($0) }
+                throw error
+            }
+        } catch let error as SystemError {
+            throw Self.translate(error, context: key.path)
+        }
+        pendingPuts.withLock { $0 += 1 }
+    }
+
+    /// Writes `bytes` to a new file in `tmp/` (read-only, optionally fsync'd) and returns its
+    /// path; on failure nothing is left behind.
+    private func writeTemporaryFile(_ bytes: [UInt8], key: StoreKey, sync: Bool) throws -> RawPath {
         let temporary = temporaryFolder.appending("\(UInt64.random(in: 0...UInt64.max))-\(getpid()).tmp")
         do {
             let fd = try FileIO.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o444)
             do {
                 try bytes.withUnsafeBytes { try FileIO.writeAll(fd, $0, path: key.path) }
-                guard fsync(fd) == 0 else { throw SystemError("fsync", path: key.path) }
+                if sync { guard fsync(fd) == 0 else { throw SystemError("fsync", path: key.path) } }
                 guard close(fd) == 0 else { throw SystemError("close", path: key.path) }
             } catch {
                 close(fd)
                 throw error
             }
-            let target = path(key)
-            try FileIO.makeDirectories(target.parent, mode: 0o700)
-            guard temporary.withCString({ t in target.withCString { rename(t, $0) } }) == 0 else { throw SystemError("rename", path: key.path) }
-        } catch let error as SystemError {
+            return temporary
+        } catch {
             _ = temporary.withCString { unlink($0) }
-            throw Self.translate(error, context: key.path)
+            throw error
         }
-        pendingPuts.withLock { $0 += 1 }
     }
 
     /// Moves a value out of sight into `quarantine/` (kept for inspection, never read again
