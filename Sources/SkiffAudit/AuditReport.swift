@@ -26,6 +26,8 @@ package struct AuditReport: Sendable, Codable {
         package var reachable: Bool
         package var error: String?
         package var seals = 0
+        /// Seals retention retired here: checked as links of their chain, not walked.
+        package var retiredSeals = 0
         package var objectsRead = 0
         package var objectsReread = 0
         package var objectsTrusted = 0

@@ -31,12 +31,13 @@ package struct Auditor: Sendable {
         let started = Date()
         let mode = options.deep ? "deep" : options.samplePercent > 0 ? "incremental, \(options.samplePercent)% sampled" : "incremental"
         var report = AuditReport(mode: mode)
-        var catalogs: [(source: String, seals: [Seal], complete: Set<Digest256>)] = []
+        var catalogs: [SourceCatalog] = []
         for source in sources {
             var summary = AuditReport.SourceSummary(name: source.name, reachable: true)
             do {
-                let (findings, seals, walk) = try await audit(source, progress: { progress(source.name, $0) })
-                summary.seals = seals.count
+                let (findings, catalog, walk) = try await audit(source, progress: { progress(source.name, $0) })
+                summary.seals = catalog.seals.count
+                summary.retiredSeals = catalog.retired.count
                 summary.objectsRead = walk.objectsRead
                 summary.objectsReread = walk.objectsReread
                 summary.objectsTrusted = walk.objectsTrusted
@@ -44,7 +45,7 @@ package struct Auditor: Sendable {
                 summary.completeSeals = walk.completeSeals.count
                 summary.findings = findings.count
                 report.findings += findings
-                catalogs.append((source.name, seals, walk.completeSeals))
+                catalogs.append(SourceCatalog(source: source.name, seals: catalog.seals, retired: catalog.retired, complete: walk.completeSeals))
             } catch {
                 summary.reachable = false
                 summary.error = "\(error)"
@@ -60,10 +61,10 @@ package struct Auditor: Sendable {
     }
 
     /// One source: seals, rollback, DAG.
-    private func audit(_ source: AuditSource, progress: @escaping @Sendable (Int) -> Void) async throws -> ([AuditFinding], [Seal], WalkOutcome) {
+    private func audit(_ source: AuditSource, progress: @escaping @Sendable (Int) -> Void) async throws -> ([AuditFinding], SealCatalog, WalkOutcome) {
         let catalog = try await SealCatalog.load(repository: source.repository, tenant: tenant)
         var findings = catalog.problems.map { AuditFinding.from($0, source: source.name) }
-        findings += try checkRollback(catalog.seals, source: source)
+        findings += try checkRollback(catalog.seals + catalog.retired, source: source)
         let walk = try await DAGWalk(source: source, state: state, options: options, fallback: nil).run(catalog.seals, progress: progress)
         findings += walk.findings
         if let restoreKey {
@@ -76,7 +77,7 @@ package struct Auditor: Sendable {
                 findings.append(finding)
             }
         }
-        return (findings, catalog.seals, walk)
+        return (findings, catalog, walk)
     }
 
     static let keylessCodes: Set<String> = [
@@ -112,33 +113,46 @@ package struct Auditor: Sendable {
         return findings
     }
 
-    /// Seal by seal across sources: who holds what, and where they disagree.
-    static func compare(_ catalogs: [(source: String, seals: [Seal], complete: Set<Digest256>)]) -> ([AuditReport.SealAgreement], [AuditFinding]) {
+    /// What one source holds, for comparison.
+    struct SourceCatalog {
+        var source: String
+        var seals: [Seal]
+        var retired: [Seal]
+        var complete: Set<Digest256>
+    }
+
+    /// Seal by seal across sources: who holds what, and where they disagree. A seal one
+    /// source retired (its retention may differ) counts as held there for the comparison of
+    /// hashes, but not as a restorable copy.
+    static func compare(_ catalogs: [SourceCatalog]) -> ([AuditReport.SealAgreement], [AuditFinding]) {
         struct Key: Hashable { let host: String; let sequence: UInt64 }
         var held: [Key: [(source: String, seal: Seal)]] = [:]
+        var retiredAt: [Key: [(source: String, seal: Seal)]] = [:]
         for catalog in catalogs {
             for seal in catalog.seals { held[Key(host: seal.hostName, sequence: seal.sequence), default: []].append((catalog.source, seal)) }
+            for seal in catalog.retired { retiredAt[Key(host: seal.hostName, sequence: seal.sequence), default: []].append((catalog.source, seal)) }
         }
         var agreements: [AuditReport.SealAgreement] = []
         var findings: [AuditFinding] = []
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         for (key, holders) in held.sorted(by: { ($0.key.host, $0.key.sequence) < ($1.key.host, $1.key.sequence) }) {
-            let sources = Set(holders.map(\.source))
+            let retiredHolders = retiredAt[key] ?? []
+            let sources = Set(holders.map(\.source) + retiredHolders.map(\.source))
             let missing = catalogs.map(\.source).filter { !sources.contains($0) }
-            let hashes = Set(holders.map(\.seal.hash))
+            let hashes = Set((holders + retiredHolders).map(\.seal.hash))
             let first = holders[0].seal
             if hashes.count > 1 {
-                let detail = holders.map { "\($0.source) has \($0.seal.hash.hex.prefix(12))…" }.joined(separator: ", ")
-                findings.append(AuditFinding(.rootMismatch, source: holders.map(\.source).joined(separator: ", "),
-                                             seals: holders.map(\.seal.name.short),
+                let detail = (holders + retiredHolders).map { "\($0.source) has \($0.seal.hash.hex.prefix(12))…" }.joined(separator: ", ")
+                findings.append(AuditFinding(.rootMismatch, source: (holders + retiredHolders).map(\.source).joined(separator: ", "),
+                                             seals: (holders + retiredHolders).map(\.seal.name.short),
                                              message: "sites disagree on seal #\(key.sequence) of \(key.host): \(detail)"))
             }
             for source in missing {
                 findings.append(AuditFinding(.missingSeal, source: source, seals: [first.name.short],
                                              message: "seal #\(key.sequence) of \(key.host) is held by \(holders.map(\.source).joined(separator: ", ")) but not here"))
             }
-            let complete = holders.allSatisfy { holder in catalogs.first { $0.source == holder.source }!.complete.contains(holder.seal.hash) }
+            let complete = retiredHolders.isEmpty && holders.allSatisfy { holder in catalogs.first { $0.source == holder.source }!.complete.contains(holder.seal.hash) }
             let seconds = Double(first.time.seconds) + Double(first.time.nanoseconds) / 1e9
             agreements.append(AuditReport.SealAgreement(
                 host: key.host, sequence: key.sequence, time: formatter.string(from: Date(timeIntervalSince1970: seconds)),

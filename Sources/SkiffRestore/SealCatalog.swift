@@ -4,46 +4,62 @@ import SkiffStorage
 /// The seals of a repository, each read and verified against the tenant key, with the
 /// problems found (unreadable, misfiled, badly signed, unknown signer, broken chain).
 package struct SealCatalog: Sendable {
-    /// Seals that verified, sorted by time then host and sequence.
+    /// Seals that verified, sorted by time then host and sequence: the snapshots one may
+    /// restore.
     package let seals: [Seal]
+    /// Seals that retention retired at a site and that verified: part of their host's chain
+    /// (so the chain stays checkable after thinning), never restored from.
+    package var retired: [Seal] = []
     package let problems: [SealError]
     /// For catalogs merged from several sources: which sources hold each seal (by hash).
     package var holders: [Digest256: [String]] = [:]
 
-    /// Reads every seal (or those of `host`) and verifies signatures and chains.
+    /// Reads every seal (or those of `host`), retained and retired, and verifies signatures,
+    /// and chains over both.
     package static func load(repository: Repository, tenant: TenantPublicKey, host: String? = nil) async throws -> SealCatalog {
-        var seals: [Seal] = []
         var problems: [SealError] = []
         var certifiedKeys: Set<[UInt8]> = []
-        for name in try await repository.sealNames(host: host) {
-            let seal: Seal
-            do {
-                seal = try await repository.seal(named: name)
-            } catch let error as SealError {
-                problems.append(error)
-                continue
-            } catch StoreError.notFound {
-                continue
-            }
-            do {
-                guard seal.tenant == tenant.tenant else { throw SealError.wrongTenant(name, seal.tenant) }
-                if !certifiedKeys.contains(seal.certificate.signature) {
-                    do { try seal.certificate.verify(by: tenant) } catch {
-                        throw SealError.unknownSigner(name, seal.certificate.publicKey.fingerprint)
-                    }
-                    certifiedKeys.insert(seal.certificate.signature)
+        func verified(_ names: [SealName], retired: Bool) async throws -> [Seal] {
+            var seals: [Seal] = []
+            for name in names {
+                let seal: Seal
+                do {
+                    seal = try await repository.seal(named: name, retired: retired)
+                } catch let error as SealError {
+                    problems.append(error)
+                    continue
+                } catch StoreError.notFound {
+                    continue
                 }
-                try seal.verifySignature()
-                seals.append(seal)
-            } catch let error as SealError {
-                problems.append(error)
+                do {
+                    guard seal.tenant == tenant.tenant else { throw SealError.wrongTenant(name, seal.tenant) }
+                    if !certifiedKeys.contains(seal.certificate.signature) {
+                        do { try seal.certificate.verify(by: tenant) } catch {
+                            throw SealError.unknownSigner(name, seal.certificate.publicKey.fingerprint)
+                        }
+                        certifiedKeys.insert(seal.certificate.signature)
+                    }
+                    try seal.verifySignature()
+                    seals.append(seal)
+                } catch let error as SealError {
+                    problems.append(error)
+                }
             }
+            return seals
         }
-        for (_, hostSeals) in Dictionary(grouping: seals, by: \.hostName) {
+        var seals = try await verified(try await repository.sealNames(host: host), retired: false)
+        let retiredNames = try await repository.retiredSealNames(host: host)
+        // A seal retired while this listing ran shows up in both: it counts as retired.
+        let retired = try await verified(retiredNames, retired: true)
+        let retiredHashes = Set(retired.map(\.hash))
+        seals.removeAll { retiredHashes.contains($0.hash) }
+        for (_, hostSeals) in Dictionary(grouping: seals + retired, by: \.hostName) {
             problems += SealChain.problems(in: hostSeals)
         }
         seals.sort { ($0.time, $0.hostName, $0.sequence) < ($1.time, $1.hostName, $1.sequence) }
-        return SealCatalog(seals: seals, problems: problems)
+        var catalog = SealCatalog(seals: seals, problems: problems)
+        catalog.retired = retired.sorted { ($0.hostName, $0.sequence) < ($1.hostName, $1.sequence) }
+        return catalog
     }
 
     package var hosts: [String] { Array(Set(seals.map(\.hostName))).sorted() }

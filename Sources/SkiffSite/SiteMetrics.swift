@@ -1,5 +1,6 @@
 import Metrics
 import SkiffCore
+import SkiffSiteProtocol
 
 /// The site's Prometheus metrics, through swift-metrics (bootstrapped by the server with
 /// the Prometheus factory). Metric names are documented in docs/PROTOCOL.md.
@@ -27,6 +28,20 @@ package struct SiteMetrics: Sendable {
     func scrubPassCompleted(tenant: String, seconds: Double, at time: Double) {
         Gauge(label: "skiff_site_scrub_last_pass_seconds", dimensions: [("tenant", tenant)]).record(seconds)
         Gauge(label: "skiff_site_scrub_last_pass_completed_time_seconds", dimensions: [("tenant", tenant)]).record(time)
+    }
+
+    func sealRetired(tenant: String) {
+        Counter(label: "skiff_site_seals_retired_total", dimensions: [("tenant", tenant)]).increment()
+    }
+
+    func collected(_ report: CollectionReport, at time: Double) {
+        let tenant = [("tenant", report.tenant)]
+        Counter(label: "skiff_site_gc_runs_total", dimensions: tenant).increment()
+        Counter(label: "skiff_site_gc_objects_deleted_total", dimensions: tenant).increment(by: report.deletedObjects)
+        Counter(label: "skiff_site_gc_bytes_deleted_total", dimensions: tenant).increment(by: report.deletedBytes)
+        Gauge(label: "skiff_site_gc_last_duration_seconds", dimensions: tenant).record(report.seconds)
+        Gauge(label: "skiff_site_gc_last_run_completed_time_seconds", dimensions: tenant).record(time)
+        Gauge(label: "skiff_site_gc_reachable_objects", dimensions: tenant).record(report.reachable)
     }
 
     func rejected(code: String) {

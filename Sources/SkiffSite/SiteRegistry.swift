@@ -171,6 +171,33 @@ package final class SiteRegistry: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v3-retention") { db in
+            try db.execute(sql: """
+                ALTER TABLE seals ADD COLUMN retired REAL;
+                CREATE TABLE retention (
+                    tenant TEXT PRIMARY KEY NOT NULL,
+                    policy TEXT NOT NULL DEFAULT '{}',
+                    immutability TEXT NOT NULL DEFAULT '{"seconds":0}'
+                );
+                CREATE TABLE holds (
+                    tenant TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    label TEXT NOT NULL,
+                    created REAL NOT NULL,
+                    actor TEXT NOT NULL,
+                    PRIMARY KEY (tenant, host, sequence)
+                );
+                CREATE TABLE collections (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    tenant TEXT NOT NULL,
+                    started REAL NOT NULL,
+                    finished REAL,
+                    actor TEXT NOT NULL,
+                    report TEXT
+                );
+                """)
+        }
         try migrator.migrate(database)
     }
 
@@ -371,9 +398,10 @@ package final class SiteRegistry: Sendable {
     }
 
     /// Seals of `tenant` (of one host, or all), between two times (Unix ns, inclusive),
-    /// after a (host, sequence) cursor, in the order of their store keys.
-    package func seals(tenant: TenantID, host: String?, since: Int64?, until: Int64?, after: (String, UInt64)?, limit: Int) throws -> [SealIndexEntry] {
-        var sql = "SELECT * FROM seals WHERE tenant = ?"
+    /// after a (host, sequence) cursor, in the order of their store keys; retained ones,
+    /// or with `retired` those retention retired.
+    package func seals(tenant: TenantID, host: String?, since: Int64?, until: Int64?, after: (String, UInt64)?, limit: Int, retired: Bool = false) throws -> [SealIndexEntry] {
+        var sql = "SELECT * FROM seals WHERE tenant = ? AND retired IS \(retired ? "NOT NULL" : "NULL")"
         var arguments: StatementArguments = [tenant.hex]
         if let host { sql += " AND host = ?"; _ = arguments.append(contentsOf: [host]) }
         if let since { sql += " AND time >= ?"; _ = arguments.append(contentsOf: [since]) }
@@ -387,10 +415,16 @@ package final class SiteRegistry: Sendable {
         _ = arguments.append(contentsOf: [limit])
         return try database.read { db in
             try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                SealIndexEntry(host: row["host"], sequence: UInt64(row["sequence"] as Int64), time: row["time"],
-                               hash: Hex.encode(Array(row["hash"] as Data)), accepted: Date(timeIntervalSince1970: row["accepted"]))
+                Self.sealEntry(row)
             }
         }
+    }
+
+    static func sealEntry(_ row: Row) -> SealIndexEntry {
+        let retired: Double? = row["retired"]
+        return SealIndexEntry(host: row["host"], sequence: UInt64(row["sequence"] as Int64), time: row["time"],
+                              hash: Hex.encode(Array(row["hash"] as Data)), accepted: Date(timeIntervalSince1970: row["accepted"]),
+                              retired: retired.map { Date(timeIntervalSince1970: $0) })
     }
 
     // MARK: Identities

@@ -31,6 +31,12 @@ struct SiteRoutes: Sendable {
         tenants.get(":tenant/seals", use: listSeals)
         tenants.get(":tenant/seals/:host/:file", use: getSeal)
         tenants.get(":tenant/scrub", use: scrubStatus)
+        tenants.delete(":tenant/seals/:host/:file", use: retireSeal)
+        tenants.get(":tenant/retired/:host/:file", use: getRetiredSeal)
+        tenants.get(":tenant/retention", use: retentionSettings)
+        tenants.get(":tenant/retention/plan", use: retentionPlan)
+        tenants.post(":tenant/retention/apply", use: applyRetention)
+        tenants.post(":tenant/gc", use: collectGarbage)
     }
 
     // MARK: Helpers
@@ -195,18 +201,68 @@ struct SiteRoutes: Sendable {
             guard parts.count == 2, let sequence = UInt64(parts[1]) else { throw SiteError.badRequest("after must be host/sequence") }
             after = (String(parts[0]), sequence)
         }
+        let retired: Bool
+        switch query.get("state") {
+        case nil, "retained": retired = false
+        case "retired": retired = true
+        default: throw SiteError.badRequest("state is retained or retired")
+        }
         let seals = try service.listSeals(
             tenant: tenant, host: query.get("host"), since: query.get("since", as: Int64.self), until: query.get("until", as: Int64.self),
-            after: after, limit: query.get("limit", as: Int.self) ?? 1000, principal: principal)
+            after: after, limit: query.get("limit", as: Int.self) ?? 1000, retired: retired, principal: principal)
         return Self.json(SealListing(seals: seals))
+    }
+
+    func sealName(_ context: SiteRequestContext) throws -> SealName {
+        guard let name = SealName(host: try context.parameters.require("host"), fileName: try context.parameters.require("file")) else {
+            throw SiteError.badRequest("a seal file name is <16 hex sequence>-<64 hex hash>")
+        }
+        return name
     }
 
     @Sendable func getSeal(_ request: Request, context: SiteRequestContext) async throws -> Response {
         let (tenant, principal) = try tenant(context)
-        guard let name = SealName(host: try context.parameters.require("host"), fileName: try context.parameters.require("file")) else {
-            throw SiteError.badRequest("a seal file name is <16 hex sequence>-<64 hex hash>")
-        }
-        let bytes = try await service.getSeal(tenant: tenant, name: name, principal: principal)
+        let bytes = try await service.getSeal(tenant: tenant, name: try sealName(context), principal: principal)
         return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    // MARK: Retention
+
+    @Sendable func retireSeal(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        let name = try sealName(context)
+        guard let entry = try service.registry.sealEntry(tenant: tenant.id, host: name.host, sequence: name.sequence), entry.hash == name.hash.hex else {
+            try service.requireAdministrator(principal, tenant: tenant, attempt: "retire \(name.short)")
+            throw SiteError.notFound("no seal \(name)")
+        }
+        try await service.retireSeal(tenant: tenant, host: name.host, sequence: name.sequence, principal: principal,
+                                     reason: request.uri.queryParameters.get("reason") ?? "retired through the API")
+        return Response(status: .noContent)
+    }
+
+    @Sendable func getRetiredSeal(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        let bytes = try await service.getRetiredSeal(tenant: tenant, name: try sealName(context), principal: principal)
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    @Sendable func retentionSettings(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        return Self.json(try service.retentionSettings(tenant: tenant, principal: principal))
+    }
+
+    @Sendable func retentionPlan(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        return Self.json(try service.retentionPlan(tenant: tenant, principal: principal))
+    }
+
+    @Sendable func applyRetention(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        return Self.json(try await service.applyRetention(tenant: tenant, principal: principal))
+    }
+
+    @Sendable func collectGarbage(_ request: Request, context: SiteRequestContext) async throws -> Response {
+        let (tenant, principal) = try tenant(context)
+        return Self.json(try await service.collectGarbage(tenant: tenant, principal: principal))
     }
 }

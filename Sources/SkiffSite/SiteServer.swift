@@ -28,6 +28,8 @@ package struct SiteServerConfiguration: Sendable {
     /// Background re-reading of stored objects (0: off), and the pause between passes.
     package var scrubBytesPerSecond = 0
     package var scrubPause: Duration = .seconds(86_400)
+    /// Applying retention and collecting garbage (nil: only when an administrator asks).
+    package var retentionInterval: Duration?
 
     package init(dataFolder: RawPath, host: String, port: Int, certificatePath: String, privateKeyPath: String, http2: Bool) {
         self.dataFolder = dataFolder
@@ -76,6 +78,9 @@ package enum SiteServer {
         var services: [any Service] = [housekeeping, app]
         if configuration.scrubBytesPerSecond > 0 {
             services.append(SiteScrubber(service: service, bytesPerSecond: configuration.scrubBytesPerSecond, pause: configuration.scrubPause, logger: logger))
+        }
+        if let interval = configuration.retentionInterval {
+            services.append(SiteRetentionSchedule(service: service, interval: interval, logger: logger))
         }
         var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = configuration.shutdownGrace

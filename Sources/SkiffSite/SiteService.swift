@@ -15,7 +15,7 @@ package final class SiteService: Sendable {
     package let metrics: SiteMetrics
     let logger: Logger
     private let stores = Mutex<[TenantID: FileSystemStore]>([:])
-    private let sealLocks = KeyedLocks<String>()
+    let sealLocks = KeyedLocks<String>()
     private let pendingIdentities = Mutex<[(TenantID, ObjectIdentity, ObjectAddress)]>([])
     /// Quarantined objects by tenant, to release one when a good copy arrives.
     private let quarantinedAddresses = Mutex<[TenantID: Set<ObjectAddress>]>([:])
@@ -112,6 +112,10 @@ package final class SiteService: Sendable {
     private func store(_ address: ObjectAddress, _ bytes: [UInt8], identity: ObjectIdentity?, tenant: TenantRecord) async throws -> PutOutcome {
         let store = try store(tenant.id)
         var outcome = try await translated { try await store.put(.object(address), bytes) }
+        if outcome == .alreadyPresent {
+            // The host will reuse it: refresh its age as a "present" answer does (rule G3).
+            _ = try await translated { try store.touch(.object(address)) }
+        }
         if outcome == .alreadyPresent, try await translated({ try await !Self.isIntact(address, in: store) }) {
             try await translated { try store.replaceDamaged(.object(address), bytes) }
             metrics.objectRepaired(tenant: tenant.name)
@@ -144,11 +148,13 @@ package final class SiteService: Sendable {
             throw SiteError.tooLarge("at most \(Self.maxQueryItems) addresses and identities per query")
         }
         let store = try store(tenant.id)
+        // Answering "present" vouches for the object: touching it keeps garbage collection off
+        // it for the grace period (rule G3), long enough for the seal that will reach it.
         var missing: [ObjectAddress] = []
-        for address in addresses where try await !store.exists(.object(address)) { missing.append(address) }
+        for address in addresses where try !store.touch(.object(address)) { missing.append(address) }
         try flushIdentities()
         var known: [ObjectIdentity: ObjectAddress] = [:]
-        for (identity, address) in try registry.addresses(for: identities, tenant: tenant.id) where try await store.exists(.object(address)) {
+        for (identity, address) in try registry.addresses(for: identities, tenant: tenant.id) where try store.touch(.object(address)) {
             known[identity] = address
         }
         return (missing, known)
@@ -182,7 +188,14 @@ package final class SiteService: Sendable {
             metrics.rejected(code: "forbidden")
             throw SiteError.forbidden("only administrators may delete")
         }
-        try await translated { try await self.store(tenant.id).delete(.object(address)) }
+        let store = try store(tenant.id)
+        let window = try registry.retentionSettings(tenant: tenant.id).immutability.effective(at: Date())
+        if let (modified, _) = try await translated({ try store.age(.object(address)) }), modified + window > Int(Date().timeIntervalSince1970) {
+            try registry.audit(actor: principal.tokenID, action: "refused-delete", tenant: tenant.id, detail: "object \(address): immutable")
+            metrics.rejected(code: "immutable")
+            throw SiteError(423, "immutable", "object \(address.hex) is inside the immutability window (\(RetentionPlan.duration(window)))")
+        }
+        try await translated { try await store.delete(.object(address)) }
         try registry.forgetCompleteness(tenant: tenant.id)
         try registry.audit(actor: principal.tokenID, action: "delete-object", tenant: tenant.id, detail: "object \(address)")
     }
@@ -277,13 +290,14 @@ package final class SiteService: Sendable {
         return missing
     }
 
-    package func listSeals(tenant: TenantRecord, host: String?, since: Int64?, until: Int64?, after: (String, UInt64)?, limit: Int, principal: Principal) throws -> [SealIndexEntry] {
+    package func listSeals(tenant: TenantRecord, host: String?, since: Int64?, until: Int64?, after: (String, UInt64)?, limit: Int, retired: Bool = false,
+                           principal: Principal) throws -> [SealIndexEntry] {
         var host = host
         if principal.role == .writer {
             guard host == nil || host == principal.host else { throw SiteError.forbidden("a writer token reads only its own host's seals") }
             host = principal.host
         }
-        return try registry.seals(tenant: tenant.id, host: host, since: since, until: until, after: after, limit: min(max(limit, 1), 10_000))
+        return try registry.seals(tenant: tenant.id, host: host, since: since, until: until, after: after, limit: min(max(limit, 1), 10_000), retired: retired)
     }
 
     package func getSeal(tenant: TenantRecord, name: SealName, principal: Principal) async throws -> [UInt8] {
@@ -349,6 +363,7 @@ package final class SiteService: Sendable {
             let store = try store(tenant.id)
             try store.removeStaleTemporaryFiles()
             let repository = Repository(store: store, location: "site")
+            try await reconcileRetired(tenant: tenant, repository: repository)
             for name in try await repository.sealNames() {
                 let head = try registry.head(tenant: tenant.id, host: name.host)
                 guard head.map({ name.sequence > $0.sequence }) ?? true else { continue }
@@ -361,8 +376,26 @@ package final class SiteService: Sendable {
         }
     }
 
+    /// Retired seals are indexed as retired; a seal left in both folders by an interrupted
+    /// retirement loses its `seals/` copy.
+    private func reconcileRetired(tenant: TenantRecord, repository: Repository) async throws {
+        for name in try await repository.retiredSealNames() {
+            if let entry = try registry.sealEntry(tenant: tenant.id, host: name.host, sequence: name.sequence) {
+                if entry.retired == nil { try registry.markRetired(tenant: tenant.id, host: name.host, sequence: name.sequence) }
+            } else {
+                guard let seal = try? await repository.seal(named: name, retired: true), (try? seal.verify(by: tenant.publicKey)) != nil else {
+                    logger.warning("unverifiable retired seal file left alone", metadata: ["tenant": "\(tenant.name)", "seal": "\(name)"])
+                    continue
+                }
+                try registry.recordSeal(seal, tenant: tenant.id)
+                try registry.markRetired(tenant: tenant.id, host: name.host, sequence: name.sequence)
+            }
+            try await repository.store.delete(.seal(name))
+        }
+    }
+
     /// Maps store failures to site errors.
-    private func translated<T>(_ body: () async throws -> T) async throws -> T {
+    func translated<T>(_ body: () async throws -> T) async throws -> T {
         do { return try await body() } catch let error as StoreError {
             switch error {
             case .noSpace(let what): throw SiteError.insufficientStorage(what)

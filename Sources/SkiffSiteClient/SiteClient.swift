@@ -278,6 +278,8 @@ package final class SiteClient: ObjectStore, SiteConnection {
             path = SiteAPI.object(tenant, address)
         } else if let name = key.sealName {
             path = SiteAPI.seal(tenant, name)
+        } else if let name = key.retiredSealName {
+            path = SiteAPI.retiredSeal(tenant, name)
         } else {
             throw StoreError.notFound(key)
         }
@@ -327,13 +329,14 @@ package final class SiteClient: ObjectStore, SiteConnection {
             let keys = try json(ObjectListing.self, body).objects.compactMap { ObjectAddress(hex: $0) }.map { StoreKey.object($0) }
             return keys.filter { $0.path.hasPrefix(prefix) }
         }
-        if prefix.hasPrefix(StoreKey.sealsPrefix) || StoreKey.sealsPrefix.hasPrefix(prefix) {
-            var path = SiteAPI.seals(tenant) + "?limit=\(min(limit, 10_000))"
-            let rest = prefix.dropFirst(StoreKey.sealsPrefix.count)
+        for (folder, retired) in [(StoreKey.sealsPrefix, false), (StoreKey.retiredPrefix, true)]
+        where prefix.hasPrefix(folder) || folder.hasPrefix(prefix) {
+            var path = SiteAPI.seals(tenant) + "?limit=\(min(limit, 10_000))" + (retired ? "&state=retired" : "")
+            let rest = prefix.dropFirst(folder.count)
             if let slash = rest.firstIndex(of: "/") { path += "&host=\(rest[..<slash])" }
-            if let name = after?.sealName { path += "&after=\(name.host)/\(name.sequence)" }
+            if let name = retired ? after?.retiredSealName : after?.sealName { path += "&after=\(name.host)/\(name.sequence)" }
             let (_, body) = try await send(.GET, path, limit: 16 << 20)
-            let keys = try json(SealListing.self, body).seals.compactMap(\.name).map { StoreKey.seal($0) }
+            let keys = try json(SealListing.self, body).seals.compactMap(\.name).map { retired ? StoreKey.retiredSeal($0) : StoreKey.seal($0) }
             return keys.filter { $0.path.hasPrefix(prefix) }
         }
         return []

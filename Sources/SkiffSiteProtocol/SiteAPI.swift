@@ -13,6 +13,11 @@ package enum SiteAPI {
     package static func seals(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/seals" }
     package static func seal(_ tenant: TenantID, _ name: SealName) -> String { "\(seals(tenant))/\(name.host)/\(name.fileName)" }
     package static func scrub(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/scrub" }
+    package static func retiredSeal(_ tenant: TenantID, _ name: SealName) -> String { "\(self.tenant(tenant))/retired/\(name.host)/\(name.fileName)" }
+    package static func retention(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/retention" }
+    package static func retentionPlan(_ tenant: TenantID) -> String { "\(retention(tenant))/plan" }
+    package static func retentionApply(_ tenant: TenantID) -> String { "\(retention(tenant))/apply" }
+    package static func collect(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/gc" }
     package static let health = "/v1/health"
     package static let metrics = "/metrics"
 
@@ -67,13 +72,16 @@ package struct SealIndexEntry: Sendable, Equatable, Codable {
     package var time: Int64
     package var hash: String
     package var accepted: Date
+    /// When retention retired it (absent for seals that restores may use).
+    package var retired: Date?
 
-    package init(host: String, sequence: UInt64, time: Int64, hash: String, accepted: Date) {
+    package init(host: String, sequence: UInt64, time: Int64, hash: String, accepted: Date, retired: Date? = nil) {
         self.host = host
         self.sequence = sequence
         self.time = time
         self.hash = hash
         self.accepted = accepted
+        self.retired = retired
     }
 
     package var name: SealName? { Digest256(hex: hash).map { SealName(host: host, sequence: sequence, hash: $0) } }

@@ -66,10 +66,19 @@ package struct Repository: Sendable {
 
     /// Names of the seals of `host`, or of every host, in (host, sequence) order.
     package func sealNames(host: String? = nil) async throws -> [SealName] {
-        let prefix = host.map { "\(StoreKey.sealsPrefix)\($0)/" } ?? StoreKey.sealsPrefix
+        try await names(under: StoreKey.sealsPrefix, host: host, \.sealName)
+    }
+
+    /// Names of the seals that retention retired (kept for their chain, not for restores).
+    package func retiredSealNames(host: String? = nil) async throws -> [SealName] {
+        try await names(under: StoreKey.retiredPrefix, host: host, \.retiredSealName)
+    }
+
+    private func names(under folder: String, host: String?, _ name: (StoreKey) -> SealName?) async throws -> [SealName] {
+        let prefix = host.map { "\(folder)\($0)/" } ?? folder
         var names: [SealName] = []
         for try await key in store.keys(prefix: prefix) {
-            if let name = key.sealName { names.append(name) }
+            if let name = name(key) { names.append(name) }
         }
         return names.sorted()
     }
@@ -82,8 +91,8 @@ package struct Repository: Sendable {
     /// Reads and decodes a seal, checking that its content is what its name says.
     /// Signatures are not checked here (see `Seal.verify(by:)`).
     /// - Throws: `SealError.malformed`, `SealError.misfiled`, `StoreError.notFound`.
-    package func seal(named name: SealName) async throws -> Seal {
-        let bytes = try await store.get(.seal(name))
+    package func seal(named name: SealName, retired: Bool = false) async throws -> Seal {
+        let bytes = try await store.get(retired ? .retiredSeal(name) : .seal(name))
         let seal: Seal
         do { seal = try Seal.decode(bytes) } catch let error as FormatError { throw SealError.malformed(name, error) }
         guard seal.name == name else { throw SealError.misfiled(expected: name, found: seal.name) }

@@ -4,7 +4,8 @@ import SkiffCore
 /// components, at most 512 bytes. Every store (filesystem, S3, site) accepts exactly these.
 ///
 /// The layout is fixed by docs/FORMAT.md, "Repository layout":
-/// `config`, `objects/<2 hex>/<64 hex>`, `seals/<host>/<16 hex sequence>-<64 hex hash>`.
+/// `config`, `objects/<2 hex>/<64 hex>`, `seals/<host>/<16 hex sequence>-<64 hex hash>`, and at
+/// sites `retired/<host>/<same file name>` for seals retention retired.
 package struct StoreKey: Hashable, Comparable, Sendable, CustomStringConvertible {
     package let path: String
 
@@ -32,6 +33,7 @@ package struct StoreKey: Hashable, Comparable, Sendable, CustomStringConvertible
     package static let config = StoreKey(unchecked: "config")
     package static let objectsPrefix = "objects/"
     package static let sealsPrefix = "seals/"
+    package static let retiredPrefix = "retired/"
 
     package static func object(_ address: ObjectAddress) -> StoreKey {
         let hex = address.hex
@@ -40,6 +42,11 @@ package struct StoreKey: Hashable, Comparable, Sendable, CustomStringConvertible
 
     package static func seal(_ name: SealName) -> StoreKey {
         StoreKey(unchecked: "seals/\(name.host)/\(name.fileName)")
+    }
+
+    /// Where a site keeps a seal that retention retired: same file name, `retired/` folder.
+    package static func retiredSeal(_ name: SealName) -> StoreKey {
+        StoreKey(unchecked: "retired/\(name.host)/\(name.fileName)")
     }
 
     /// The object address if this key is an object key.
@@ -51,8 +58,13 @@ package struct StoreKey: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// The seal name if this key is a seal key.
-    package var sealName: SealName? {
-        guard path.hasPrefix(Self.sealsPrefix) else { return nil }
+    package var sealName: SealName? { name(under: Self.sealsPrefix) }
+
+    /// The seal name if this key is a retired seal's key.
+    package var retiredSealName: SealName? { name(under: Self.retiredPrefix) }
+
+    private func name(under prefix: String) -> SealName? {
+        guard path.hasPrefix(prefix) else { return nil }
         let parts = path.split(separator: "/")
         guard parts.count == 3 else { return nil }
         return SealName(host: String(parts[1]), fileName: parts[2])

@@ -11,12 +11,13 @@ struct SkiffSiteCommand: AsyncParsableCommand {
         commandName: "skiff-site",
         abstract: "A Skiff site: stores tenants' encrypted objects and verified seals, over HTTPS.",
         discussion: """
-            Exit codes: 0 success, 1 failure, 2 usage, 4 no initialised data folder, 5 unusable key or certificate file.
+            Exit codes: 0 success, 1 failure, 2 usage, 3 refused (retention: immutable, held, chain head; gc: incomplete objects),
+            4 no initialised data folder, 5 unusable key or certificate file.
             """,
         version: "0.1.0",
         subcommands: [
             InitCommand.self, ServeCommand.self, TenantCommand.self, TokenCommand.self, HostCommand.self,
-            AuditTrailCommand.self, FingerprintCommand.self,
+            AuditTrailCommand.self, FingerprintCommand.self, RetentionCommand.self, CollectCommand.self,
         ])
 
     static func main() async {

@@ -29,6 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
     var scrubRate: Double = 8
     @Option(name: .long, help: ArgumentHelp("Hours between the end of one scrub pass and the start of the next.", valueName: "HOURS"))
     var scrubInterval: Double = 24
+    @Option(name: .long, help: ArgumentHelp("Apply every tenant's retention policy and collect garbage every this many hours (0: only on request).", valueName: "HOURS"))
+    var gcInterval: Double = 24
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -36,7 +38,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
             throw SiteCommandFailure.usage("--listen takes HOST:PORT")
         }
-        guard scrubRate >= 0, scrubInterval >= 0 else { throw SiteCommandFailure.usage("--scrub-rate and --scrub-interval cannot be negative") }
+        guard scrubRate >= 0, scrubInterval >= 0, gcInterval >= 0 else {
+            throw SiteCommandFailure.usage("--scrub-rate, --scrub-interval and --gc-interval cannot be negative")
+        }
         let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         _ = try data.registry()
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -54,6 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
             http2: !http1Only)
         configuration.scrubBytesPerSecond = Int(scrubRate * 1_048_576)
         configuration.scrubPause = .seconds(scrubInterval * 3600)
+        configuration.retentionInterval = gcInterval > 0 ? .seconds(gcInterval * 3600) : nil
         do {
             try await SiteServer.run(configuration: configuration, registry: metrics, logger: Logger(label: "skiff.site")) { bound in
                 FileHandle.standardOutput.write(Data("listening on \(host):\(bound)\n".utf8))

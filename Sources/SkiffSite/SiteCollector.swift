@@ -1,0 +1,162 @@
+import Foundation
+import Logging
+import SkiffCore
+import SkiffSiteProtocol
+import SkiffStorage
+
+/// Keyless garbage collection of one tenant's objects (docs/FORMAT.md §10, rules G1–G5).
+///
+/// 1. Puts back whatever an interrupted collection left in the trash.
+/// 2. Marks every object reachable, through the clear links of object headers, from the roots:
+///    every retained seal, and every retired seal taken within the reuse horizon of its host's
+///    newest seal. Seals accepted while it marks are marked too, until none arrive.
+/// 3. Sweeps: an unmarked object older than both the grace period and the immutability window
+///    is moved to the trash, its age read again (a host may have been told "present" in between:
+///    that refreshes the age) and then deleted, or put back.
+///
+/// No lock is held against uploads or seals: what arrives during a run is either new (younger
+/// than the grace period) or reachable from a root. Memory is one set of reachable addresses
+/// (32 bytes each) and one page of the object listing. Safe to kill at any point, and to run
+/// again: a later run finishes the work.
+///
+/// When any object reachable from a root is missing or unreadable, nothing is deleted: its
+/// children cannot be known, so deleting could destroy what a heal would need.
+package struct SiteCollector: Sendable {
+    let service: SiteService
+    /// Header reads in flight while marking.
+    static let parallelReads = 8
+
+    package init(service: SiteService) { self.service = service }
+
+    package func collect(tenant: TenantRecord, actor: String, now: @Sendable () -> Date = { Date() }) async throws -> CollectionReport {
+        let clock = ContinuousClock()
+        let began = clock.now
+        let started = now()
+        let registry = service.registry
+        let store = try service.store(tenant.id)
+        var report = CollectionReport(tenant: tenant.name, started: started)
+        let run = try registry.beginCollection(tenant: tenant.id, actor: actor, started: started)
+        service.logger.info("garbage collection started", metadata: ["tenant": "\(tenant.name)", "actor": "\(actor)"])
+
+        for key in try store.trashedObjectKeys() {
+            try store.restoreFromTrash(key)
+            report.recovered += 1
+        }
+        let settings = try registry.retentionSettings(tenant: tenant.id)
+        let protectedSeconds = max(settings.policy.graceSeconds, settings.immutability.effective(at: started))
+        let cutoff = Int(started.timeIntervalSince1970) - protectedSeconds
+
+        var marker = Marker(repository: Repository(store: store, location: "site"))
+        let seals = try registry.allSeals(tenant: tenant.id)
+        var rootSeals = Self.roots(seals, horizonSeconds: settings.policy.reuseHorizonSeconds)
+        var markedSeals = Set<String>()
+        while !rootSeals.isEmpty {
+            var roots: [ObjectAddress] = []
+            for entry in rootSeals where markedSeals.insert("\(entry.host)#\(entry.sequence)").inserted {
+                guard let name = entry.name else { continue }
+                let seal: Seal
+                do {
+                    seal = try await marker.repository.seal(named: name, retired: entry.retired != nil)
+                } catch {
+                    throw SiteError.internalError("garbage collection stopped, nothing deleted: seal \(name.short) is unreadable (\(error))")
+                }
+                roots.append(seal.root)
+            }
+            report.roots += roots.count
+            try await marker.mark(roots)
+            // Seals accepted while marking reach what they reach: mark it too, until quiet.
+            rootSeals = try registry.sealsAccepted(since: started, tenant: tenant.id).filter { !markedSeals.contains("\($0.host)#\($0.sequence)") }
+        }
+        guard marker.unreadable.isEmpty else {
+            let sample = marker.unreadable.prefix(5).map(\.hex).joined(separator: ", ")
+            throw SiteError(409, "incomplete-dag", """
+                garbage collection stopped, nothing deleted: \(marker.unreadable.count) objects that retained seals reach are missing or \
+                damaged (\(sample)…); heal the site first (skiff heal)
+                """)
+        }
+        report.reachable = marker.marked.count
+
+        // Seal checks trust remembered complete subtrees: forget them around deletions.
+        try registry.forgetCompleteness(tenant: tenant.id)
+        for try await key in store.keys(prefix: StoreKey.objectsPrefix) {
+            report.examined += 1
+            guard let address = key.objectAddress, !marker.marked.contains(address) else { continue }
+            guard let (modified, size) = try store.age(key) else { continue }
+            guard modified < cutoff else {
+                report.keptYoung += 1
+                continue
+            }
+            guard try store.moveToTrash(key) else { continue }
+            if let (trashedModified, _) = try store.trashedAge(key), trashedModified >= cutoff {
+                try store.restoreFromTrash(key)
+                report.putBack += 1
+                continue
+            }
+            try store.emptyTrash(key)
+            report.deletedObjects += 1
+            report.deletedBytes += size
+        }
+        try registry.forgetCompleteness(tenant: tenant.id)
+
+        let elapsed = clock.now - began
+        report.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        try registry.finishCollection(run, report: report)
+        try registry.audit(actor: actor, action: "gc", tenant: tenant.id, detail: """
+            \(report.deletedObjects) objects (\(report.deletedBytes) bytes) deleted; \(report.reachable) reachable from \(report.roots) seals; \
+            \(report.keptYoung) unreachable but younger than \(RetentionPlan.duration(protectedSeconds)); \(report.recovered) recovered from an interrupted run
+            """)
+        service.metrics.collected(report, at: now().timeIntervalSince1970)
+        service.logger.info("garbage collection finished", metadata: [
+            "tenant": "\(tenant.name)", "deleted": "\(report.deletedObjects)", "bytes": "\(report.deletedBytes)", "seconds": "\(report.seconds)",
+        ])
+        return report
+    }
+
+    /// Retained seals, and retired seals within `horizonSeconds` of their host's newest seal.
+    static func roots(_ seals: [SealIndexEntry], horizonSeconds: Int) -> [SealIndexEntry] {
+        let newest = Dictionary(seals.map { ($0.host, $0.time) }, uniquingKeysWith: max)
+        let horizon = Int64(horizonSeconds) * 1_000_000_000
+        return seals.filter { $0.retired == nil || $0.time >= newest[$0.host]! - horizon }
+    }
+
+    /// The mark phase: a breadth-first walk of object headers, several reads at a time.
+    struct Marker {
+        let repository: Repository
+        var marked = Set<ObjectAddress>()
+        var unreadable: [ObjectAddress] = []
+
+        mutating func mark(_ roots: [ObjectAddress]) async throws {
+            var frontier = roots.filter { marked.insert($0).inserted }
+            while !frontier.isEmpty {
+                let sliceSize = (frontier.count + SiteCollector.parallelReads - 1) / SiteCollector.parallelReads
+                let slices = stride(from: 0, to: frontier.count, by: sliceSize).map { Array(frontier[$0..<min($0 + sliceSize, frontier.count)]) }
+                let repository = self.repository
+                let results = try await withThrowingTaskGroup(of: ([ObjectAddress], [ObjectAddress]).self) { group in
+                    for slice in slices {
+                        group.addTask {
+                            var links: [ObjectAddress] = []
+                            var unreadable: [ObjectAddress] = []
+                            for address in slice {
+                                do {
+                                    links += try await repository.objectHeader(address).links
+                                } catch is ObjectError {
+                                    unreadable.append(address)
+                                }
+                            }
+                            return (links, unreadable)
+                        }
+                    }
+                    var all: [([ObjectAddress], [ObjectAddress])] = []
+                    for try await result in group { all.append(result) }
+                    return all
+                }
+                var next: [ObjectAddress] = []
+                for (links, unreadable) in results {
+                    self.unreadable += unreadable
+                    for link in links where marked.insert(link).inserted { next.append(link) }
+                }
+                frontier = next
+            }
+        }
+    }
+}

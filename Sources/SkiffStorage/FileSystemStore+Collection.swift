@@ -1,0 +1,95 @@
+import CSkiffSystem
+import Glibc
+import SkiffCore
+import SkiffSystem
+
+/// What a site's garbage collector needs beyond the storage protocol: ages, "vouched for"
+/// marks, and a trash folder that makes a deletion reversible until it is final.
+///
+/// A value's modification time is when it was stored or last vouched for (`touch`); renames
+/// keep it. The trash (`trash/` + the key) holds values a collection is about to delete:
+/// readers never see them, and a collection that was killed puts them back first.
+extension FileSystemStore {
+    static let trashFolder = "trash"
+
+    private func trashPath(_ key: StoreKey) -> RawPath { root.appending(Self.trashFolder).appending(key.path) }
+
+    /// Marks a stored value as vouched for now (sets its modification time). Returns false,
+    /// changing nothing, when the key holds nothing: the caller must then treat it as missing.
+    package func touch(_ key: StoreKey) throws -> Bool {
+        let rc = root.appending(key.path).withCString { utimensat(AT_FDCWD, $0, nil, 0) }
+        if rc == 0 { return true }
+        if errno == ENOENT || errno == ENOTDIR { return false }
+        throw Self.translate(SystemError("utimensat", path: key.path), context: key.path)
+    }
+
+    /// When the value was stored or last vouched for (Unix seconds) and its size, or nil.
+    package func age(_ key: StoreKey) throws -> (modified: Int, size: Int)? {
+        try Self.status(of: root.appending(key.path), key: key)
+    }
+
+    /// Moves a value into the trash. Returns false when the key held nothing.
+    package func moveToTrash(_ key: StoreKey) throws -> Bool {
+        let target = trashPath(key)
+        do {
+            try FileIO.makeDirectories(target.parent, mode: 0o700)
+            guard root.appending(key.path).withCString({ s in target.withCString { rename(s, $0) } }) == 0 else {
+                if errno == ENOENT { return false }
+                throw SystemError("rename", path: key.path)
+            }
+        } catch let error as SystemError {
+            throw Self.translate(error, context: key.path)
+        }
+        return true
+    }
+
+    /// The trashed value's modification time and size, or nil when it is not in the trash.
+    package func trashedAge(_ key: StoreKey) throws -> (modified: Int, size: Int)? {
+        try Self.status(of: trashPath(key), key: key)
+    }
+
+    /// Puts a trashed value back under its key. When the key meanwhile holds a value again
+    /// (uploaded anew: values are immutable, so it is the same), the trashed copy is dropped.
+    package func restoreFromTrash(_ key: StoreKey) throws {
+        let source = trashPath(key)
+        let rc = source.withCString { s in root.appending(key.path).withCString { skiff_rename_noreplace(AT_FDCWD, s, AT_FDCWD, $0) } }
+        if rc == 0 { return }
+        switch errno {
+        case EEXIST: try emptyTrash(key)
+        case ENOENT: return
+        default: throw Self.translate(SystemError("rename", path: key.path), context: key.path)
+        }
+    }
+
+    /// Deletes a trashed value for good. Idempotent.
+    package func emptyTrash(_ key: StoreKey) throws {
+        let rc = trashPath(key).withCString { unlink($0) }
+        if rc != 0 && errno != ENOENT { throw Self.translate(SystemError("unlink", path: key.path), context: key.path) }
+    }
+
+    /// Keys of the objects in the trash (left there by a collection that did not finish).
+    package func trashedObjectKeys() throws -> [StoreKey] {
+        let folder = root.appending(Self.trashFolder).appending("objects")
+        var keys: [StoreKey] = []
+        do {
+            for fan in try FileIO.directoryEntries(folder) {
+                for name in try FileIO.directoryEntries(folder.appending(fan)) {
+                    let path = "objects/\(String(decoding: fan, as: UTF8.self))/\(String(decoding: name, as: UTF8.self))"
+                    if let key = try? StoreKey(path), key.objectAddress != nil { keys.append(key) }
+                }
+            }
+        } catch let error as SystemError where error.isNotFound {
+            return keys
+        } catch let error as SystemError {
+            throw Self.translate(error, context: "trash")
+        }
+        return keys
+    }
+
+    private static func status(of path: RawPath, key: StoreKey) throws -> (modified: Int, size: Int)? {
+        var st = stat()
+        if path.withCString({ stat($0, &st) }) == 0 { return (Int(st.st_mtim.tv_sec), Int(st.st_size)) }
+        if errno == ENOENT || errno == ENOTDIR { return nil }
+        throw translate(SystemError("stat", path: key.path), context: key.path)
+    }
+}
