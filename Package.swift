@@ -172,6 +172,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Builds a site holding many objects for the garbage-collection benchmark (Tools/README.md).
+        .executableTarget(
+            name: "skiff-gc-fixture",
+            dependencies: ["SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffSite", "SkiffSiteProtocol", .product(name: "Logging", package: "swift-log")],
+            path: "Tools/gcfixture"
+        ),
         // Release-mode micro benchmarks of the hot path (Tools/README.md).
         .executableTarget(
             name: "skiff-microbench",

@@ -30,12 +30,19 @@ extension FileSystemStore {
 
     /// Moves a value into the trash. Returns false when the key held nothing.
     package func moveToTrash(_ key: StoreKey) throws -> Bool {
+        let source = root.appending(key.path)
         let target = trashPath(key)
         do {
-            try FileIO.makeDirectories(target.parent, mode: 0o700)
-            guard root.appending(key.path).withCString({ s in target.withCString { rename(s, $0) } }) == 0 else {
-                if errno == ENOENT { return false }
-                throw SystemError("rename", path: key.path)
+            var createdParent = false
+            while source.withCString({ s in target.withCString { rename(s, $0) } }) != 0 {
+                // ENOENT is either the value (gone) or the trash's fan-out folder (not yet made).
+                guard errno == ENOENT, !createdParent else {
+                    if errno == ENOENT { return false }
+                    throw SystemError("rename", path: key.path)
+                }
+                guard FileIO.exists(source) else { return false }
+                try FileIO.makeDirectories(target.parent, mode: 0o700)
+                createdParent = true
             }
         } catch let error as SystemError {
             throw Self.translate(error, context: key.path)
