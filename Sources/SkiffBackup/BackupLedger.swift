@@ -15,7 +15,15 @@ package final class BackupLedger: Sendable {
         var pendingFiles: [LocalCache.FileRecord] = []
         var pendingSubtrees: [LocalCache.SubtreeRecord] = []
         var bytesSinceCheckpoint = 0
+        /// Cached objects this run reuses: marked seen once its seal is committed.
+        var reused: Set<ObjectIdentity> = []
+        /// Cache entries seen before this are not reused (rule W6).
+        var seenSince: Int64 = 0
     }
+
+    /// At most this many reused identities are remembered per run (32 MiB); beyond, reuse
+    /// goes on but those entries are not refreshed, so they may be uploaded again one day.
+    static let maxReusedRemembered = 1_000_000
 
     package let cache: LocalCache
     let logger: Logger?
@@ -50,7 +58,30 @@ package final class BackupLedger: Sendable {
         }
         if let address { return address }
         guard maybeCached else { return nil }
-        return try cache.address(for: identity)
+        let seenSince = state.withLock { $0.seenSince }
+        guard let cached = try cache.address(for: identity, seenSince: seenSince) else { return nil }
+        state.withLock { state in
+            if state.reused.count < Self.maxReusedRemembered { state.reused.insert(identity) }
+        }
+        return cached
+    }
+
+    /// Starts a snapshot taken at `time`: cache entries older than the reuse horizon are not
+    /// reused from now on.
+    package func beginSnapshot(at time: Timestamp, reuseHorizonSeconds: Int64) {
+        state.withLock { state in
+            state.reused = []
+            state.seenSince = time.seconds - reuseHorizonSeconds
+        }
+    }
+
+    /// After the snapshot's seal is committed: the objects it reused are seen at its time.
+    package func snapshotSealed(at time: Timestamp) throws {
+        let reused = state.withLock { state -> Set<ObjectIdentity> in
+            defer { state.reused = [] }
+            return state.reused
+        }
+        try cache.confirmObjects(reused, seen: time.seconds)
     }
 
     /// Records an object this run stored. The first address recorded for an identity wins.

@@ -31,6 +31,10 @@ package struct BackupOptions: Sendable {
     /// …or after this many objects and file records, whichever comes first (bounds memory
     /// for trees of many small files).
     package var checkpointRecords = 16_384
+    /// Objects in the local cache are reused only if stored or referenced by one of this
+    /// host's sealed snapshots within this many seconds (rule W6: sites keep what seals reach
+    /// for their reuse horizon, 31 days by default; this must stay below every site's).
+    package var reuseHorizonSeconds: Int64 = 30 * 86_400
 
     package init() {}
 

@@ -68,16 +68,33 @@ package final class LocalCache: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v3-seen") { db in
+            // Entries written before this column existed count as seen now: they are at most as
+            // old as the host's newest seal, which every site keeps.
+            try db.execute(sql: """
+                ALTER TABLE objects ADD COLUMN seen INTEGER NOT NULL DEFAULT 0;
+                UPDATE objects SET seen = CAST(strftime('%s', 'now') AS INTEGER);
+                """)
+        }
         try migrator.migrate(database)
     }
 
     // MARK: Objects
 
-    /// The address of a durably stored object with this identity, if known.
-    package func address(for identity: ObjectIdentity) throws -> ObjectAddress? {
+    /// The address of a durably stored object with this identity, if known and seen (stored,
+    /// or referenced by a sealed snapshot) at or after `seenSince` (Unix seconds; rule W6).
+    package func address(for identity: ObjectIdentity, seenSince: Int64 = 0) throws -> ObjectAddress? {
         try database.read { db in
-            let statement = try db.cachedStatement(sql: "SELECT address FROM objects WHERE identity = ?")
-            return try Data.fetchOne(statement, arguments: [Data(identity.digest.bytes)]).map { ObjectAddress(Digest256(bytes: $0)) }
+            let statement = try db.cachedStatement(sql: "SELECT address FROM objects WHERE identity = ? AND seen >= ?")
+            return try Data.fetchOne(statement, arguments: [Data(identity.digest.bytes), seenSince]).map { ObjectAddress(Digest256(bytes: $0)) }
+        }
+    }
+
+    /// Marks objects as referenced by a snapshot sealed at `seen` (Unix seconds).
+    package func confirmObjects(_ identities: some Sequence<ObjectIdentity>, seen: Int64) throws {
+        try database.write { db in
+            let statement = try db.cachedStatement(sql: "UPDATE objects SET seen = ? WHERE identity = ? AND seen < ?")
+            for identity in identities { try statement.execute(arguments: [seen, Data(identity.digest.bytes), seen]) }
         }
     }
 
@@ -94,8 +111,11 @@ package final class LocalCache: Sendable {
         package var address: ObjectAddress
         package var kind: ObjectKind
         package var size: Int
+        /// When it was stored or last referenced by a sealed snapshot (Unix seconds).
+        package var seen: Int64
 
-        package init(identity: ObjectIdentity, address: ObjectAddress, kind: ObjectKind, size: Int) {
+        package init(identity: ObjectIdentity, address: ObjectAddress, kind: ObjectKind, size: Int, seen: Int64 = Int64(Date().timeIntervalSince1970)) {
+            self.seen = seen
             self.identity = identity
             self.address = address
             self.kind = kind
@@ -107,9 +127,11 @@ package final class LocalCache: Sendable {
     package func recordObjects(_ records: [ObjectRecord]) throws {
         guard !records.isEmpty else { return }
         try database.write { db in
-            let statement = try db.cachedStatement(sql: "INSERT OR REPLACE INTO objects (identity, address, kind, size) VALUES (?, ?, ?, ?)")
+            let statement = try db.cachedStatement(sql: "INSERT OR REPLACE INTO objects (identity, address, kind, size, seen) VALUES (?, ?, ?, ?, ?)")
             for record in records {
-                try statement.execute(arguments: [Data(record.identity.digest.bytes), Data(record.address.digest.bytes), Int(record.kind.rawValue), record.size])
+                try statement.execute(arguments: [
+                    Data(record.identity.digest.bytes), Data(record.address.digest.bytes), Int(record.kind.rawValue), record.size, record.seen,
+                ])
             }
         }
     }

@@ -67,6 +67,7 @@ package final class SnapshotWriter: Sendable {
             throw BackupError.chainConflict(host: hostKey.hostName, signer: previous.certificate.publicKey.fingerprint)
         }
         try reconcileCache(with: previous)
+        ledger.beginSnapshot(at: time, reuseHorizonSeconds: options.reuseHorizonSeconds)
 
         let clock = ContinuousClock()
         let started = clock.now
@@ -97,6 +98,7 @@ package final class SnapshotWriter: Sendable {
                 addedObjects: UInt64(final.objectsStored), addedBytes: UInt64(final.bytesStored)))
         try await destination.commit(seal)
         try ledger.cache.setStateValue(Self.lastSealKey, seal.hash.bytes)
+        try ledger.snapshotSealed(at: time)
         logger.debug("seal committed", metadata: ["elapsed": "\(clock.now - started)"])
         logger.info("sealed snapshot", metadata: [
             "seal": "\(seal.name)", "files": "\(final.filesSeen)", "new_objects": "\(final.objectsStored)",

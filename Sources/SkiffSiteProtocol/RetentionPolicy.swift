@@ -23,7 +23,7 @@ package struct RetentionPolicy: Codable, Sendable, Equatable {
     /// Garbage collection keeps everything reachable from any seal, retired or not, taken
     /// within this many seconds of its host's newest seal here: hosts reuse objects they
     /// saw within a shorter horizon (ordering rules G2 and W6).
-    package var reuseHorizonSeconds = 7 * 86_400
+    package var reuseHorizonSeconds = 31 * 86_400
 
     package init() {}
 

@@ -61,6 +61,36 @@ import Testing
         #expect(try TreeComparison.differences(fixture.source, fixture.restored(target)).isEmpty)
     }
 
+    /// Rule W6: content that comes back is reused only if the host saw it within its reuse
+    /// horizon (a site may have collected what no kept seal reached for longer).
+    @Test func reappearingContentIsReusedOnlyWithinTheReuseHorizon() async throws {
+        let fixture = try BackupFixture()
+        defer { fixture.remove() }
+        let content = (0..<600_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) }
+        try FileIO.makeDirectories(fixture.source)
+        try TreeGenerator.write(content, to: fixture.source.appending("a.bin"))
+        _ = try await fixture.backup()
+        try FileIO.remove(fixture.source.appending("a.bin"))
+        try TreeGenerator.write(Array("other\n".utf8), to: fixture.source.appending("b.txt"))
+        _ = try await fixture.backup()
+
+        // Within the horizon (the default): the chunks of a.bin are reused.
+        try TreeGenerator.write(content, to: fixture.source.appending("c.bin"))
+        let reused = try await fixture.backup()
+        #expect(reused.statistics.chunksNew == 0 && reused.statistics.filesRead == 1, "\(reused.statistics)")
+
+        // Outside it (a horizon of 0 s: nothing seen before this second counts): stored again.
+        try await Task.sleep(for: .milliseconds(1100))
+        try TreeGenerator.write(content, to: fixture.source.appending("d.bin"))
+        var options = BackupOptions()
+        options.reuseHorizonSeconds = 0
+        let stale = try await fixture.backup(options: options)
+        #expect(stale.statistics.chunksNew > 0, "\(stale.statistics)")
+        let target = fixture.folder.appending("restore")
+        _ = try await fixture.restore(stale.seal, to: target)
+        #expect(try TreeComparison.differences(fixture.source, fixture.restored(target)).isEmpty)
+    }
+
     @Test func aSmallEditInsideAHugeFileRewritesLittle() async throws {
         let fixture = try BackupFixture()
         defer { fixture.remove() }

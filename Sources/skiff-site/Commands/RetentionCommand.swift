@@ -48,7 +48,7 @@ struct RetentionCommand: AsyncParsableCommand {
         @Option(name: .long, help: "… years.") var yearly: Int?
         @Option(name: .long, help: ArgumentHelp("Never collect objects stored or vouched for within this long (default 24h).", valueName: "DURATION"))
         var grace: String?
-        @Option(name: .long, help: ArgumentHelp("Keep what retired seals reach within this long of the host's newest seal (default 7d; hosts reuse objects seen within a shorter horizon).", valueName: "DURATION"))
+        @Option(name: .long, help: ArgumentHelp("Keep what retired seals reach within this long of the host's newest seal (default 31d; hosts reuse only what they saw within 30d).", valueName: "DURATION"))
         var reuseHorizon: String?
 
         func run() throws {
