@@ -76,8 +76,9 @@ package struct SiteCollector: Sendable {
         }
         report.reachable = marker.marked.count
 
-        // Seal checks trust remembered complete subtrees: forget them around deletions.
-        try registry.forgetCompleteness(tenant: tenant.id)
+        // Seal checks trust remembered complete subtrees: forget them around deletions (only
+        // when there are any: the next seal then walks its whole DAG once).
+        var forgotCompleteness = false
         for try await key in store.keys(prefix: StoreKey.objectsPrefix) {
             report.examined += 1
             guard let address = key.objectAddress, !marker.marked.contains(address) else { continue }
@@ -85,6 +86,10 @@ package struct SiteCollector: Sendable {
             guard modified < cutoff else {
                 report.keptYoung += 1
                 continue
+            }
+            if !forgotCompleteness {
+                try registry.forgetCompleteness(tenant: tenant.id)
+                forgotCompleteness = true
             }
             guard try store.moveToTrash(key) else { continue }
             if let (trashedModified, _) = try store.trashedAge(key), trashedModified >= cutoff {
@@ -96,7 +101,7 @@ package struct SiteCollector: Sendable {
             report.deletedObjects += 1
             report.deletedBytes += size
         }
-        try registry.forgetCompleteness(tenant: tenant.id)
+        if forgotCompleteness { try registry.forgetCompleteness(tenant: tenant.id) }
 
         let elapsed = clock.now - began
         report.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

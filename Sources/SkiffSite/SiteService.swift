@@ -171,7 +171,10 @@ package final class SiteService: Sendable {
 
     /// Size of an object, or nil. Writers may ask (deduplication), like the missing query.
     package func objectSize(tenant: TenantRecord, address: ObjectAddress, principal: Principal) async throws -> Int? {
-        try await store(tenant.id).size(.object(address))
+        let store = try store(tenant.id)
+        // A writer asking may reuse it: vouch for it like a "missing" answer (rule G3).
+        if principal.role == .writer, try await !translated({ try store.touch(.object(address)) }) { return nil }
+        return try await store.size(.object(address))
     }
 
     package func listObjects(tenant: TenantRecord, after: ObjectAddress?, limit: Int, principal: Principal) async throws -> [ObjectAddress] {
