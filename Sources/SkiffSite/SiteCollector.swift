@@ -7,9 +7,10 @@ import SkiffStorage
 /// Keyless garbage collection of one tenant's objects (docs/FORMAT.md §10, rules G1–G5).
 ///
 /// 1. Puts back whatever an interrupted collection left in the trash.
-/// 2. Marks every object reachable, through the clear links of object headers, from the roots:
-///    every retained seal, and every retired seal taken within the reuse horizon of its host's
-///    newest seal. Seals accepted while it marks are marked too, until none arrive.
+/// 2. Marks every object reachable, through the clear links of object headers, from the roots
+///    (listed from the store, not the index): every retained seal, and every retired seal taken
+///    within the reuse horizon of its host's newest seal. Seals accepted while it marks are
+///    marked too, until none arrive.
 /// 3. Sweeps: an unmarked object older than both the grace period and the immutability window
 ///    is moved to the trash, its age read again (a host may have been told "present" in between:
 ///    that refreshes the age) and then deleted, or put back.
@@ -46,26 +47,17 @@ package struct SiteCollector: Sendable {
         let protectedSeconds = max(settings.policy.graceSeconds, settings.immutability.effective(at: started))
         let cutoff = Int(started.timeIntervalSince1970) - protectedSeconds
 
+        // Roots come from the store (the truth), not the index: a seal written just before a
+        // crash may not be indexed yet.
         var marker = Marker(repository: Repository(store: store, location: "site"))
-        let seals = try registry.allSeals(tenant: tenant.id)
-        var rootSeals = Self.roots(seals, horizonSeconds: settings.policy.reuseHorizonSeconds)
         var markedSeals = Set<String>()
-        while !rootSeals.isEmpty {
-            var roots: [ObjectAddress] = []
-            for entry in rootSeals where markedSeals.insert("\(entry.host)#\(entry.sequence)").inserted {
-                guard let name = entry.name else { continue }
-                let seal: Seal
-                do {
-                    seal = try await marker.repository.seal(named: name, retired: entry.retired != nil)
-                } catch {
-                    throw SiteError.internalError("garbage collection stopped, nothing deleted: seal \(name.short) is unreadable (\(error))")
-                }
-                roots.append(seal.root)
-            }
-            report.roots += roots.count
-            try await marker.mark(roots)
-            // Seals accepted while marking reach what they reach: mark it too, until quiet.
-            rootSeals = try registry.sealsAccepted(since: started, tenant: tenant.id).filter { !markedSeals.contains("\($0.host)#\($0.sequence)") }
+        while true {
+            let rootSeals = try await Self.rootSeals(marker.repository, horizonSeconds: settings.policy.reuseHorizonSeconds)
+                .filter { markedSeals.insert($0.name.fileName).inserted }
+            guard !rootSeals.isEmpty else { break }
+            report.roots += rootSeals.count
+            // Seals accepted while marking reach what they reach: the loop marks them too.
+            try await marker.mark(rootSeals.map(\.root))
         }
         guard marker.unreadable.isEmpty else {
             let sample = marker.unreadable.prefix(5).map(\.hex).joined(separator: ", ")
@@ -117,11 +109,28 @@ package struct SiteCollector: Sendable {
         return report
     }
 
-    /// Retained seals, and retired seals within `horizonSeconds` of their host's newest seal.
-    static func roots(_ seals: [SealIndexEntry], horizonSeconds: Int) -> [SealIndexEntry] {
-        let newest = Dictionary(seals.map { ($0.host, $0.time) }, uniquingKeysWith: max)
+    /// Retained seals, and retired seals within `horizonSeconds` of their host's newest seal,
+    /// read from the store. A seal that cannot be read stops the collection: its objects
+    /// cannot be known.
+    static func rootSeals(_ repository: Repository, horizonSeconds: Int) async throws -> [Seal] {
+        func read(_ names: [SealName], retired: Bool) async throws -> [Seal] {
+            var seals: [Seal] = []
+            for name in names {
+                do {
+                    seals.append(try await repository.seal(named: name, retired: retired))
+                } catch StoreError.notFound {
+                    continue  // retired or collected meanwhile; the other listing has it
+                } catch {
+                    throw SiteError.internalError("garbage collection stopped, nothing deleted: seal \(name.short) is unreadable (\(error))")
+                }
+            }
+            return seals
+        }
+        let retained = try await read(try await repository.sealNames(), retired: false)
+        let retired = try await read(try await repository.retiredSealNames(), retired: true)
+        let newest = Dictionary((retained + retired).map { ($0.hostName, $0.time.unixNanoseconds) }, uniquingKeysWith: max)
         let horizon = Int64(horizonSeconds) * 1_000_000_000
-        return seals.filter { $0.retired == nil || $0.time >= newest[$0.host]! - horizon }
+        return retained + retired.filter { $0.time.unixNanoseconds >= newest[$0.hostName]! - horizon }
     }
 
     /// The mark phase: a breadth-first walk of object headers, several reads at a time.

@@ -93,21 +93,6 @@ extension SiteRegistry {
         }
     }
 
-    /// Every seal of the tenant (retained and retired), for garbage collection's roots.
-    package func allSeals(tenant: TenantID) throws -> [SealIndexEntry] {
-        try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM seals WHERE tenant = ? ORDER BY host, sequence", arguments: [tenant.hex]).map(Self.sealEntry)
-        }
-    }
-
-    /// Seals accepted at or after `time` (seals that arrived while a collection was marking).
-    package func sealsAccepted(since time: Date, tenant: TenantID) throws -> [SealIndexEntry] {
-        try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM seals WHERE tenant = ? AND accepted >= ?", arguments: [tenant.hex, time.timeIntervalSince1970])
-                .map(Self.sealEntry)
-        }
-    }
-
     // MARK: Collections
 
     /// Records the start of a collection; returns its id.
