@@ -117,4 +117,11 @@ step "The auditor finds it too, keyless (--deep re-reads every object); site a i
 set +e; "$skiff" audit --config auditor.yaml --tenant-key tenant.pub --state audit.sqlite --deep | grep -E "finding|clean|findings"; set -e
 "$skiff" heal --config heal.yaml --tenant-key tenant.pub --state audit.sqlite --from b --to a --deep
 "$skiff" audit --config auditor.yaml --tenant-key tenant.pub --state audit.sqlite --deep | tail -1
+step "Site b thins its history to the newest snapshot and collects garbage (keyless, uploads never paused)"
+"$site" retention set --data site-b --tenant acme --keep-within 0s --grace 0s --reuse-horizon 0s
+"$site" retention plan --data site-b --tenant acme
+"$site" retention apply --data site-b --tenant acme
+"$site" gc --data site-b --tenant acme
+echo "retired seals stay signed and chained, so the audit is still clean:"
+"$skiff" audit --config auditor.yaml --tenant-key tenant.pub --state audit.sqlite | tail -1
 step "Done"
