@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import SkiffCore
 import SkiffSiteProtocol
 import SkiffStorage
@@ -9,7 +10,8 @@ import SkiffStorage
 extension SiteService {
     /// A site administrator at the console (`skiff-site` commands on the data folder).
     package static func consoleAdministrator() -> Principal {
-        let user = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+        let environment = ProcessInfo.processInfo.environment
+        let user = environment["SUDO_USER"] ?? environment["USER"] ?? getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(getuid())"
         return Principal(tokenID: "console:\(user)", role: .admin, tenants: [], host: nil)
     }
 

@@ -24,7 +24,9 @@ struct RetentionCommand: AsyncParsableCommand {
         func open() throws -> (SiteService, TenantRecord) {
             let registry = try data.registry()
             guard let record = try registry.tenant(named: tenant) else { throw SiteCommandFailure.usage("no tenant \(tenant)") }
-            let service = SiteService(registry: registry, dataFolder: data.folder, metrics: SiteMetrics(), logger: Logger(label: "skiff.site"))
+            var logger = Logger(label: "skiff.site")
+            logger.logLevel = .warning  // the command prints its own outcome
+            let service = SiteService(registry: registry, dataFolder: data.folder, metrics: SiteMetrics(), logger: logger)
             return (service, record)
         }
     }
