@@ -109,6 +109,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The storage protocol on S3-compatible object storage (SigV4 over AsyncHTTPClient).
+        .target(
+            name: "SkiffS3",
+            dependencies: [
+                "SkiffCore", "SkiffStorage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // One pass to many sites: the durable outbox, per-site senders, quorum.
         .target(
             name: "SkiffReplication",
@@ -185,6 +197,7 @@ let package = Package(
             path: "Tools/microbench"
         ),
         .testTarget(name: "SkiffCoreTests", dependencies: ["SkiffCore", "SkiffTestSupport"]),
+        .testTarget(name: "SkiffS3Tests", dependencies: ["SkiffCore", "SkiffStorage", "SkiffStorageConformance", "SkiffS3", "SkiffTestSupport"]),
         .testTarget(
             name: "SkiffStorageTests",
             dependencies: ["SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffStorageConformance", "SkiffTestSupport"]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Skiff needs on Debian or Ubuntu (run as root, or with sudo).
 set -euo pipefail
-packages=(liblz4-dev libssl-dev libsqlite3-dev pkg-config rsync acl attr systemd curl prometheus)
+packages=(liblz4-dev libssl-dev libsqlite3-dev pkg-config rsync acl attr systemd curl prometheus python3-pip)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -11,3 +11,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 echo "system packages ready: ${packages[*]}"
+# The S3-protocol server the S3 store's tests start (moto), and the AWS CLI they check with.
+if ! command -v moto_server >/dev/null || ! command -v aws >/dev/null; then
+  python3 -m pip install --quiet 'moto[server]' awscli 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages 'moto[server]' awscli
+fi
+echo "python packages ready: moto[server] awscli"
