@@ -138,14 +138,15 @@ package struct Auditor: Sendable {
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         for (key, holders) in held.sorted(by: { ($0.key.host, $0.key.sequence) < ($1.key.host, $1.key.sequence) }) {
             let retiredHolders = retiredAt[key] ?? []
-            let sources = Set(holders.map(\.source) + retiredHolders.map(\.source))
+            let everyHolder = holders + retiredHolders
+            let sources = Set(everyHolder.map(\.source))
             let missing = catalogs.map(\.source).filter { !sources.contains($0) }
-            let hashes = Set((holders + retiredHolders).map(\.seal.hash))
+            let hashes = Set(everyHolder.map(\.seal.hash))
             let first = holders[0].seal
             if hashes.count > 1 {
-                let detail = (holders + retiredHolders).map { "\($0.source) has \($0.seal.hash.hex.prefix(12))…" }.joined(separator: ", ")
-                findings.append(AuditFinding(.rootMismatch, source: (holders + retiredHolders).map(\.source).joined(separator: ", "),
-                                             seals: (holders + retiredHolders).map(\.seal.name.short),
+                let detail = everyHolder.map { "\($0.source) has \($0.seal.hash.hex.prefix(12))…" }.joined(separator: ", ")
+                findings.append(AuditFinding(.rootMismatch, source: everyHolder.map(\.source).joined(separator: ", "),
+                                             seals: everyHolder.map(\.seal.name.short),
                                              message: "sites disagree on seal #\(key.sequence) of \(key.host): \(detail)"))
             }
             for source in missing {

@@ -83,7 +83,7 @@ package final class LocalCache: Sendable {
 
     /// The address of a durably stored object with this identity, if known and seen (stored,
     /// or referenced by a sealed snapshot) at or after `seenSince` (Unix seconds; rule W6).
-    package func address(for identity: ObjectIdentity, seenSince: Int64 = 0) throws -> ObjectAddress? {
+    package func address(for identity: ObjectIdentity, seenSince: Int64) throws -> ObjectAddress? {
         try database.read { db in
             let statement = try db.cachedStatement(sql: "SELECT address FROM objects WHERE identity = ? AND seen >= ?")
             return try Data.fetchOne(statement, arguments: [Data(identity.digest.bytes), seenSince]).map { ObjectAddress(Digest256(bytes: $0)) }

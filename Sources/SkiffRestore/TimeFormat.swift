@@ -32,16 +32,8 @@ package enum TimeFormat {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed == "now" { return timestamp(now) }
         if trimmed.hasPrefix("-"), let unit = trimmed.last, let amount = Double(trimmed.dropFirst().dropLast()) {
-            let seconds: Double
-            switch unit {
-            case "s": seconds = amount
-            case "m": seconds = amount * 60
-            case "h": seconds = amount * 3600
-            case "d": seconds = amount * 86400
-            case "w": seconds = amount * 604_800
-            default: return nil
-            }
-            return timestamp(now.addingTimeInterval(-seconds))
+            guard let perUnit = DurationUnit.seconds(per: unit) else { return nil }
+            return timestamp(now.addingTimeInterval(-amount * Double(perUnit)))
         }
         // Fractional seconds are read exactly (to the nanosecond), not through a Double, so that
         // a seal's own printed time selects that seal.

@@ -47,7 +47,8 @@ package final class S3Store: ObjectStore {
     let signer: S3Signer
     let client: HTTPClient
     let host: String
-    private let conditionalPuts = AtomicFlag()
+    /// Set once the service refused a conditional write: later puts HEAD first.
+    private let conditionalPutsRefused = Atomic<Bool>(false)
 
     package init(location: S3Location, signer: S3Signer) throws {
         self.location = location
@@ -99,6 +100,9 @@ package final class S3Store: ObjectStore {
         var status: Int
         var headers: HTTPHeaders
         var body: [UInt8]
+
+        /// The `<Code>` of an S3 error body, if there is one.
+        var code: String? { S3Store.element("Code", in: String(decoding: body.prefix(4096), as: UTF8.self)) }
     }
 
     /// Sends one signed request, retrying 5xx and connection failures.
@@ -150,9 +154,8 @@ package final class S3Store: ObjectStore {
 
     /// Turns an unexpected answer into a clear error.
     func failure(_ answer: Answer, _ what: String) -> StoreError {
-        let text = String(decoding: answer.body.prefix(2000), as: UTF8.self)
-        let code = Self.element("Code", in: text) ?? "HTTP \(answer.status)"
-        let message = Self.element("Message", in: text) ?? ""
+        let code = answer.code ?? "HTTP \(answer.status)"
+        let message = Self.element("Message", in: String(decoding: answer.body.prefix(4096), as: UTF8.self)) ?? ""
         switch (answer.status, code) {
         case (403, _): return .permissionDenied("S3 \(what): \(code) \(message) (check the credentials, their policy and the clock)")
         case (404, "NoSuchBucket"): return .unavailable("S3 bucket \(location.bucket) does not exist at \(location.endpoint)")
@@ -172,13 +175,13 @@ package final class S3Store: ObjectStore {
 
     package func put(_ key: StoreKey, _ bytes: [UInt8]) async throws -> PutOutcome {
         let path = objectPath(key.path)
-        if !conditionalPuts.isUnsupported {
+        if !conditionalPutsRefused.load(ordering: .relaxed) {
             let answer = try await send(.PUT, path: path, headers: [("If-None-Match", "*")], body: bytes)
             switch answer.status {
             case 200: return .stored
             case 412, 409: return .alreadyPresent
-            case 501, 400 where (Self.element("Code", in: String(decoding: answer.body, as: UTF8.self)) ?? "").contains("NotImplemented"):
-                conditionalPuts.markUnsupported()
+            case 501, 400 where answer.code?.contains("NotImplemented") == true:
+                conditionalPutsRefused.store(true, ordering: .relaxed)
             default: throw failure(answer, "PUT \(key)")
             }
         }
@@ -199,7 +202,7 @@ package final class S3Store: ObjectStore {
         switch answer.status {
         case 200, 206: return answer.body
         case 416: return []
-        case 404 where Self.element("Code", in: String(decoding: answer.body, as: UTF8.self)) != "NoSuchBucket": throw StoreError.notFound(key)
+        case 404 where answer.code != "NoSuchBucket": throw StoreError.notFound(key)
         default: throw failure(answer, "GET \(key)")
         }
     }
@@ -243,15 +246,8 @@ package final class S3Store: ObjectStore {
     /// Creates the bucket (for tests and first set-up); an existing bucket of ours is fine.
     package func createBucket() async throws {
         let answer = try await send(.PUT, path: bucketPath.isEmpty ? "/" : bucketPath)
-        guard answer.status == 200 || Self.element("Code", in: String(decoding: answer.body, as: UTF8.self)) == "BucketAlreadyOwnedByYou" else {
+        guard answer.status == 200 || answer.code == "BucketAlreadyOwnedByYou" else {
             throw failure(answer, "create bucket \(location.bucket)")
         }
     }
-}
-
-/// Remembers that the service refused conditional writes, once for all requests.
-final class AtomicFlag: Sendable {
-    private let value = Synchronization.Atomic<Bool>(false)
-    var isUnsupported: Bool { value.load(ordering: .relaxed) }
-    func markUnsupported() { value.store(true, ordering: .relaxed) }
 }

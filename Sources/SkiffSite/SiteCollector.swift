@@ -39,7 +39,7 @@ package struct SiteCollector: Sendable {
         let run = try registry.beginCollection(tenant: tenant.id, actor: actor, started: started)
         service.logger.info("garbage collection started", metadata: ["tenant": "\(tenant.name)", "actor": "\(actor)"])
 
-        for key in try store.trashedObjectKeys() {
+        for key in try await store.trashedObjectKeys() {
             try store.restoreFromTrash(key)
             report.recovered += 1
         }

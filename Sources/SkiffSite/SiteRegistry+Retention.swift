@@ -12,8 +12,7 @@ extension SiteRegistry {
             let row = try Row.fetchOne(db, sql: "SELECT policy, immutability FROM retention WHERE tenant = ?", arguments: [tenant.hex])
             let decoder = SiteAPI.jsonDecoder()
             let policy = try row.map { try decoder.decode(RetentionPolicy.self, from: Data(($0["policy"] as String).utf8)) } ?? .keepEverything
-            let window = try row.map { try decoder.decode(ImmutabilityWindow.self, from: Data(($0["immutability"] as String).utf8)) }
-                ?? ImmutabilityWindow(seconds: 0)
+            let window = try Self.immutabilityWindow(row?["immutability"])
             let holds = try Row.fetchAll(db, sql: "SELECT * FROM holds WHERE tenant = ? ORDER BY host, sequence", arguments: [tenant.hex]).map { row in
                 RetentionHold(host: row["host"], sequence: UInt64(row["sequence"] as Int64), label: row["label"],
                               created: Date(timeIntervalSince1970: row["created"]), actor: row["actor"])
@@ -35,8 +34,7 @@ extension SiteRegistry {
     /// `ImmutabilityWindow.changed(to:at:)`: shortening waits for the current window).
     package func setImmutability(seconds: Int, tenant: TenantID, now: Date = Date()) throws -> ImmutabilityWindow {
         try database.write { db in
-            let current = try String.fetchOne(db, sql: "SELECT immutability FROM retention WHERE tenant = ?", arguments: [tenant.hex])
-                .map { try SiteAPI.jsonDecoder().decode(ImmutabilityWindow.self, from: Data($0.utf8)) } ?? ImmutabilityWindow(seconds: 0)
+            let current = try Self.immutabilityWindow(String.fetchOne(db, sql: "SELECT immutability FROM retention WHERE tenant = ?", arguments: [tenant.hex]))
             let next = current.changed(to: seconds, at: now)
             let text = String(decoding: try SiteAPI.jsonEncoder().encode(next), as: UTF8.self)
             try db.execute(sql: """
@@ -44,6 +42,11 @@ extension SiteRegistry {
                 """, arguments: [tenant.hex, text])
             return next
         }
+    }
+
+    /// A stored window, or none (0 s) for a tenant that never had one.
+    private static func immutabilityWindow(_ text: String?) throws -> ImmutabilityWindow {
+        try text.map { try SiteAPI.jsonDecoder().decode(ImmutabilityWindow.self, from: Data($0.utf8)) } ?? ImmutabilityWindow(seconds: 0)
     }
 
     // MARK: Holds

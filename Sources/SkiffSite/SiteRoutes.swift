@@ -230,12 +230,7 @@ struct SiteRoutes: Sendable {
 
     @Sendable func retireSeal(_ request: Request, context: SiteRequestContext) async throws -> Response {
         let (tenant, principal) = try tenant(context)
-        let name = try sealName(context)
-        guard let entry = try service.registry.sealEntry(tenant: tenant.id, host: name.host, sequence: name.sequence), entry.hash == name.hash.hex else {
-            try service.requireAdministrator(principal, tenant: tenant, attempt: "retire \(name.short)")
-            throw SiteError.notFound("no seal \(name)")
-        }
-        try await service.retireSeal(tenant: tenant, host: name.host, sequence: name.sequence, principal: principal,
+        try await service.retireSeal(tenant: tenant, name: try sealName(context), principal: principal,
                                      reason: request.uri.queryParameters.get("reason") ?? "retired through the API")
         return Response(status: .noContent)
     }

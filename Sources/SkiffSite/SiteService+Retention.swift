@@ -35,8 +35,9 @@ extension SiteService {
         var report = RetirementReport(retired: [], refused: [])
         for decision in try retentionPlan(tenant: tenant, principal: principal, now: now).retired {
             do {
-                try await retireSeal(tenant: tenant, host: decision.host, sequence: decision.sequence, principal: principal,
-                                     reason: decision.reasons.joined(separator: "; "), now: now)
+                guard let hash = Digest256(hex: decision.hash) else { continue }
+                try await retireSeal(tenant: tenant, name: SealName(host: decision.host, sequence: decision.sequence, hash: hash),
+                                     principal: principal, reason: decision.reasons.joined(separator: "; "), now: now)
                 report.retired.append("\(decision.host)#\(decision.sequence)")
             } catch let error as SiteError where error.status < 500 {
                 report.refused.append("\(decision.host)#\(decision.sequence): \(error.code)")
@@ -50,14 +51,15 @@ extension SiteService {
     /// Retires one seal: its bytes move from `seals/` to `retired/` (still listed, read and
     /// verified as part of its host's chain, never used for restores), so the objects only it
     /// reached become garbage once they leave the reuse horizon. Idempotent.
-    /// - Throws: `forbidden` (not an administrator), `not-found`, `immutable` (accepted within
-    ///   the immutability window), `held`, `chain-head` (the host's newest seal). Every
-    ///   refusal is written to the audit trail.
-    package func retireSeal(tenant: TenantRecord, host: String, sequence: UInt64, principal: Principal, reason: String, now: Date = Date()) async throws {
-        try requireAdministrator(principal, tenant: tenant, attempt: "retire seal #\(sequence) of \(host)")
+    /// - Throws: `forbidden` (not an administrator), `not-found` (no seal of that name),
+    ///   `immutable` (accepted within the immutability window), `held`, `chain-head` (the
+    ///   host's newest seal). Every refusal is written to the audit trail.
+    package func retireSeal(tenant: TenantRecord, name: SealName, principal: Principal, reason: String, now: Date = Date()) async throws {
+        let (host, sequence) = (name.host, name.sequence)
+        try requireAdministrator(principal, tenant: tenant, attempt: "retire seal \(name.short)")
         try await sealLocks.withLock("\(tenant.id.hex)/\(host)") {
-            guard let entry = try registry.sealEntry(tenant: tenant.id, host: host, sequence: sequence), let name = entry.name else {
-                throw SiteError.notFound("no seal #\(sequence) of \(host)")
+            guard let entry = try registry.sealEntry(tenant: tenant.id, host: host, sequence: sequence), entry.hash == name.hash.hex else {
+                throw SiteError.notFound("no seal \(name)")
             }
             guard entry.retired == nil else { return }
             let settings = try registry.retentionSettings(tenant: tenant.id)

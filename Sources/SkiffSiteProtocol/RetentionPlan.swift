@@ -1,4 +1,5 @@
 import Foundation
+import SkiffCore
 
 /// What retention would do with each seal of a tenant, and why: the answer of
 /// `skiff-site retention plan` and `GET …/retention/plan`. Pure: no I/O.
@@ -128,8 +129,7 @@ package struct RetentionPlan: Codable, Sendable, Equatable {
     /// Parses "90s", "15m", "36h", "14d", "2w" or plain seconds.
     package static func parseDuration(_ text: String) -> Int? {
         guard let last = text.last else { return nil }
-        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
-        if let unit = units[last] {
+        if let unit = DurationUnit.seconds(per: last) {
             guard let value = Int(text.dropLast()), value >= 0 else { return nil }
             return value * unit
         }

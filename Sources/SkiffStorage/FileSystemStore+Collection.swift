@@ -75,22 +75,10 @@ extension FileSystemStore {
     }
 
     /// Keys of the objects in the trash (left there by a collection that did not finish).
-    package func trashedObjectKeys() throws -> [StoreKey] {
-        let folder = root.appending(Self.trashFolder).appending("objects")
-        var keys: [StoreKey] = []
-        do {
-            for fan in try FileIO.directoryEntries(folder) {
-                for name in try FileIO.directoryEntries(folder.appending(fan)) {
-                    let path = "objects/\(String(decoding: fan, as: UTF8.self))/\(String(decoding: name, as: UTF8.self))"
-                    if let key = try? StoreKey(path), key.objectAddress != nil { keys.append(key) }
-                }
-            }
-        } catch let error as SystemError where error.isNotFound {
-            return keys
-        } catch let error as SystemError {
-            throw Self.translate(error, context: "trash")
-        }
-        return keys
+    package func trashedObjectKeys() async throws -> [StoreKey] {
+        let folder = Self.trashFolder + "/"
+        return try await list(prefix: folder + StoreKey.objectsPrefix, after: nil, limit: Int.max)
+            .compactMap { try? StoreKey(String($0.path.dropFirst(folder.count))) }
     }
 
     private static func status(of path: RawPath, key: StoreKey) throws -> (modified: Int, size: Int)? {

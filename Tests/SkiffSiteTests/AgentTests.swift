@@ -49,21 +49,6 @@ import Testing
         return result.standardOutput.components(separatedBy: "\"sequence\"").count - 1
     }
 
-    /// A port nothing listens on now (the agent binds it right after).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw TestFailure("no free port: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     static func waitUntil(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
@@ -82,7 +67,7 @@ import Testing
             try TreeGenerator.write(Array("unchanged \(name)".utf8), to: farm.source.appending(name).appending("f.txt"))
         }
         try TreeGenerator.write(Array("first".utf8), to: farm.source.appending("sub/a.txt"))
-        let metricsPort = try Self.freePort()
+        let metricsPort = try LoopbackPort.free()
         let hookLog = farm.folder.appending("hooks.log").description
         let (agentConfig, config) = try farm.writeAgentConfiguration(
             "agent:\n  paths: [\(farm.source)]\n  debounce_ms: 200\n  max_delay_ms: 1000\n  exclude: [\"*.tmp\"]\n"

@@ -65,8 +65,3 @@ final class SiteProcess: Sendable {
 
     var isRunning: Bool { state.withLock { $0.process?.isRunning ?? false } }
 }
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
-}

@@ -88,7 +88,7 @@ policy.graceSeconds = 0
 policy.reuseHorizonSeconds = 0
 try registry.setRetentionPolicy(policy, tenant: tenant.id)
 let administrator = SiteService.consoleAdministrator()
-for sequence in 1...UInt64(sealCount / 2) {
-    try await service.retireSeal(tenant: tenant, host: "bench-host", sequence: sequence, principal: administrator, reason: "benchmark fixture")
+for name in try await Repository(store: store, location: "site").sealNames().prefix(sealCount / 2) {
+    try await service.retireSeal(tenant: tenant, name: name, principal: administrator, reason: "benchmark fixture")
 }
 print("{\"tenant\": \"bench\", \"objects\": \(written), \"seals\": \(sealCount), \"retired\": \(sealCount / 2)}")
