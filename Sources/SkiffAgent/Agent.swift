@@ -66,10 +66,17 @@ package final class Agent: Service, Sendable {
         }
     }
 
+    /// Snapshots changes until graceful shutdown; the sites' connections are shut down however it ends.
     package func run() async throws {
+        let replicator = plan.withLock { $0 }.replicator
+        try await withCleanup { try await watchAndSnapshot() } cleanup: { await replicator.shutdown() }
+    }
+
+    private func watchAndSnapshot() async throws {
         let initial = plan.withLock { $0 }
         let replicator = initial.replicator
         let delivery = Task { await replicator.run() }
+        defer { delivery.cancel() }
         let notifier = self.notifier
         let watchdog = notifier.watchdogInterval.map { interval in
             Task {
@@ -100,7 +107,7 @@ package final class Agent: Service, Sendable {
         notifier.notify("READY=1")
         // Graceful shutdown cancels the loop; a snapshot in progress runs detached and seals,
         // and changes still waiting for their debounce window get a last snapshot.
-        let (lastPlan, lastCollector, lastWatcher) = try await cancelWhenGracefulShutdown {
+        let (lastPlan, lastCollector, lastWatcher) = await cancelWhenGracefulShutdown {
             await self.loop(initial, collector: collector, watcher: watcher)
         }
         notifier.notify("STOPPING=1")
@@ -112,7 +119,6 @@ package final class Agent: Service, Sendable {
         }
         let behind = (try? await replicator.finish(delivery: delivery, timeout: deliveryGrace)) ?? []
         if !behind.isEmpty { logger.warning("stopping with deliveries pending; they resume at the next start", metadata: ["sites": "\(behind)"]) }
-        await replicator.shutdown()
     }
 
     /// Change set after change set until cancelled (graceful shutdown); returns the plan,

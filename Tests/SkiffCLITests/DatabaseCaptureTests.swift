@@ -17,7 +17,7 @@ import Testing
             try db.execute(sql: "CREATE TABLE items (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
             for i in 0..<500 { try db.execute(sql: "INSERT INTO items (payload) VALUES (?)", arguments: [Data(repeating: UInt8(i % 251), count: 300)]) }
         }
-        try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        _ = try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
         // Committed after the checkpoint: these rows live only in app.sqlite-wal while the pool is open.
         try pool.write { db in
             for i in 0..<200 { try db.execute(sql: "INSERT INTO items (payload) VALUES (?)", arguments: [Data(repeating: UInt8(i % 7), count: 300)]) }

@@ -21,12 +21,13 @@ extension SiteFarm {
         agent.environment = ProcessInfo.processInfo.environment.merging(environment.merging(extra) { $1 }) { $1 }
         agent.standardOutput = FileHandle.nullDevice
         if let log {
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             agent.standardError = FileHandle(forWritingAtPath: log)
         } else {
             agent.standardError = FileHandle.nullDevice
         }
         try agent.run()
+        agents.withLock { $0.append(agent) }
         return agent
     }
 }

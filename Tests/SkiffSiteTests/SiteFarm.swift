@@ -2,6 +2,7 @@ import Foundation
 import SkiffCore
 import SkiffSystem
 import SkiffTestSupport
+import Synchronization
 
 /// Several sites, a tenant with one host registered at each, tokens, and the host's
 /// configuration file: everything a replication test needs, made with the real CLIs.
@@ -12,6 +13,8 @@ final class SiteFarm: Sendable {
     let tenant: RestoreKey
     let host: HostKey
     let environment: [String: String]
+    /// Agents started by `startAgent`, killed by `remove()` if still running.
+    let agents = Mutex<[Process]>([])
 
     init(sites count: Int, quorum: Int? = nil, label: String = "skiff-farm", serveOptions: [String] = ["--scrub-rate", "0"]) throws {
         folder = try TemporaryDirectory(label)
@@ -25,18 +28,24 @@ final class SiteFarm: Sendable {
         try TreeGenerator.write(Array(host.certificate.armored(tenant: tenant.tenant).utf8), to: folder.appending("host.cert"))
         names = (0..<count).map { "site-\(Character(UnicodeScalar(UInt8(97 + $0))))" }
         var processes: [SiteProcess] = []
-        for name in names {
-            let data = folder.appending(name)
-            try Self.siteCLI(["init", "--data", data.description, "--name", "127.0.0.1"])
-            try Self.siteCLI(["tenant", "add", "acme", "--data", data.description, "--key", folder.appending("tenant.pub").description])
-            try Self.siteCLI(["host", "add", "--data", data.description, "--certificate", folder.appending("host.cert").description])
-            for (role, extra) in [("writer", ["--tenant", "acme", "--host", "web1"]), ("reader", ["--tenant", "acme"]), ("auditor", ["--tenant", "acme"]), ("admin", [String]())] {
-                try Self.siteCLI(["token", "create", "--data", data.description, "--role", role, "--out",
-                                  folder.appending("\(name).\(role)").description] + extra)
+        // A failure half-way stops the sites already started: `deinit` does not run for an unfinished `init`.
+        do {
+            for name in names {
+                let data = folder.appending(name)
+                try Self.siteCLI(["init", "--data", data.description, "--name", "127.0.0.1"])
+                try Self.siteCLI(["tenant", "add", "acme", "--data", data.description, "--key", folder.appending("tenant.pub").description])
+                try Self.siteCLI(["host", "add", "--data", data.description, "--certificate", folder.appending("host.cert").description])
+                for (role, extra) in [("writer", ["--tenant", "acme", "--host", "web1"]), ("reader", ["--tenant", "acme"]), ("auditor", ["--tenant", "acme"]), ("admin", [String]())] {
+                    try Self.siteCLI(["token", "create", "--data", data.description, "--role", role, "--out",
+                                      folder.appending("\(name).\(role)").description] + extra)
+                }
+                let process = SiteProcess(data: data, options: serveOptions)
+                try process.start()
+                processes.append(process)
             }
-            let process = SiteProcess(data: data, options: serveOptions)
-            try process.start()
-            processes.append(process)
+        } catch {
+            for process in processes { process.stop() }
+            throw error
         }
         sites = processes
         try writeConfiguration(role: "writer", file: "host.yaml", quorum: quorum ?? count)
@@ -122,8 +131,18 @@ final class SiteFarm: Sendable {
         for site in sites { site.stop() }
     }
 
+    /// Idempotent: stops every site and deletes the folder.
     func remove() {
+        for agent in agents.withLock({ $0 }) where agent.isRunning {
+            kill(agent.processIdentifier, SIGKILL)
+            agent.waitUntilExit()
+        }
         stopAll()
         folder.remove()
+    }
+
+    /// A test that throws half-way leaves neither servers running nor files behind.
+    deinit {
+        remove()
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import SkiffSystem
 
-/// A fresh folder under the system temporary directory, removed by `remove()`.
+/// A fresh folder under `$TMPDIR` (or `/tmp`), removed by `remove()` or, at the latest, when the last reference goes,
+/// so a test that throws or fails an expectation half-way does not leave its files on a shared disk.
 package final class TemporaryDirectory: Sendable {
     package let path: RawPath
 
@@ -14,7 +15,12 @@ package final class TemporaryDirectory: Sendable {
     package func appending(_ name: String) -> RawPath { path.appending(name) }
     package var string: String { path.description }
 
+    /// Idempotent; a folder already gone is not an error.
     package func remove() {
         try? FileIO.removeTree(path)
+    }
+
+    deinit {
+        remove()
     }
 }

@@ -80,17 +80,21 @@ struct BackupCommand: AsyncParsableCommand {
             stateDirectory: state, sites: try SiteOptions.endpoints(configuration), tenant: key.tenant.tenant,
             quorum: configuration.quorum, logger: Logger(label: "skiff.replication"))
         let delivery = Task { await replicator.run() }
-        defer { delivery.cancel() }
-        let cacheDirectory = cache.cacheDir ?? state.appending("cache").description
-        let localCache = try CacheOptions(cacheDir: cacheDirectory).open(tenant: key.tenant.tenant, host: key.hostName)
-        let options = try options(excluding: [state, RawPath(cacheDirectory)], scratch: state.appending("database-copies"))
-        let (result, seconds) = try await write(key: key, destination: replicator.destination, cache: localCache, options: options)
         let timeout = wait.map { Duration.seconds($0) } ?? configuration.quorumTimeout
-        let accepted = try await replicator.waitForQuorum(timeout: timeout)
-        delivery.cancel()
-        await delivery.value
-        let statuses = try await replicator.status(probeTimeout: .milliseconds(500))
-        await replicator.shutdown()
+        let (result, seconds, accepted, statuses) = try await withCleanup {
+            let cacheDirectory = cache.cacheDir ?? state.appending("cache").description
+            let localCache = try CacheOptions(cacheDir: cacheDirectory).open(tenant: key.tenant.tenant, host: key.hostName)
+            let options = try options(excluding: [state, RawPath(cacheDirectory)], scratch: state.appending("database-copies"))
+            let (result, seconds) = try await write(key: key, destination: replicator.destination, cache: localCache, options: options)
+            let accepted = try await replicator.waitForQuorum(timeout: timeout)
+            delivery.cancel()
+            await delivery.value
+            return (result, seconds, accepted, try await replicator.status(probeTimeout: .milliseconds(500)))
+        } cleanup: {
+            delivery.cancel()
+            await delivery.value
+            await replicator.shutdown()
+        }
         report(result, seconds: seconds, sites: statuses)
         if accepted.count < configuration.quorum {
             FileHandleOutput.standardError(

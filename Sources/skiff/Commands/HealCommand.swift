@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SkiffAudit
 import SkiffCore
+import SkiffSystem
 
 struct HealCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,12 +37,11 @@ struct HealCommand: AsyncParsableCommand {
         let state = try audit.openState(configuration: configuration)
         let connected = try await ConnectedSources.sites(configuration, names: [from, to], tenant: tenant.tenant,
                                                          tokenOverrides: toTokenFile.map { [to: $0] } ?? [:])
-        let report: HealReport
-        do { report = try await heal(connected, tenant: tenant, state: state, configurationFile: configuration.file) } catch {
+        let report = try await withCleanup {
+            try await heal(connected, tenant: tenant, state: state, configurationFile: configuration.file)
+        } cleanup: {
             await connected.close()
-            throw error
         }
-        await connected.close()
         if output.json {
             try JSONOutput.print(report)
         } else {

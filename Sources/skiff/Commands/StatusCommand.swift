@@ -20,8 +20,7 @@ struct StatusCommand: AsyncParsableCommand {
         let replicator = try Replicator(
             stateDirectory: RawPath(configuration.stateDirectory), sites: try SiteOptions.endpoints(configuration),
             tenant: key.tenant.tenant, quorum: configuration.quorum, logger: Logger(label: "skiff.status"))
-        let statuses = try await replicator.status()
-        await replicator.shutdown()
+        let statuses = try await withCleanup { try await replicator.status() } cleanup: { await replicator.shutdown() }
         if output.json {
             try JSONOutput.print(statuses)
             return

@@ -22,9 +22,11 @@ struct SyncCommand: AsyncParsableCommand {
         let replicator = try Replicator(
             stateDirectory: RawPath(configuration.stateDirectory), sites: try SiteOptions.endpoints(configuration),
             tenant: key.tenant.tenant, quorum: configuration.quorum, logger: Logger(label: "skiff.sync"))
-        let behind = try await replicator.drain(timeout: .seconds(timeout))
-        let statuses = try await replicator.status(probeTimeout: .milliseconds(500))
-        await replicator.shutdown()
+        let (behind, statuses) = try await withCleanup {
+            (try await replicator.drain(timeout: .seconds(timeout)), try await replicator.status(probeTimeout: .milliseconds(500)))
+        } cleanup: {
+            await replicator.shutdown()
+        }
         for status in statuses {
             let state = status.backlogEntries == 0 ? "up to date" : "behind by \(status.backlogEntries) entries"
             print("site \(status.site): \(state)\(status.lastError.map { "; last error: \($0)" } ?? "")")

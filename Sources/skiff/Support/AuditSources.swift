@@ -49,10 +49,13 @@ struct ConnectedSources {
             throw CommandFailure(.usage, "no site \(name) in \(configuration.file)")
         }
         if !names.isEmpty { endpoints = names.compactMap { name in endpoints.first { $0.name == name } } }
-        for var endpoint in endpoints {
-            if let file = tokenOverrides[endpoint.name] {
-                endpoint.token = try KeyFiles.readText(file, what: "token file").trimmingCharacters(in: .whitespacesAndNewlines)
+        // Every token file is read before the first connection, so a bad one leaves no client open.
+        for index in endpoints.indices {
+            if let file = tokenOverrides[endpoints[index].name] {
+                endpoints[index].token = try KeyFiles.readText(file, what: "token file").trimmingCharacters(in: .whitespacesAndNewlines)
             }
+        }
+        for endpoint in endpoints {
             do {
                 let client = try await SiteClient.connect(endpoint, tenant: tenant)
                 connected.clients[endpoint.name] = client

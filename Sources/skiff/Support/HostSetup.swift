@@ -140,13 +140,8 @@ struct ReadableRepository {
         }
         let clients = try await sites.readingClients(tenant: tenant.tenant)
         let repositories = clients.map { Repository(store: $0, location: "site \($0.name)") }
-        do {
-            let result = try await body(repositories)
+        return try await withCleanup { try await body(repositories) } cleanup: {
             for client in clients { try? await client.shutdown() }
-            return result
-        } catch {
-            for client in clients { try? await client.shutdown() }
-            throw error
         }
     }
 
@@ -154,13 +149,6 @@ struct ReadableRepository {
     static func using<T>(_ repository: RepositoryOptions, _ sites: SiteOptions, tenant: TenantPublicKey,
                          _ body: (Repository) async throws -> T) async throws -> T {
         let readable = try await open(repository, sites, tenant: tenant)
-        do {
-            let result = try await body(readable.repository)
-            await readable.close()
-            return result
-        } catch {
-            await readable.close()
-            throw error
-        }
+        return try await withCleanup { try await body(readable.repository) } cleanup: { await readable.close() }
     }
 }
