@@ -22,6 +22,28 @@ import Testing
         return try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as! [[String: Any]]
     }
 
+    /// The host's state (outbox, cache) on a full medium: `ulimit -f` makes writes past 1 MiB fail,
+    /// as ENOSPC would. The backup must exit 7 with the reason, not crash with connections open,
+    /// and the next backup with room must deliver everything.
+    @Test func aFullHostDiskFailsCleanlyAndTheNextBackupDelivers() throws {
+        let farm = try SiteFarm(sites: 2)
+        defer { farm.remove() }
+        try Self.tree(farm)
+        #expect(try farm.backup().status == 0)
+        var random = SeededRandom(seed: 11)
+        try TreeGenerator.write(random.bytes(3 << 20), to: farm.source.appending("too-big.bin"))
+        let full = try CommandRunner.run(
+            "/bin/bash", ["-c", "ulimit -f 1024; exec \"$0\" \"$@\"", CommandRunner.executable("skiff"), "backup", farm.source.description,
+                          "--config", farm.hostConfiguration], environment: farm.environment)
+        #expect(full.status == 7, "\(full)")
+        #expect(full.standardError.contains("no space") && !full.standardError.contains("Fatal error"), "\(full)")
+        let again = try farm.backup()
+        #expect(again.status == 0, "\(again)")
+        for index in 0..<2 {
+            #expect(try TreeComparison.differences(farm.source, try farm.restore(from: index)).isEmpty)
+        }
+    }
+
     @Test func oneBackupReachesEverySite() throws {
         let farm = try SiteFarm(sites: 3)
         defer { farm.remove() }
