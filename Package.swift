@@ -179,7 +179,7 @@ let package = Package(
         .executableTarget(
             name: "skiff-site",
             dependencies: [
-                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffSite",
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffSite", "SkiffS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -21,14 +21,21 @@ package struct S3Location: Sendable {
     package var pathStyle: Bool
     /// PEM file of the CA that signs the endpoint's certificate (HTTPS with a private CA).
     package var caFile: String?
+    /// Values larger than this go up as a multipart upload in parts of this size (S3's minimum
+    /// part size, 5 MiB, is the smallest allowed).
+    package var partSize: Int
 
-    package init(endpoint: String, bucket: String, prefix: String = "", region: String = "us-east-1", pathStyle: Bool = true, caFile: String? = nil) {
+    package static let minimumPartSize = 5 << 20
+
+    package init(endpoint: String, bucket: String, prefix: String = "", region: String = "us-east-1", pathStyle: Bool = true, caFile: String? = nil,
+                 partSize: Int = 8 << 20) {
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.bucket = bucket
         self.prefix = prefix
         self.region = region
         self.pathStyle = pathStyle
         self.caFile = caFile
+        self.partSize = max(partSize, Self.minimumPartSize)
     }
 }
 
@@ -48,16 +55,12 @@ package final class S3Store: ObjectStore {
     let client: HTTPClient
     let host: String
     /// Set once the service refused a conditional write: later puts HEAD first.
-    private let conditionalPutsRefused = Atomic<Bool>(false)
+    let conditionalPutsRefused = Atomic<Bool>(false)
 
-    package init(location: S3Location, signer: S3Signer) throws {
-        self.location = location
-        self.signer = signer
-        guard let url = URL(string: location.endpoint), let endpointHost = url.host else {
-            throw StoreError.unavailable("\(location.endpoint) is not an S3 endpoint URL")
+    package convenience init(location: S3Location, signer: S3Signer) throws {
+        guard let url = URL(string: location.endpoint), let endpointHost = url.host, url.scheme == "http" || url.scheme == "https" else {
+            throw StoreError.unavailable("\(location.endpoint) is not an S3 endpoint URL (http:// or https://)")
         }
-        let port = url.port.map { ":\($0)" } ?? ""
-        host = location.pathStyle ? "\(endpointHost)\(port)" : "\(location.bucket).\(endpointHost)\(port)"
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         if let caFile = location.caFile {
@@ -69,7 +72,28 @@ package final class S3Store: ObjectStore {
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
-        client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
+        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        let port = url.port.map { ":\($0)" } ?? ""
+        self.init(location: location, signer: signer, client: client,
+                  host: location.pathStyle ? "\(endpointHost)\(port)" : "\(location.bucket).\(endpointHost)\(port)")
+    }
+
+    private init(location: S3Location, signer: S3Signer, client: HTTPClient, host: String) {
+        self.location = location
+        self.signer = signer
+        self.client = client
+        self.host = host
+    }
+
+    /// The same bucket and connections, with keys under `prefix/subprefix`. Shutting the parent
+    /// down closes this one too; do not shut this one down.
+    package func scoped(to subprefix: String) -> S3Store {
+        var location = self.location
+        location.prefix = location.prefix.isEmpty ? subprefix : "\(location.prefix)/\(subprefix)"
+        let scoped = S3Store(location: location, signer: signer, client: client, host: host)
+        if conditionalPutsRefused.load(ordering: .relaxed) { scoped.conditionalPutsRefused.store(true, ordering: .relaxed) }
+        return scoped
     }
 
     /// Closes the connections. Call once, when done with the store.
@@ -84,12 +108,12 @@ package final class S3Store: ObjectStore {
         return S3Signer(accessKey: access, secretKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"], region: region)
     }
 
-    private func objectPath(_ key: String) -> String {
+    func objectPath(_ key: String) -> String {
         let full = location.prefix.isEmpty ? key : "\(location.prefix)/\(key)"
         return bucketPath + "/" + S3Signer.encode(full, keepSlash: true)
     }
 
-    private var bucketPath: String { location.pathStyle ? "/\(S3Signer.encode(location.bucket))" : "" }
+    var bucketPath: String { location.pathStyle ? "/\(S3Signer.encode(location.bucket))" : "" }
 
     private var baseURL: String {
         guard !location.pathStyle, let url = URL(string: location.endpoint), let scheme = url.scheme else { return location.endpoint }
@@ -174,13 +198,14 @@ package final class S3Store: ObjectStore {
     // MARK: ObjectStore
 
     package func put(_ key: StoreKey, _ bytes: [UInt8]) async throws -> PutOutcome {
+        if bytes.count > location.partSize { return try await putInParts(key, bytes) }
         let path = objectPath(key.path)
         if !conditionalPutsRefused.load(ordering: .relaxed) {
             let answer = try await send(.PUT, path: path, headers: [("If-None-Match", "*")], body: bytes)
             switch answer.status {
             case 200: return .stored
             case 412, 409: return .alreadyPresent
-            case 501, 400 where answer.code?.contains("NotImplemented") == true:
+            case _ where answer.status == 501 || (answer.status == 400 && answer.code?.contains("NotImplemented") == true):
                 conditionalPutsRefused.store(true, ordering: .relaxed)
             default: throw failure(answer, "PUT \(key)")
             }

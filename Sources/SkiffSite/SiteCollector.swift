@@ -40,7 +40,7 @@ package struct SiteCollector: Sendable {
         service.logger.info("garbage collection started", metadata: ["tenant": "\(tenant.name)", "actor": "\(actor)"])
 
         for key in try await store.trashedObjectKeys() {
-            try store.restoreFromTrash(key)
+            try await store.restoreFromTrash(key)
             report.recovered += 1
         }
         let settings = try registry.retentionSettings(tenant: tenant.id)
@@ -74,7 +74,7 @@ package struct SiteCollector: Sendable {
         for try await key in store.keys(prefix: StoreKey.objectsPrefix) {
             report.examined += 1
             guard let address = key.objectAddress, !marker.marked.contains(address) else { continue }
-            guard let (modified, size) = try store.age(key) else { continue }
+            guard let (modified, size) = try await store.age(key) else { continue }
             guard modified < cutoff else {
                 report.keptYoung += 1
                 continue
@@ -83,17 +83,18 @@ package struct SiteCollector: Sendable {
                 try registry.forgetCompleteness(tenant: tenant.id)
                 forgotCompleteness = true
             }
-            guard try store.moveToTrash(key) else { continue }
-            if let (trashedModified, _) = try store.trashedAge(key), trashedModified >= cutoff {
-                try store.restoreFromTrash(key)
+            guard try await store.moveToTrash(key) else { continue }
+            if let (trashedModified, _) = try await store.trashedAge(key), trashedModified >= cutoff {
+                try await store.restoreFromTrash(key)
                 report.putBack += 1
                 continue
             }
-            try store.emptyTrash(key)
+            try await store.emptyTrash(key)
             report.deletedObjects += 1
             report.deletedBytes += size
         }
         if forgotCompleteness { try registry.forgetCompleteness(tenant: tenant.id) }
+        try await store.forgetVouches(olderThan: cutoff)
 
         let elapsed = clock.now - began
         report.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

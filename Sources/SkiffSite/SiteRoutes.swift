@@ -207,7 +207,7 @@ struct SiteRoutes: Sendable {
         case "retired": retired = true
         default: throw SiteError.badRequest("state is retained or retired")
         }
-        let seals = try service.listSeals(
+        let seals = try await service.listSeals(
             tenant: tenant, host: query.get("host"), since: query.get("since", as: Int64.self), until: query.get("until", as: Int64.self),
             after: after, limit: query.get("limit", as: Int.self) ?? 1000, retired: retired, principal: principal)
         return Self.json(SealListing(seals: seals))
@@ -248,7 +248,7 @@ struct SiteRoutes: Sendable {
 
     @Sendable func retentionPlan(_ request: Request, context: SiteRequestContext) async throws -> Response {
         let (tenant, principal) = try tenant(context)
-        return Self.json(try service.retentionPlan(tenant: tenant, principal: principal))
+        return Self.json(try await service.retentionPlan(tenant: tenant, principal: principal))
     }
 
     @Sendable func applyRetention(_ request: Request, context: SiteRequestContext) async throws -> Response {

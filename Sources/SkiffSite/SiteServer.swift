@@ -15,6 +15,8 @@ import UnixSignals
 /// How `skiff-site serve` runs.
 package struct SiteServerConfiguration: Sendable {
     package var dataFolder: RawPath
+    /// Where tenants' objects and seals live: by default `<data>/tenants/`.
+    package var stores: any TenantStores
     package var host: String
     package var port: Int
     package var certificatePath: String
@@ -33,6 +35,7 @@ package struct SiteServerConfiguration: Sendable {
 
     package init(dataFolder: RawPath, host: String, port: Int, certificatePath: String, privateKeyPath: String, http2: Bool) {
         self.dataFolder = dataFolder
+        stores = FolderTenantStores(root: dataFolder.appending("tenants"))
         self.host = host
         self.port = port
         self.certificatePath = certificatePath
@@ -52,8 +55,21 @@ package enum SiteServer {
     ) async throws {
         let siteRegistry = try SiteRegistry(path: configuration.dataFolder.appending("site.sqlite").description)
         let metrics = SiteMetrics()
-        let service = SiteService(registry: siteRegistry, dataFolder: configuration.dataFolder, metrics: metrics, logger: logger)
-        try await service.reconcile()
+        let service = SiteService(registry: siteRegistry, stores: configuration.stores, metrics: metrics, logger: logger)
+        try await withCleanup {
+            try await service.reconcile()
+            try await serve(service, configuration: configuration, registry: registry, logger: logger, onListening: onListening)
+        } cleanup: {
+            await configuration.stores.shutdown()
+        }
+    }
+
+    private static func serve(
+        _ service: SiteService, configuration: SiteServerConfiguration, registry: PrometheusCollectorRegistry, logger: Logger,
+        onListening: @escaping @Sendable (Int) -> Void
+    ) async throws {
+        let siteRegistry = service.registry
+        let metrics = service.metrics
 
         let router = Router(context: SiteRequestContext.self)
         router.add(middleware: SiteErrorMiddleware(metrics: metrics))

@@ -21,8 +21,10 @@ extension SiteService {
     }
 
     /// What applying the policy now would retire, seal by seal, with the reasons.
-    package func retentionPlan(tenant: TenantRecord, principal: Principal, now: Date = Date()) throws -> RetentionPlan {
+    /// On a shared store, first indexes what other site processes accepted and retired.
+    package func retentionPlan(tenant: TenantRecord, principal: Principal, now: Date = Date()) async throws -> RetentionPlan {
         guard principal.mayReadObjects else { throw SiteError.forbidden("a writer token cannot read retention plans") }
+        try await catchUpEveryHost(tenant: tenant)
         let settings = try registry.retentionSettings(tenant: tenant.id)
         return RetentionPlan.make(policy: settings.policy, seals: try registry.retentionCandidates(tenant: tenant.id), holds: settings.holds,
                                   immutableSeconds: settings.immutability.effective(at: now), now: now)
@@ -33,7 +35,7 @@ extension SiteService {
     package func applyRetention(tenant: TenantRecord, principal: Principal, now: Date = Date()) async throws -> RetirementReport {
         try requireAdministrator(principal, tenant: tenant, attempt: "retention apply")
         var report = RetirementReport(retired: [], refused: [])
-        for decision in try retentionPlan(tenant: tenant, principal: principal, now: now).retired {
+        for decision in try await retentionPlan(tenant: tenant, principal: principal, now: now).retired {
             do {
                 guard let hash = Digest256(hex: decision.hash) else { continue }
                 try await retireSeal(tenant: tenant, name: SealName(host: decision.host, sequence: decision.sequence, hash: hash),

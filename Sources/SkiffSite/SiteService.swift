@@ -11,10 +11,9 @@ import Synchronization
 /// caller's principal first.
 package final class SiteService: Sendable {
     package let registry: SiteRegistry
-    package let dataFolder: RawPath
+    package let stores: any TenantStores
     package let metrics: SiteMetrics
     let logger: Logger
-    private let stores = Mutex<[TenantID: FileSystemStore]>([:])
     let sealLocks = KeyedLocks<String>()
     private let pendingIdentities = Mutex<[(TenantID, ObjectIdentity, ObjectAddress)]>([])
     /// Quarantined objects by tenant, to release one when a good copy arrives.
@@ -23,21 +22,17 @@ package final class SiteService: Sendable {
     /// At most this many addresses or identities per deduplication query.
     package static let maxQueryItems = 10_000
 
-    package init(registry: SiteRegistry, dataFolder: RawPath, metrics: SiteMetrics, logger: Logger) {
+    package init(registry: SiteRegistry, stores: any TenantStores, metrics: SiteMetrics, logger: Logger) {
         self.registry = registry
-        self.dataFolder = dataFolder
+        self.stores = stores
         self.metrics = metrics
         self.logger = logger
     }
 
-    /// The store of a tenant's objects and seals: `<data>/tenants/<tenant id>/`.
-    package func store(_ tenant: TenantID) throws -> FileSystemStore {
-        if let store = stores.withLock({ $0[tenant] }) { return store }
-        let store = try FileSystemStore.create(at: dataFolder.appending("tenants").appending(tenant.hex))
-        return stores.withLock { stores in
-            if let existing = stores[tenant] { return existing }
-            stores[tenant] = store
-            return store
+    /// The store of a tenant's objects and seals.
+    package func store(_ tenant: TenantID) throws -> any SiteStore {
+        do { return try stores.store(for: tenant) } catch let error as StoreError {
+            throw SiteError.internalError("the store of tenant \(tenant.hex) cannot be opened: \(error)")
         }
     }
 
@@ -114,10 +109,10 @@ package final class SiteService: Sendable {
         var outcome = try await translated { try await store.put(.object(address), bytes) }
         if outcome == .alreadyPresent {
             // The host will reuse it: refresh its age as a "present" answer does (rule G3).
-            _ = try await translated { try store.touch(.object(address)) }
+            _ = try await translated { try await store.vouch(.object(address)) }
         }
         if outcome == .alreadyPresent, try await translated({ try await !Self.isIntact(address, in: store) }) {
-            try await translated { try store.replaceDamaged(.object(address), bytes) }
+            try await translated { try await store.replaceDamaged(.object(address), bytes) }
             metrics.objectRepaired(tenant: tenant.name)
             logger.warning("replaced a damaged copy with a verified upload", metadata: ["tenant": "\(tenant.name)", "object": "\(address.hex)"])
             outcome = .stored
@@ -133,8 +128,29 @@ package final class SiteService: Sendable {
         return outcome
     }
 
+    /// Vouches for each address (rule G3) and returns those present, several at a time: on a
+    /// bucket every vouch is two requests.
+    static func vouch(_ addresses: [ObjectAddress], in store: any SiteStore) async throws -> Set<ObjectAddress> {
+        guard !addresses.isEmpty else { return [] }
+        let lanes = store.isShared ? 16 : 1
+        let sliceSize = (addresses.count + lanes - 1) / lanes
+        return try await withThrowingTaskGroup(of: [ObjectAddress].self) { group in
+            for start in stride(from: 0, to: addresses.count, by: sliceSize) {
+                let slice = addresses[start..<min(start + sliceSize, addresses.count)]
+                group.addTask {
+                    var present: [ObjectAddress] = []
+                    for address in slice where try await store.vouch(.object(address)) { present.append(address) }
+                    return present
+                }
+            }
+            var present = Set<ObjectAddress>()
+            for try await slice in group { present.formUnion(slice) }
+            return present
+        }
+    }
+
     /// Whether the stored copy hashes to its address.
-    static func isIntact(_ address: ObjectAddress, in store: FileSystemStore) async throws -> Bool {
+    static func isIntact(_ address: ObjectAddress, in store: any SiteStore) async throws -> Bool {
         do { return SHA256Hasher.digest(try await store.get(.object(address))) == address.digest } catch StoreError.notFound {
             return false
         }
@@ -150,14 +166,12 @@ package final class SiteService: Sendable {
         let store = try store(tenant.id)
         // Answering "present" vouches for the object: touching it keeps garbage collection off
         // it for the grace period (rule G3), long enough for the seal that will reach it.
-        var missing: [ObjectAddress] = []
-        for address in addresses where try !store.touch(.object(address)) { missing.append(address) }
+        let present = try await translated { try await Self.vouch(addresses, in: store) }
+        let missing = addresses.filter { !present.contains($0) }
         try flushIdentities()
-        var known: [ObjectIdentity: ObjectAddress] = [:]
-        for (identity, address) in try registry.addresses(for: identities, tenant: tenant.id) where try store.touch(.object(address)) {
-            known[identity] = address
-        }
-        return (missing, known)
+        let candidates = try registry.addresses(for: identities, tenant: tenant.id)
+        let held = try await translated { try await Self.vouch(Array(Set(candidates.values)), in: store) }
+        return (missing, candidates.filter { held.contains($0.value) })
     }
 
     package func getObject(tenant: TenantRecord, address: ObjectAddress, range: Range<Int>?, principal: Principal) async throws -> [UInt8] {
@@ -173,7 +187,7 @@ package final class SiteService: Sendable {
     package func objectSize(tenant: TenantRecord, address: ObjectAddress, principal: Principal) async throws -> Int? {
         let store = try store(tenant.id)
         // A writer asking may reuse it: vouch for it like a "missing" answer (rule G3).
-        if principal.role == .writer, try await !translated({ try store.touch(.object(address)) }) { return nil }
+        if principal.role == .writer, try await !translated({ try await store.vouch(.object(address)) }) { return nil }
         return try await store.size(.object(address))
     }
 
@@ -193,7 +207,7 @@ package final class SiteService: Sendable {
         }
         let store = try store(tenant.id)
         let window = try registry.retentionSettings(tenant: tenant.id).immutability.effective(at: Date())
-        if let (modified, _) = try await translated({ try store.age(.object(address)) }), modified + window > Int(Date().timeIntervalSince1970) {
+        if let (modified, _) = try await translated({ try await store.age(.object(address)) }), modified + window > Int(Date().timeIntervalSince1970) {
             try registry.audit(actor: principal.tokenID, action: "refused-delete", tenant: tenant.id, detail: "object \(address): immutable")
             metrics.rejected(code: "immutable")
             throw SiteError(423, "immutable", "object \(address.hex) is inside the immutability window (\(RetentionPlan.duration(window)))")
@@ -240,6 +254,7 @@ package final class SiteService: Sendable {
         }
         let store = try store(tenant.id)
         return try await sealLocks.withLock("\(tenant.id.hex)/\(seal.hostName)") {
+            if store.isShared { try await catchUp(tenant: tenant, host: seal.hostName, store: store) }
             let head = try registry.head(tenant: tenant.id, host: seal.hostName)
             if let head, head.sequence == seal.sequence, head.hash == seal.hash { return (seal.name, false) }
             let continues = head.map { seal.sequence == $0.sequence + 1 && seal.previous == $0.hash } ?? (seal.sequence == 1)
@@ -253,8 +268,9 @@ package final class SiteService: Sendable {
                 metrics.rejected(code: "missing-objects")
                 throw SiteError.missingObjects(Array(missing.prefix(1000)))
             }
+            try await translated { try await store.flush() }
+            try await claim(seal, store: store)
             try await translated {
-                try await store.flush()
                 _ = try await store.put(.seal(seal.name), bytes)
                 try await store.flush()
             }
@@ -265,9 +281,62 @@ package final class SiteService: Sendable {
         }
     }
 
+    /// Claims the seal's sequence in the store (rule S6): a conditional create, so of two site
+    /// processes sharing a bucket only one can take a sequence. Re-claiming with the same seal
+    /// (a retry, or a crash between claim and seal) succeeds.
+    /// - Throws: `chainConflict` when another seal holds the sequence.
+    private func claim(_ seal: Seal, store: any SiteStore) async throws {
+        let key = StoreKey.chainClaim(host: seal.hostName, sequence: seal.sequence)
+        guard try await translated({ try await store.put(key, seal.hash.bytes) }) == .alreadyPresent else { return }
+        let holder = try await translated { try await store.get(key) }
+        guard holder != seal.hash.bytes else { return }
+        metrics.rejected(code: "chain-conflict")
+        throw SiteError.chainConflict("seal #\(seal.sequence) of \(seal.hostName) was already taken by another seal (\(Hex.encode(holder.prefix(6))))")
+    }
+
+    /// `catchUp` for every registered host of the tenant; nothing on a store of this process alone.
+    func catchUpEveryHost(tenant: TenantRecord) async throws {
+        for host in try registry.hosts(tenant: tenant.id) { try await catchUp(tenant: tenant, host: host.name) }
+    }
+
+    /// `catchUp` under the host's seal lock; nothing on a store of this process alone.
+    func catchUp(tenant: TenantRecord, host: String) async throws {
+        let store = try store(tenant.id)
+        guard store.isShared else { return }
+        try await sealLocks.withLock("\(tenant.id.hex)/\(host)") { try await catchUp(tenant: tenant, host: host, store: store) }
+    }
+
+    /// Indexes the host's seals that other site processes sharing the store accepted since this
+    /// one's newest (one listing from the head on), and marks retired those another process's
+    /// retention moved to `retired/` (one listing of them). Seals that do not verify are left out
+    /// (and logged).
+    func catchUp(tenant: TenantRecord, host: String, store: any SiteStore) async throws {
+        for try await key in store.keys(prefix: "\(StoreKey.retiredPrefix)\(host)/") {
+            guard let name = key.retiredSealName, let entry = try registry.sealEntry(tenant: tenant.id, host: host, sequence: name.sequence),
+                  entry.retired == nil else { continue }
+            try registry.markRetired(tenant: tenant.id, host: host, sequence: name.sequence)
+        }
+        let head = try registry.head(tenant: tenant.id, host: host)
+        let after = head.map { StoreKey.seal(SealName(host: host, sequence: $0.sequence, hash: $0.hash)) }
+        let repository = Repository(store: store, location: "site")
+        var cursor = after
+        while true {
+            let page = try await translated { try await store.list(prefix: "\(StoreKey.sealsPrefix)\(host)/", after: cursor, limit: 1000) }
+            guard let last = page.last else { return }
+            for name in page.compactMap(\.sealName) {
+                guard let seal = try? await repository.seal(named: name), (try? seal.verify(by: tenant.publicKey)) != nil else {
+                    logger.warning("unverifiable seal in the shared store left out", metadata: ["tenant": "\(tenant.name)", "seal": "\(name)"])
+                    continue
+                }
+                try registry.recordSeal(seal, tenant: tenant.id)
+            }
+            cursor = last
+        }
+    }
+
     /// Every object reachable from `root` that the store lacks. Subtrees found complete are
     /// remembered, so a new snapshot only walks what is new.
-    private func missingBelow(_ root: ObjectAddress, tenant: TenantID, store: FileSystemStore) async throws -> [ObjectAddress] {
+    private func missingBelow(_ root: ObjectAddress, tenant: TenantID, store: any SiteStore) async throws -> [ObjectAddress] {
         let repository = Repository(store: store, location: "site")
         var missing: [ObjectAddress] = []
         var visited = Set<ObjectAddress>()
@@ -293,13 +362,16 @@ package final class SiteService: Sendable {
         return missing
     }
 
+    /// The index of seals. On a shared store, first indexes what other site processes accepted
+    /// (one listing per host), so every process answers alike.
     package func listSeals(tenant: TenantRecord, host: String?, since: Int64?, until: Int64?, after: (String, UInt64)?, limit: Int, retired: Bool = false,
-                           principal: Principal) throws -> [SealIndexEntry] {
+                           principal: Principal) async throws -> [SealIndexEntry] {
         var host = host
         if principal.role == .writer {
             guard host == nil || host == principal.host else { throw SiteError.forbidden("a writer token reads only its own host's seals") }
             host = principal.host
         }
+        if let host { try await catchUp(tenant: tenant, host: host) } else { try await catchUpEveryHost(tenant: tenant) }
         return try registry.seals(tenant: tenant.id, host: host, since: since, until: until, after: after, limit: min(max(limit, 1), 10_000), retired: retired)
     }
 
@@ -320,7 +392,7 @@ package final class SiteService: Sendable {
     package func quarantine(_ address: ObjectAddress, tenant: TenantRecord, reason: String) async throws {
         let store = try store(tenant.id)
         guard try await !Self.isIntact(address, in: store) else { return }
-        guard try store.quarantine(.object(address)) else { return }
+        guard try await store.quarantine(.object(address)) else { return }
         quarantinedAddresses.withLock { _ = $0[tenant.id, default: []].insert(address) }
         try registry.quarantine(address, tenant: tenant.id, reason: reason)
         try registry.forgetCompleteness(tenant: tenant.id)
@@ -364,7 +436,7 @@ package final class SiteService: Sendable {
         try loadQuarantine()
         for tenant in try registry.tenants() {
             let store = try store(tenant.id)
-            try store.removeStaleTemporaryFiles()
+            try await store.removeStaleLeftovers()
             let repository = Repository(store: store, location: "site")
             try await reconcileRetired(tenant: tenant, repository: repository)
             for name in try await repository.sealNames() {

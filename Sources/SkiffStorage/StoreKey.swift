@@ -5,7 +5,8 @@ import SkiffCore
 ///
 /// The layout is fixed by docs/FORMAT.md, "Repository layout":
 /// `config`, `objects/<2 hex>/<64 hex>`, `seals/<host>/<16 hex sequence>-<64 hex hash>`, and at
-/// sites `retired/<host>/<same file name>` for seals retention retired.
+/// sites `retired/<host>/<same file name>` for seals retention retired and `chains/<host>/<16 hex
+/// sequence>` for sequence claims.
 package struct StoreKey: Hashable, Comparable, Sendable, CustomStringConvertible {
     package let path: String
 
@@ -47,6 +48,14 @@ package struct StoreKey: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Where a site keeps a seal that retention retired: same file name, `retired/` folder.
     package static func retiredSeal(_ name: SealName) -> StoreKey {
         StoreKey(unchecked: "retired/\(name.host)/\(name.fileName)")
+    }
+
+    /// At sites: the claim of a host's sequence number, holding the hash of the one seal that
+    /// has it. Created only by conditional put, so two site processes sharing a bucket can never
+    /// accept two different seals with one sequence (docs/FORMAT.md, rule S6).
+    package static func chainClaim(host: String, sequence: UInt64) -> StoreKey {
+        let hex = String(sequence, radix: 16)
+        return StoreKey(unchecked: "chains/\(host)/\(String(repeating: "0", count: max(0, 16 - hex.count)) + hex)")
     }
 
     /// The object address if this key is an object key.

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Logging
 import SkiffSite
+import SkiffStorage
 import SkiffSystem
 
 @main
@@ -83,6 +84,12 @@ struct DataOptions: ParsableArguments {
             throw SiteCommandFailure.noData("\(folder) is not an initialised site data folder (run `skiff-site init --data \(folder)`)")
         }
         return try SiteRegistry(path: database.description)
+    }
+
+    /// Where the tenants' objects and seals are: the bucket of `storage.json`, else `<data>/tenants/`.
+    func tenantStores() throws -> any TenantStores {
+        if let storage = try StorageConfiguration.load(from: folder) { return try storage.tenantStores() }
+        return FolderTenantStores(root: folder.appending("tenants"))
     }
 }
 

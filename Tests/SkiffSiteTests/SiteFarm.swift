@@ -15,8 +15,12 @@ final class SiteFarm: Sendable {
     let environment: [String: String]
     /// Agents started by `startAgent`, killed by `remove()` if still running.
     let agents = Mutex<[Process]>([])
+    /// More site processes a test started (on copies of a site's data), stopped by `remove()`.
+    let adopted = Mutex<[SiteProcess]>([])
 
-    init(sites count: Int, quorum: Int? = nil, label: String = "skiff-farm", serveOptions: [String] = ["--scrub-rate", "0"]) throws {
+    /// `initOptions` go to every `skiff-site init` (with `initEnvironment`), e.g. a bucket to keep objects in.
+    init(sites count: Int, quorum: Int? = nil, label: String = "skiff-farm", serveOptions: [String] = ["--scrub-rate", "0"],
+         initOptions: [String] = [], initEnvironment: [String: String] = [:]) throws {
         folder = try TemporaryDirectory(label)
         tenant = try TestKeys.tenant()
         host = try TestKeys.host("web1", of: tenant)
@@ -32,7 +36,7 @@ final class SiteFarm: Sendable {
         do {
             for name in names {
                 let data = folder.appending(name)
-                try Self.siteCLI(["init", "--data", data.description, "--name", "127.0.0.1"])
+                try Self.siteCLI(["init", "--data", data.description, "--name", "127.0.0.1"] + initOptions, environment: initEnvironment)
                 try Self.siteCLI(["tenant", "add", "acme", "--data", data.description, "--key", folder.appending("tenant.pub").description])
                 try Self.siteCLI(["host", "add", "--data", data.description, "--certificate", folder.appending("host.cert").description])
                 for (role, extra) in [("writer", ["--tenant", "acme", "--host", "web1"]), ("reader", ["--tenant", "acme"]), ("auditor", ["--tenant", "acme"]), ("admin", [String]())] {
@@ -54,8 +58,8 @@ final class SiteFarm: Sendable {
     }
 
     @discardableResult
-    static func siteCLI(_ arguments: [String]) throws -> CommandResult {
-        let result = try CommandRunner.run(CommandRunner.executable("skiff-site"), arguments)
+    static func siteCLI(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+        let result = try CommandRunner.run(CommandRunner.executable("skiff-site"), arguments, environment: environment)
         guard result.status == 0 else { throw TestFailure("skiff-site \(arguments.joined(separator: " ")): \(result)") }
         return result
     }
@@ -128,7 +132,13 @@ final class SiteFarm: Sendable {
     }
 
     func stopAll() {
-        for site in sites { site.stop() }
+        for site in sites + adopted.withLock({ $0 }) { site.stop() }
+    }
+
+    /// Starts `process` and stops it with the farm's own sites.
+    func adopt(_ process: SiteProcess) throws {
+        adopted.withLock { $0.append(process) }
+        try process.start()
     }
 
     /// Idempotent: stops every site and deletes the folder.

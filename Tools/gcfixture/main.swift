@@ -39,7 +39,8 @@ let restoreKey = try RestoreKey.generate(config: RepositoryConfig(tenant: .gener
 let tenant = try registry.addTenant(name: "bench", publicKey: restoreKey.publicKey)
 let hostKey = try restoreKey.issueHostKey(hostName: "bench-host", issuedAt: Int64(Date().timeIntervalSince1970))
 _ = try registry.registerHost(tenant: tenant, certificate: hostKey.certificate)
-let service = SiteService(registry: registry, dataFolder: data, metrics: SiteMetrics(), logger: Logger(label: "skiff.gc-fixture"))
+let service = SiteService(registry: registry, stores: FolderTenantStores(root: data.appending("tenants")), metrics: SiteMetrics(),
+                          logger: Logger(label: "skiff.gc-fixture"))
 let store = try service.store(tenant.id)
 
 let session = try WriteSession.start(config: hostKey.config, tenant: hostKey.tenant, writeSecrets: hostKey.writeSecrets)

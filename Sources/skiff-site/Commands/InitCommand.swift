@@ -1,15 +1,23 @@
 import ArgumentParser
 import Foundation
 import SkiffSite
+import SkiffStorage
 import SkiffSystem
 
-struct InitCommand: ParsableCommand {
+struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
         abstract: "Create a site's data folder and its TLS certificate.",
         discussion: """
             Without --certificate and --key, creates a self-signed certificate for the given names and
             prints its SHA-256 fingerprint: hosts pin it (`fingerprint:` in their configuration).
+
+            With --s3-endpoint and --s3-bucket, tenants' objects and seals go to that bucket (Ceph RGW, MinIO,
+            AWS S3, ...) instead of the data folder; the settings are written to storage.json and checked now.
+            Credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) when the
+            site runs, or, with --s3-store-credentials, are copied from them into storage.json (mode 0600).
+            Several site processes may serve one bucket and prefix: give each a copy of one initialised data
+            folder (tenants, hosts and tokens live in its site.sqlite).
             """)
 
     @OptionGroup var data: DataOptions
@@ -19,13 +27,39 @@ struct InitCommand: ParsableCommand {
     var certificate: String?
     @Option(name: .long, help: ArgumentHelp("The private key (PEM) of --certificate.", valueName: "FILE"))
     var key: String?
+    @Option(name: .long, help: ArgumentHelp("Keep objects and seals in an S3-compatible bucket at this endpoint.", valueName: "URL"))
+    var s3Endpoint: String?
+    @Option(name: .long, help: ArgumentHelp("The bucket (with --s3-endpoint).", valueName: "NAME"))
+    var s3Bucket: String?
+    @Option(name: .long, help: ArgumentHelp("Keys go under this prefix in the bucket.", valueName: "PREFIX"))
+    var s3Prefix: String = ""
+    @Option(name: .long, help: ArgumentHelp("The bucket's region.", valueName: "REGION"))
+    var s3Region: String = "us-east-1"
+    @Flag(name: .long, help: "Address the bucket as BUCKET.endpoint (AWS) instead of endpoint/BUCKET (Ceph RGW, MinIO).")
+    var s3VirtualHost = false
+    @Option(name: .long, help: ArgumentHelp("PEM file of the CA that signs the endpoint's certificate.", valueName: "FILE"))
+    var s3CaFile: String?
+    @Option(name: .long, help: ArgumentHelp("Objects larger than this go up in parts of this size (at least 5).", valueName: "MIB"))
+    var s3PartSize: Int = 8
+    @Flag(name: .long, help: "Copy the credentials from the environment into storage.json.")
+    var s3StoreCredentials = false
+    @Flag(name: .long, help: "Create the bucket if it does not exist.")
+    var s3CreateBucket = false
 
     func validate() throws {
         if (certificate == nil) != (key == nil) { throw ValidationError("give both --certificate and --key, or neither") }
+        if (s3Endpoint == nil) != (s3Bucket == nil) { throw ValidationError("give both --s3-endpoint and --s3-bucket, or neither") }
+        if s3PartSize < 5 { throw ValidationError("--s3-part-size is at least 5 (MiB), S3's smallest part") }
+        if s3Prefix.hasPrefix("/") || s3Prefix.hasSuffix("/") || (!s3Prefix.isEmpty && !StoreKey.isValid(s3Prefix)) {
+            throw ValidationError("--s3-prefix takes components of letters, digits, dot, underscore and hyphen joined by slashes, without a leading or trailing slash")
+        }
     }
 
-    func run() throws {
+    func run() async throws {
         let folder = data.folder
+        if let s3Endpoint, let s3Bucket {
+            try await configureBucket(endpoint: s3Endpoint, bucket: s3Bucket, folder: folder)
+        }
         try FileIO.makeDirectories(folder.appending("tenants"), mode: 0o700)
         try FileIO.makeDirectories(folder.appending("tls"), mode: 0o700)
         _ = try SiteRegistry(path: folder.appending("site.sqlite").description)
@@ -52,5 +86,30 @@ struct InitCommand: ParsableCommand {
         print("certificate \(certificatePath)")
         print("fingerprint sha256:\(fingerprint)")
         print("next: skiff-site tenant add NAME --key TENANT.pub, then skiff-site token create ...")
+    }
+
+    /// Writes storage.json once the bucket answers with the credentials.
+    private func configureBucket(endpoint: String, bucket: String, folder: RawPath) async throws {
+        var storage = StorageConfiguration(endpoint: endpoint, bucket: bucket, prefix: s3Prefix, region: s3Region, pathStyle: !s3VirtualHost,
+                                           caFile: s3CaFile, partSizeMiB: s3PartSize)
+        let signer = try storage.signer()
+        if s3StoreCredentials {
+            storage.accessKeyID = signer.accessKey
+            storage.secretAccessKey = signer.secretKey
+        }
+        let stores = try storage.tenantStores()
+        try await withCleanup {
+            do {
+                if s3CreateBucket { try await stores.createBucket() }
+                try await stores.check()
+            } catch {
+                throw SiteCommandFailure(code: 1, message: "the bucket cannot be used: \(error)")
+            }
+        } cleanup: {
+            await stores.shutdown()
+        }
+        try FileIO.makeDirectories(folder, mode: 0o700)
+        try storage.write(to: folder)
+        print("objects and seals go to bucket \(bucket) at \(endpoint)" + (s3Prefix.isEmpty ? "" : ", under \(s3Prefix)/"))
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SkiffCore
 import SkiffSite
+import SkiffSystem
 import SkiffSiteProtocol
 
 struct RetentionCommand: AsyncParsableCommand {
@@ -26,7 +27,7 @@ struct RetentionCommand: AsyncParsableCommand {
             guard let record = try registry.tenant(named: tenant) else { throw SiteCommandFailure.usage("no tenant \(tenant)") }
             var logger = Logger(label: "skiff.site")
             logger.logLevel = .warning  // the command prints its own outcome
-            let service = SiteService(registry: registry, dataFolder: data.folder, metrics: SiteMetrics(), logger: logger)
+            let service = SiteService(registry: registry, stores: try data.tenantStores(), metrics: SiteMetrics(), logger: logger)
             return (service, record)
         }
     }
@@ -102,14 +103,18 @@ struct RetentionCommand: AsyncParsableCommand {
         }
     }
 
-    struct Plan: ParsableCommand {
+    struct Plan: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show what applying the policy now would retire, and why (changes nothing).")
         @OptionGroup var target: TenantOption
         @OptionGroup var output: JSONFlag
 
-        func run() throws {
+        func run() async throws {
             let (service, tenant) = try target.open()
-            let plan = try service.retentionPlan(tenant: tenant, principal: SiteService.consoleAdministrator())
+            let plan = try await withCleanup {
+                try await service.retentionPlan(tenant: tenant, principal: SiteService.consoleAdministrator())
+            } cleanup: {
+                await service.stores.shutdown()
+            }
             if output.json { return try output.print(plan) }
             for decision in plan.decisions {
                 let time = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(decision.time) / 1e9))
@@ -126,7 +131,11 @@ struct RetentionCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (service, tenant) = try target.open()
-            let report = try await service.applyRetention(tenant: tenant, principal: SiteService.consoleAdministrator())
+            let report = try await withCleanup {
+                try await service.applyRetention(tenant: tenant, principal: SiteService.consoleAdministrator())
+            } cleanup: {
+                await service.stores.shutdown()
+            }
             if output.json { return try output.print(report) }
             print("\(report.retired.count) seals retired" + (report.refused.isEmpty ? "" : ", \(report.refused.count) refused: \(report.refused.joined(separator: ", "))"))
         }
@@ -200,7 +209,11 @@ struct CollectCommand: AsyncParsableCommand {
         let (service, tenant) = try target.open()
         let report: CollectionReport
         do {
-            report = try await service.collectGarbage(tenant: tenant, principal: SiteService.consoleAdministrator())
+            report = try await withCleanup {
+                try await service.collectGarbage(tenant: tenant, principal: SiteService.consoleAdministrator())
+            } cleanup: {
+                await service.stores.shutdown()
+            }
         } catch let error as SiteError where error.status < 500 {
             throw SiteCommandFailure(code: 3, message: error.message)
         }

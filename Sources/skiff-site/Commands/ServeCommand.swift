@@ -56,6 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
             certificatePath: certificate ?? data.folder.appending("tls/certificate.pem").description,
             privateKeyPath: key ?? data.folder.appending("tls/key.pem").description,
             http2: !http1Only)
+        configuration.stores = try data.tenantStores()
         configuration.scrubBytesPerSecond = Int(scrubRate * 1_048_576)
         configuration.scrubPause = .seconds(scrubInterval * 3600)
         configuration.retentionInterval = gcInterval > 0 ? .seconds(gcInterval * 3600) : nil

@@ -1,15 +1,14 @@
 import Foundation
 import Glibc
-import SkiffTestSupport
 
 /// moto's standalone S3 server (PyPI `moto[server]`, installed by Tools/setup.sh) on
 /// 127.0.0.1 and a free port, started by the test.
-final class MotoServer: Sendable {
+package final class MotoServer: Sendable {
     let process: Process
-    let port: Int
-    var endpoint: String { "http://127.0.0.1:\(port)" }
+    package let port: Int
+    package var endpoint: String { "http://127.0.0.1:\(port)" }
 
-    init() throws {
+    package init() throws {
         port = try LoopbackPort.free()
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -29,7 +28,7 @@ final class MotoServer: Sendable {
 
     /// SIGTERM, then SIGKILL after 5 s. Polls rather than `waitUntilExit`, which can wait on
     /// a run loop that an async test's thread never turns.
-    func stop() {
+    package func stop() {
         process.terminate()
         let deadline = Date().addingTimeInterval(5)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }

@@ -1,0 +1,54 @@
+import SkiffCore
+import SkiffStorage
+import Synchronization
+
+/// Every tenant's store in one bucket, under `<prefix>/tenants/<tenant id>/`, over one set of
+/// connections, opened on first use (commands that never touch a store open none). Several site
+/// processes may use the same bucket and prefix at once.
+package final class S3TenantStores: TenantStores {
+    let location: S3Location
+    let signer: S3Signer
+    private let state = Mutex<(root: S3Store?, tenants: [TenantID: S3Store])>((nil, [:]))
+
+    package init(location: S3Location, signer: S3Signer) {
+        self.location = location
+        self.signer = signer
+    }
+
+    private func root() throws -> S3Store {
+        try state.withLock { state in
+            if let root = state.root { return root }
+            let root = try S3Store(location: location, signer: signer)
+            state.root = root
+            return root
+        }
+    }
+
+    package func store(for tenant: TenantID) throws -> any SiteStore {
+        let root = try root()
+        return state.withLock { state in
+            if let existing = state.tenants[tenant] { return existing }
+            let store = root.scoped(to: "tenants/\(tenant.hex)")
+            state.tenants[tenant] = store
+            return store
+        }
+    }
+
+    /// Creates the bucket; one that exists and is ours is fine.
+    package func createBucket() async throws {
+        try await root().createBucket()
+    }
+
+    /// Checks that the bucket answers with these credentials (a listing of at most one key).
+    package func check() async throws {
+        _ = try await root().list(prefix: "tenants/", after: nil, limit: 1)
+    }
+
+    package func shutdown() async {
+        guard let root = state.withLock({ state -> S3Store? in
+            defer { state = (nil, [:]) }
+            return state.root
+        }) else { return }
+        try? await root.shutdown()
+    }
+}

@@ -1,0 +1,64 @@
+import SkiffCore
+import SkiffSystem
+
+/// What a site needs of a tenant's store beyond the storage protocol: vouching for objects, their
+/// ages, a trash that makes a collection's deletions reversible until final (docs/FORMAT.md §10,
+/// rules G1–G5), quarantine and repair. The filesystem store and the S3 store implement it.
+///
+/// The contract that keeps garbage collection safe without a lock, whatever the store:
+/// - `vouch` records the vouch *before* it decides presence. A collection moves a value to the
+///   trash *before* it reads `trashedAge`. So when `vouch` answers true, either the value was not
+///   in the trash yet at that moment, or the collection's later `trashedAge` sees the vouch and
+///   the value is put back.
+/// - `age` and `trashedAge` report the later of "stored" and "last vouched for".
+package protocol SiteStore: ObjectStore {
+    /// True when several site processes may share the store (an S3 bucket): the site then reads
+    /// seal heads from the store rather than trusting its own index.
+    var isShared: Bool { get }
+
+    /// Vouches for a value now (a host was or will be told it is present). Returns false, changing
+    /// nothing that matters, when the key holds nothing: the caller must treat it as missing.
+    func vouch(_ key: StoreKey) async throws -> Bool
+
+    /// When the value was stored or last vouched for (Unix seconds) and its size, or nil.
+    func age(_ key: StoreKey) async throws -> (modified: Int, size: Int)?
+
+    /// Moves a value into the trash, where readers and listings of its folder no longer see it.
+    /// Returns false when the key held nothing.
+    func moveToTrash(_ key: StoreKey) async throws -> Bool
+
+    /// When the trashed value was stored or last vouched for, also after the move, and its size;
+    /// nil when it is not in the trash.
+    func trashedAge(_ key: StoreKey) async throws -> (modified: Int, size: Int)?
+
+    /// Puts a trashed value back under its key. Idempotent; a value uploaded anew meanwhile (the
+    /// same bytes: keys are content addresses) wins and the trashed copy is dropped.
+    func restoreFromTrash(_ key: StoreKey) async throws
+
+    /// Deletes a trashed value for good. Idempotent.
+    func emptyTrash(_ key: StoreKey) async throws
+
+    /// Keys of the objects in the trash (left there by a collection that did not finish).
+    func trashedObjectKeys() async throws -> [StoreKey]
+
+    /// Drops vouch records older than `cutoff` (Unix seconds), which protect nothing any more.
+    func forgetVouches(olderThan cutoff: Int) async throws
+
+    /// Moves a damaged value aside (kept for inspection, never served). False when it was gone.
+    func quarantine(_ key: StoreKey) async throws -> Bool
+
+    /// Replaces a value whose stored copy is damaged with verified bytes (the one overwrite).
+    func replaceDamaged(_ key: StoreKey, _ bytes: [UInt8]) async throws
+
+    /// Removes what interrupted writes left behind (temporary files, unfinished uploads).
+    func removeStaleLeftovers() async throws
+}
+
+/// Where a site keeps each tenant's store: `<data>/tenants/<tenant id>/` on the filesystem, or
+/// `<prefix>/tenants/<tenant id>/` in a bucket.
+package protocol TenantStores: Sendable {
+    /// The tenant's store; the same instance on every call.
+    func store(for tenant: TenantID) throws -> any SiteStore
+    /// Closes network connections, if any. Call once, when the site stops.
+    func shutdown() async
+}

@@ -1,0 +1,62 @@
+import Foundation
+import SkiffS3
+import SkiffStorage
+import SkiffSystem
+
+/// `<data>/storage.json`, written by `skiff-site init --s3-…`: where the site keeps tenants'
+/// objects and seals when not in `<data>/tenants/`. Without the file, the data folder holds them.
+///
+/// Credentials may be given here (the file is then readable by the site's user only) or, when
+/// absent, come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+struct StorageConfiguration: Codable, Equatable {
+    var kind: String = "s3"
+    var endpoint: String
+    var bucket: String
+    var prefix: String = ""
+    var region: String = "us-east-1"
+    var pathStyle: Bool = true
+    var caFile: String?
+    var partSizeMiB: Int = 8
+    var accessKeyID: String?
+    var secretAccessKey: String?
+
+    static let fileName = "storage.json"
+
+    static func load(from folder: RawPath) throws -> StorageConfiguration? {
+        let path = folder.appending(fileName)
+        guard FileIO.exists(path) else { return nil }
+        do {
+            let configuration = try JSONDecoder().decode(StorageConfiguration.self, from: Data(try FileIO.readFile(path)))
+            guard configuration.kind == "s3" else { throw SiteCommandFailure.usage("\(path): unknown storage kind \(configuration.kind) (only s3)") }
+            return configuration
+        } catch let error as SiteCommandFailure {
+            throw error
+        } catch {
+            throw SiteCommandFailure.usage("\(path) is not a valid storage configuration: \(error)")
+        }
+    }
+
+    func write(to folder: RawPath) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try FileIO.writeFileAtomically(folder.appending(Self.fileName), Array(try encoder.encode(self)), mode: 0o600)
+    }
+
+    var location: S3Location {
+        S3Location(endpoint: endpoint, bucket: bucket, prefix: prefix, region: region, pathStyle: pathStyle, caFile: caFile,
+                   partSize: partSizeMiB << 20)
+    }
+
+    func signer() throws -> S3Signer {
+        if let accessKeyID, let secretAccessKey {
+            return S3Signer(accessKey: accessKeyID, secretKey: secretAccessKey, region: region)
+        }
+        do { return try S3Store.signerFromEnvironment(region: region) } catch {
+            throw SiteCommandFailure.usage("\(error)")
+        }
+    }
+
+    func tenantStores() throws -> S3TenantStores {
+        S3TenantStores(location: location, signer: try signer())
+    }
+}
