@@ -197,7 +197,7 @@ let package = Package(
             path: "Tools/microbench"
         ),
         .testTarget(name: "SkiffCoreTests", dependencies: ["SkiffCore", "SkiffTestSupport"]),
-        .testTarget(name: "SkiffS3Tests", dependencies: ["SkiffCore", "SkiffStorage", "SkiffStorageConformance", "SkiffS3", "SkiffTestSupport"]),
+        .testTarget(name: "SkiffS3Tests", dependencies: ["SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffStorageConformance", "SkiffS3", "SkiffTestSupport"]),
         .testTarget(
             name: "SkiffStorageTests",
             dependencies: ["SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffStorageConformance", "SkiffTestSupport"]

@@ -3,6 +3,7 @@ import SkiffCore
 import SkiffS3
 import SkiffStorage
 import SkiffStorageConformance
+import SkiffSystem
 import SkiffTestSupport
 import Testing
 
@@ -25,6 +26,29 @@ import Testing
             try? await store.shutdown()
             throw error
         }
+    }
+
+    /// A value over the part size goes up in parts, once: a second put of it is `alreadyPresent`,
+    /// the bytes read back whole, and no unfinished upload stays behind (the AWS CLI lists them).
+    @Test func largeValuesGoUpInPartsOnceAndLeaveNoUploadBehind() async throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        let store = try S3Store(location: S3Location(endpoint: moto.endpoint, bucket: "skiff-parts", partSize: 5 << 20), signer: Self.signer)
+        try await withCleanup {
+            try await store.createBucket()
+            var random = SeededRandom(seed: 3)
+            let bytes = random.bytes(12 << 20 + 5)
+            let key = try StoreKey("objects/ab/large")
+            #expect(try await store.put(key, bytes) == .stored)
+            #expect(try await store.put(key, random.bytes(11 << 20)) == .alreadyPresent)
+            #expect(try await store.get(key) == bytes)
+            #expect(try await store.get(key, byteRange: (6 << 20)..<(6 << 20) + 10) == Array(bytes[(6 << 20)..<(6 << 20) + 10]))
+        } cleanup: {
+            try? await store.shutdown()
+        }
+        let uploads = try CommandRunner.run("/usr/bin/env", ["aws", "--endpoint-url", moto.endpoint, "s3api", "list-multipart-uploads", "--bucket", "skiff-parts"],
+                                            environment: ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"])
+        #expect(uploads.status == 0 && !uploads.standardOutput.contains("UploadId"), "\(uploads)")
     }
 
     @Test func aMissingBucketAndWrongCredentialsAreNamed() async throws {

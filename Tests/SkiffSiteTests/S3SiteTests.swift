@@ -2,6 +2,7 @@ import Foundation
 import SkiffAudit
 import SkiffCore
 import SkiffSiteProtocol
+import SkiffStorage
 import SkiffSystem
 import SkiffTestSupport
 import Testing
@@ -56,37 +57,57 @@ import Testing
         return (farm, [first, second])
     }
 
-    /// A cloned host (same key, its own state) sends a different seal #1 to each process at
-    /// once: the sequence claim in the bucket lets exactly one in; the chain stays whole.
+    /// A cloned host (one key, two machines) makes two different seals #1, each in a local
+    /// repository; with every object already in the bucket, the two seals go to the two processes
+    /// at the same moment. Whether the race is lost at the claim or at the chain check, exactly
+    /// one is accepted and the other refused with `chain-conflict`; the chain stays whole.
     @Test func twoProcessesNeverAcceptTwoSealsWithOneSequence() async throws {
         let moto = try MotoServer()
         defer { moto.stop() }
         let (farm, processes) = try Self.sharedBucketFarm(moto: moto, hosts: ["db1"])
         defer { farm.remove() }
-        var configs: [String] = []
-        for (index, process) in processes.enumerated() {
+        let tenant = farm.tenant.tenant.hex
+        let token = try String(decoding: FileIO.readFile(farm.folder.appending("site-a.writer-db1")), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        var sealFiles: [RawPath] = []
+        for index in 0..<2 {
             let source = farm.folder.appending("clone-\(index)")
             var random = SeededRandom(seed: UInt64(40 + index))
             try FileIO.makeDirectories(source)
             try TreeGenerator.write(random.bytes(200_000), to: source.appending("payload.bin"))
-            var text = try String(contentsOfFile: try Self.configure("db1", url: process.url, farm: farm), encoding: .utf8)
-            text = text.replacingOccurrences(of: "state_dir: state-db1", with: "state_dir: state-clone-\(index)")
-            let path = farm.folder.appending("clone-\(index).yaml")
-            try TreeGenerator.write(Array(text.utf8), to: path)
-            configs.append(path.description)
-        }
-        let results = try await withThrowingTaskGroup(of: CommandResult.self) { group in
-            for (index, config) in configs.enumerated() {
-                group.addTask {
-                    try farm.skiff(["backup", farm.folder.appending("clone-\(index)").description, "--config", config, "--wait", "5"])
+            let repo = farm.folder.appending("repo-\(index)")
+            try await Repository(store: try FileSystemStore.create(at: repo), location: "clone").initialize(with: farm.tenant.publicKey)
+            let backup = try farm.skiff(["backup", source.description, "--repo", repo.description, "--host-key",
+                                         farm.folder.appending("db1.key").description])
+            try #require(backup.status == 0, "\(backup)")
+            for fan in try FileIO.directoryEntries(repo.appending("objects")) {
+                for name in try FileIO.directoryEntries(repo.appending("objects").appending(fan)) {
+                    let upload = try CommandRunner.run("/usr/bin/curl", [
+                        "-sk", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "Authorization: Bearer \(token)",
+                        "--data-binary", "@\(repo.appending("objects").appending(fan).appending(name))",
+                        "\(processes[index].url)/v1/tenants/\(tenant)/objects/\(String(decoding: name, as: UTF8.self))"])
+                    try #require(["200", "201", "204"].contains(upload.standardOutput), "\(upload)")
                 }
             }
-            var results: [CommandResult] = []
-            for try await result in group { results.append(result) }
-            return results
+            let seals = try FileIO.directoryEntries(repo.appending("seals/db1"))
+            try #require(seals.count == 1 && String(decoding: seals[0], as: UTF8.self).hasPrefix("0000000000000001-"))
+            sealFiles.append(repo.appending("seals/db1").appending(seals[0]))
         }
-        #expect(results.filter { $0.status == 0 }.count == 1, "\(results)")
-        let tenantPrefix = "s3://\(Self.bucket)/\(Self.prefix)/tenants/\(farm.tenant.tenant.hex)"
+        let answers = try await withThrowingTaskGroup(of: String.self) { group in
+            for (index, file) in sealFiles.enumerated() {
+                group.addTask {
+                    try CommandRunner.run("/usr/bin/curl", [
+                        "-sk", "-w", " %{http_code}", "-X", "PUT", "-H", "Authorization: Bearer \(token)", "--data-binary", "@\(file)",
+                        "\(processes[index].url)/v1/tenants/\(tenant)/seals"]).standardOutput
+                }
+            }
+            var answers: [String] = []
+            for try await answer in group { answers.append(answer) }
+            return answers
+        }
+        #expect(answers.filter { $0.hasSuffix(" 201") || $0.hasSuffix(" 200") }.count == 1, "\(answers)")
+        #expect(answers.filter { $0.hasSuffix(" 409") && $0.contains("chain-conflict") }.count == 1, "\(answers)")
+        let tenantPrefix = "s3://\(Self.bucket)/\(Self.prefix)/tenants/\(tenant)"
         let seals = try Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/seals/"], moto: moto)
         #expect(seals.standardOutput.split(separator: "\n").count == 1, "one seal #1 in the bucket: \(seals.standardOutput)")
         let claims = try Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/chains/"], moto: moto)
@@ -95,7 +116,8 @@ import Testing
                                     "--tenant-key", farm.folder.appending("tenant.pub").description,
                                     "--state", farm.folder.appending("audit-s3.sqlite").description, "--json"])
         #expect(audit.status == 0, "\(audit)")
-        #expect(try AuditTests.report(audit).seals.count == 1)
+        let report = try AuditTests.report(audit)
+        #expect(report.seals.count == 1 && report.sources.allSatisfy { $0.seals == 1 }, "\(report.sources)")
     }
 
     /// Both processes as two sources of one auditor configuration.

@@ -796,6 +796,81 @@ class Agent(Scenario):
 
 
 @register
+class SiteStorage(Sites):
+    name = "site-storage"
+    title = "Shipping to a site on its disk vs on S3"
+    description = ("Skiff only: one `skiff backup --config` of the medium dataset (small with --small) to 1 local "
+                   "skiff-site keeping objects in its data folder, then to 1 keeping them in a bucket of moto's S3 "
+                   "server (`moto_server`, on loopback, started for the run), each from fresh keys, sites and host "
+                   "state; then the latest snapshot is restored from each and compared with the dataset. moto is a "
+                   "Python test server: the S3 figure is a floor for Ceph RGW or MinIO, not their speed.")
+    SITE_COUNTS = ()
+    columns = [c for c in Sites.columns if c.key != "sites"]
+
+    def participants(self, ctx):
+        skiff = ctx.tools.get("skiff")
+        if skiff is None:
+            return []
+        root = ctx.workdir / "sites"
+        return [toolsmod.SkiffSites(skiff, 1, ctx.skiff_site, root / "disk", name="skiff-site-disk", label="Skiff → site on disk"),
+                toolsmod.SkiffSites(skiff, 1, ctx.skiff_site, root / "s3", name="skiff-site-s3", label="Skiff → site on S3 (moto)", s3=True)]
+
+    def setup(self, ctx):
+        info = super().setup(ctx)
+        info.pop("site_counts", None)
+        info.pop("target_ratio", None)
+        return info
+
+    def run_tool(self, ctx, run):
+        import socket
+        import subprocess
+        moto = None
+        if run.s3:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            log = open(ctx.logs_dir / f"{run.name}-moto.log", "wb")
+            moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if moto.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("moto_server did not start (pip install 'moto[server]': Tools/setup.sh does it)")
+                    time.sleep(0.2)
+            run.s3_endpoint = f"http://127.0.0.1:{port}"
+        try:
+            return super().run_tool(ctx, run)
+        finally:
+            if moto is not None:
+                moto.terminate()
+                try:
+                    moto.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    moto.kill()
+
+    def conclude(self, ctx, results):
+        if "skiff" not in ctx.tools:
+            return None
+        disk, s3 = results.get("skiff-site-disk"), results.get("skiff-site-s3")
+        lines = [f"dataset: {self.profile} profile, seed {ctx.seed}: {self.summary['files']:,} files, "
+                 f"{self.summary['bytes'] / MiB:,.1f} MiB ({self.data_dir})"]
+        for label, r in (("site on disk", disk), ("site on S3 (moto)", s3)):
+            if r and r.get("status") in ("ok", "warning"):
+                m = r["metrics"]
+                lines.append(f"{label}: backup {m['wall_s']:.2f} s, {m['throughput_mib_s']:.1f} MiB/s, site servers "
+                             f"{m.get('sites_cpu_s', 0):.1f} s CPU; restore {m.get('restore_wall_s', 0):.2f} s")
+            else:
+                lines.append(f"{label}: did not succeed")
+        ratios = {}
+        if disk and s3 and all(r.get("status") in ("ok", "warning") for r in (disk, s3)):
+            ratios = {k: _times(s3["metrics"].get(k), disk["metrics"].get(k)) for k in ("wall_s", "restore_wall_s", "sites_cpu_s")}
+        return {"lines": lines, "targets": [], "ratios": ratios}
+
+
+@register
 class Collect(Scenario):
     name = "gc"
     title = "Garbage collection of a site"

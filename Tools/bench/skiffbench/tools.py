@@ -184,10 +184,15 @@ class SkiffSites(Tool):
     HOST = "bench"
     QUORUM_TIMEOUT_S = 1800  # the backup waits this long for every site; exit 8 if not in time
 
+    S3_BUCKET = "skiff-bench"
+    S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+
     def __init__(self, skiff: Skiff, sites: int, site_executable: str, root: Path,
-                 name: str | None = None, label: str | None = None):
+                 name: str | None = None, label: str | None = None, s3: bool = False):
         super().__init__(root, skiff.executable)
         self.sites = sites
+        self.s3 = s3                # sites keep objects and seals in a bucket at s3_endpoint (set before create())
+        self.s3_endpoint: str | None = None
         self.site_executable = site_executable
         plural = "s" if sites != 1 else ""
         self.name = name or f"skiff-{sites}-site{plural}"
@@ -225,7 +230,8 @@ class SkiffSites(Tool):
 
     # -- identity
     def env(self):
-        return self._skiff.env()
+        env = self._skiff.env()
+        return {**env, **self.S3_CREDENTIALS} if self.s3 else env
 
     def version(self):
         return self._skiff.version()
@@ -243,8 +249,10 @@ class SkiffSites(Tool):
 
     def site_commands(self, n: int) -> list[tuple[list, Path | None]]:
         x, d = self.site_executable, self.site_dir(n)
+        bucket = ["--s3-endpoint", self.s3_endpoint, "--s3-bucket", self.S3_BUCKET, "--s3-prefix", f"site-{n}",
+                  "--s3-create-bucket", "--s3-store-credentials"] if self.s3 else []
         return [
-            ([x, "init", "--data", d, "--name", "127.0.0.1"], None),
+            ([x, "init", "--data", d, "--name", "127.0.0.1"] + bucket, None),
             ([x, "tenant", "add", self.TENANT, "--data", d, "--key", self.path("tenant.pub")], None),
             ([x, "host", "add", "--data", d, "--certificate", self.path("host.cert")], None),
             ([x, "token", "create", "--data", d, "--role", "writer", "--tenant", self.TENANT, "--host", self.HOST,
