@@ -24,7 +24,10 @@ extension S3Store: SiteStore {
         try StoreKey(prefix + key.path)
     }
 
+    /// A value found missing needs no record (the answer is "missing"); for one found present the
+    /// record is written, then presence checked again: that second check is the answer.
     package func vouch(_ key: StoreKey) async throws -> Bool {
+        guard try await size(key) != nil else { return false }
         try await overwrite(try under(Self.vouchesPrefix, key), [])
         return try await size(key) != nil
     }

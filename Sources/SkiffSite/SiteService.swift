@@ -338,23 +338,46 @@ package final class SiteService: Sendable {
     /// remembered, so a new snapshot only walks what is new.
     private func missingBelow(_ root: ObjectAddress, tenant: TenantID, store: any SiteStore) async throws -> [ObjectAddress] {
         let repository = Repository(store: store, location: "site")
+        // On a bucket every header read is a round trip: keep several in flight.
+        let lanes = store.isShared ? 16 : 1
         var missing: [ObjectAddress] = []
         var visited = Set<ObjectAddress>()
         var nodes: [ObjectAddress] = []
         var frontier = [root]
         while !frontier.isEmpty {
             let complete = try registry.completeNodes(among: frontier, tenant: tenant)
-            var next: [ObjectAddress] = []
-            for address in frontier where !complete.contains(address) && visited.insert(address).inserted {
-                do {
-                    let header = try await repository.objectHeader(address)
-                    if !header.children.isEmpty { nodes.append(address) }
-                    next.append(contentsOf: header.links)
-                } catch ObjectError.missing {
-                    missing.append(address)
-                } catch let error as ObjectError {
-                    throw SiteError.malformedObject("an object the seal reaches is damaged: \(error)")
+            let toRead = frontier.filter { !complete.contains($0) && visited.insert($0).inserted }
+            guard !toRead.isEmpty else { break }
+            let sliceSize = (toRead.count + lanes - 1) / lanes
+            let results = try await withThrowingTaskGroup(of: [(ObjectAddress, ObjectHeader?)].self) { group in
+                for start in stride(from: 0, to: toRead.count, by: sliceSize) {
+                    let slice = toRead[start..<min(start + sliceSize, toRead.count)]
+                    group.addTask {
+                        var headers: [(ObjectAddress, ObjectHeader?)] = []
+                        for address in slice {
+                            do {
+                                headers.append((address, try await repository.objectHeader(address)))
+                            } catch ObjectError.missing {
+                                headers.append((address, nil))
+                            } catch let error as ObjectError {
+                                throw SiteError.malformedObject("an object the seal reaches is damaged: \(error)")
+                            }
+                        }
+                        return headers
+                    }
                 }
+                var all: [(ObjectAddress, ObjectHeader?)] = []
+                for try await slice in group { all += slice }
+                return all
+            }
+            var next: [ObjectAddress] = []
+            for (address, header) in results {
+                guard let header else {
+                    missing.append(address)
+                    continue
+                }
+                if !header.children.isEmpty { nodes.append(address) }
+                next.append(contentsOf: header.links)
             }
             frontier = next
         }

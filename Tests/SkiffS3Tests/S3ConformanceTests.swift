@@ -51,6 +51,60 @@ import Testing
         #expect(uploads.status == 0 && !uploads.standardOutput.contains("UploadId"), "\(uploads)")
     }
 
+    /// A scripted S3 endpoint (Python's http.server): throttling (503 SlowDown) twice, then the
+    /// value; and a bucket in another region (301 PermanentRedirect).
+    @Test func throttlingIsRetriedAndAWrongRegionIsNamed() async throws {
+        let folder = try TemporaryDirectory("skiff-s3-script")
+        let script = folder.appending("server.py")
+        try TreeGenerator.write(Array(#"""
+            import http.server, sys
+            count = {"n": 0}
+            class H(http.server.BaseHTTPRequestHandler):
+                def log_message(self, *a): pass
+                def do_GET(self):
+                    if "elsewhere" in self.path:
+                        body = b"<Error><Code>PermanentRedirect</Code><Message>use eu-central-1</Message></Error>"
+                        self.send_response(301)
+                    else:
+                        count["n"] += 1
+                        if count["n"] <= 2:
+                            body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+                            self.send_response(503)
+                        else:
+                            body = ("value after %d attempts" % count["n"]).encode()
+                            self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+            server = http.server.HTTPServer(("127.0.0.1", 0), H)
+            print(server.server_address[1], flush=True)
+            server.serve_forever()
+            """#.utf8), to: script)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.description]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        // SIGKILL: a child started from a concurrency thread inherits its blocked SIGTERM.
+        defer { kill(process.processIdentifier, SIGKILL) }
+        let port = try #require(Int(String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let store = try S3Store(location: S3Location(endpoint: "http://127.0.0.1:\(port)", bucket: "b"), signer: Self.signer)
+        let elsewhere = try S3Store(location: S3Location(endpoint: "http://127.0.0.1:\(port)", bucket: "elsewhere"), signer: Self.signer)
+        try await withCleanup {
+            #expect(try await store.get(try StoreKey("objects/ab/x")) == Array("value after 3 attempts".utf8))
+            do {
+                _ = try await elsewhere.get(try StoreKey("objects/ab/x"))
+                Issue.record("a bucket in another region must not read as a value")
+            } catch let error as StoreError {
+                #expect("\(error)".contains("not in region us-east-1"), "\(error)")
+            }
+        } cleanup: {
+            try? await store.shutdown()
+            try? await elsewhere.shutdown()
+        }
+    }
+
     @Test func aMissingBucketAndWrongCredentialsAreNamed() async throws {
         let moto = try MotoServer()
         defer { moto.stop() }
