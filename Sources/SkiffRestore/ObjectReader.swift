@@ -35,6 +35,11 @@ package final class ObjectReader: Sendable {
     private let sessionKeys = Mutex<[ObjectAddress: SecretBytes]>([:])
     private let ranking: SourceRanking
     private let problems = Mutex<(badCopies: [BadCopy], unreachable: [String: String])>(([], [:]))
+    /// Reads started ahead by `prefetch`, by object, with the source they were asked of and the
+    /// bytes they are expected to hold.
+    private let prefetched = Mutex<[ObjectAddress: (source: Int, expected: Int, bytes: Task<[UInt8], any Error>)]>([:])
+    /// Expected bytes of the prefetched objects not read yet.
+    package let prefetchedBytes = Atomic<Int>(0)
     package let bytesFetched = Atomic<Int>(0)
 
     /// The first source (the only one when reading a single repository).
@@ -88,13 +93,58 @@ package final class ObjectReader: Sendable {
         throw lastError ?? ObjectError.missing(address)
     }
 
-    /// Reads an object's bytes from `source`, timing the fetch for the ranking.
+    /// Starts reading objects from the best source now, without waiting, so that a source
+    /// which gathers concurrent reads into one request (a site) carries many of them in one
+    /// request. The next read of each object takes its prefetched bytes (once) and checks them
+    /// like any other; a prefetched read that failed fails that read, which then goes to the
+    /// next source as usual. Objects already prefetched are left alone. Bytes stay in memory
+    /// until read or discarded: callers bound them with `prefetchedBytes`, which counts each
+    /// object's `expected` size until then.
+    package func prefetch(_ objects: some Sequence<(address: ObjectAddress, expected: Int)>) {
+        guard let best = ranking.order().first else { return }
+        let source = repositories[best]
+        prefetched.withLock { table in
+            for (address, expected) in objects where table[address] == nil {
+                table[address] = (best, expected, Task { try await source.objectBytes(address) })
+                prefetchedBytes.add(expected, ordering: .relaxed)
+            }
+        }
+    }
+
+    /// Drops prefetched objects that will not be read after all (idempotent).
+    package func discardPrefetched(_ addresses: some Sequence<ObjectAddress>) {
+        let dropped = prefetched.withLock { table in addresses.compactMap { table.removeValue(forKey: $0) } }
+        for entry in dropped {
+            entry.bytes.cancel()
+            prefetchedBytes.subtract(entry.expected, ordering: .relaxed)
+        }
+    }
+
+    /// Drops every prefetched object (the restore ended).
+    package func discardAllPrefetched() {
+        discardPrefetched(prefetched.withLock { Array($0.keys) })
+    }
+
+    /// Reads an object's bytes from `source` (prefetched ones from memory), timing direct
+    /// fetches for the ranking.
     private func fetch(_ address: ObjectAddress, from source: Repository) async throws -> [UInt8] {
-        let started = ContinuousClock.now
-        let bytes = try await source.objectBytes(address)
-        if let index = repositories.firstIndex(where: { $0.location == source.location }) {
-            let elapsed = ContinuousClock.now - started
-            ranking.recordSuccess(index, bytes: bytes.count, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        let index = repositories.firstIndex(where: { $0.location == source.location })
+        let ahead = prefetched.withLock { table -> Task<[UInt8], any Error>? in
+            guard let entry = table[address], entry.source == index else { return nil }
+            table[address] = nil
+            prefetchedBytes.subtract(entry.expected, ordering: .relaxed)
+            return entry.bytes
+        }
+        let bytes: [UInt8]
+        if let ahead {
+            bytes = try await ahead.value
+        } else {
+            let started = ContinuousClock.now
+            bytes = try await source.objectBytes(address)
+            if let index {
+                let elapsed = ContinuousClock.now - started
+                ranking.recordSuccess(index, bytes: bytes.count, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            }
         }
         bytesFetched.add(bytes.count, ordering: .relaxed)
         return bytes

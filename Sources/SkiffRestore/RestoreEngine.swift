@@ -23,6 +23,8 @@ package final class RestoreEngine: Sendable {
     package let bytesDone = Atomic<Int64>(0)
     private let report = Mutex(RestoreReport())
     private let hardlinks = Mutex<[HardlinkKey: [UInt8]]>([:])
+    /// Directories the look-ahead read, until the restore reaches them.
+    let lookedAhead = Mutex<[ObjectAddress: [TreeEntry]]>([:])
     private let fileSlots: AsyncSemaphore
     private let effectiveUID = geteuid()
     private let effectiveGID = getegid()
@@ -69,7 +71,16 @@ package final class RestoreEngine: Sendable {
                 entries = try await self.entries(of: address, at: "/" + String(decoding: relative, as: UTF8.self))
             }
         }
-        try await restoreEntries(entries, in: descriptor, relative: relative, root: rootDescriptor)
+        let readAhead = options.readAheadBytes > 0 ? Task { [entries, relative] in try? await lookAhead(entries, relative: relative) } : nil
+        try await withCleanup {
+            try await restoreEntries(entries, in: descriptor, relative: relative, root: rootDescriptor)
+        } cleanup: {
+            // The look-ahead ends before what it prefetched is dropped, so nothing stays behind.
+            readAhead?.cancel()
+            await readAhead?.value
+            reader.discardAllPrefetched()
+            lookedAhead.withLock { $0.removeAll() }
+        }
         try journal?.flush()
         return report.withLock { report in
             report.badCopies = reader.badCopies
@@ -78,6 +89,7 @@ package final class RestoreEngine: Sendable {
     }
 
     private func entries(of address: ObjectAddress, at display: String) async throws -> [TreeEntry] {
+        if let entries = lookedAhead.withLock({ $0.removeValue(forKey: address) }) { return entries }
         do { return try await reader.directoryEntries(address) } catch let error as ObjectError {
             throw RestoreError.object(path: display, error)
         }
@@ -104,6 +116,7 @@ package final class RestoreEngine: Sendable {
                     try await restoreDirectory(entry, in: directory, relative: path, display: display, root: root)
                 case .regular:
                     if let journal, journal.isDone(path), exists(entry.name, in: directory) {
+                        reader.discardPrefetched(firstObject(entry).map { [$0] } ?? [])
                         if let key = entry.hardlink { hardlinks.withLock { $0[key] = $0[key] ?? path } }
                         report.withLock { $0.resumedFiles += 1 }
                         filesDone.add(1, ordering: .relaxed)
@@ -111,9 +124,15 @@ package final class RestoreEngine: Sendable {
                         continue
                     }
                     if let key = entry.hardlink, let first = hardlinks.withLock({ $0[key] }) {
-                        if try link(first, to: entry, in: directory, path: path, display: display, root: root) { continue }
+                        if try link(first, to: entry, in: directory, path: path, display: display, root: root) {
+                            reader.discardPrefetched(firstObject(entry).map { [$0] } ?? [])
+                            continue
+                        }
                     }
-                    guard let fd = try createFile(entry, in: directory, path: path, display: display) else { continue }
+                    guard let fd = try createFile(entry, in: directory, path: path, display: display) else {
+                        reader.discardPrefetched(firstObject(entry).map { [$0] } ?? [])
+                        continue
+                    }
                     if let key = entry.hardlink { hardlinks.withLock { $0[key] = $0[key] ?? path } }
                     await fileSlots.acquire()
                     group.addTask {
@@ -231,12 +250,26 @@ package final class RestoreEngine: Sendable {
         let covered = runs.reduce(UInt64(0)) { $0 + $1.length }
         guard covered == entry.size else { throw RestoreError.sizeMismatch(path: display, expected: entry.size, actual: covered) }
         let dataRuns = runs.filter { $0.chunk != nil }
+        // With read-ahead, the file's next chunks (up to a quarter of the read-ahead bytes
+        // beyond those being written) are asked for together.
+        var readAheadEnd = 0
+        var readAheadBytes: UInt64 = 0
+        defer { if readAheadEnd > 0 { reader.discardPrefetched(dataRuns[..<readAheadEnd].compactMap(\.chunk)) } }
         try await withThrowingTaskGroup(of: Int.self) { group in
             var next = 0
             var inFlight = 0
             while next < dataRuns.count || inFlight > 0 {
+                if options.readAheadBytes > 0 {
+                    let start = readAheadEnd
+                    while readAheadEnd < dataRuns.count && readAheadBytes < UInt64(options.readAheadBytes / 4) {
+                        readAheadBytes += dataRuns[readAheadEnd].length
+                        readAheadEnd += 1
+                    }
+                    if readAheadEnd > start { reader.prefetch(dataRuns[start..<readAheadEnd].map { ($0.chunk!, Int($0.length)) }) }
+                }
                 while inFlight < options.parallelChunks && next < dataRuns.count {
                     let run = dataRuns[next]
+                    if next < readAheadEnd { readAheadBytes -= run.length }
                     next += 1
                     inFlight += 1
                     group.addTask {

@@ -14,6 +14,10 @@ package struct RestoreOptions: Sendable {
     package var parallelFiles = max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) * 2)
     /// Chunks fetched and written at once within one large file.
     package var parallelChunks = 4
+    /// Bytes of a directory's upcoming small files (and the nodes of its subdirectories) read
+    /// ahead at once, so that a source reached over the network gets them in a few large
+    /// requests. 0: each object is read when it is needed (right for local repositories).
+    package var readAheadBytes = 0
 
     package init() {}
 }

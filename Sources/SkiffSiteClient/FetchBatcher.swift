@@ -5,10 +5,11 @@ import SkiffStorage
 /// requests, so a restore of thousands of small files does not cost an HTTP exchange per
 /// object. Callers see a plain `get`: each waits for its own object.
 ///
-/// Up to `maxInFlight` requests run at once; reads that arrive meanwhile queue and leave
-/// together, up to `maxBatch` per request, when one finishes. A failed request fails the
-/// reads it carried (callers then try another site); an object the answer leaves out
-/// (size limit) is asked for again.
+/// Up to `maxInFlight` senders run at once. A sender first lets the tasks that are ready run
+/// (one `Task.yield`), so that reads started together (a restore's read-ahead) leave together,
+/// then sends what is queued, up to `maxBatch` objects per request, until the queue is empty.
+/// A failed request fails the reads it carried (callers then try another site); an object the
+/// answer leaves out (size limit) is asked for again.
 actor FetchBatcher {
     typealias Send = @Sendable ([ObjectAddress]) async throws -> [ObjectAddress: [UInt8]?]
 
@@ -16,7 +17,7 @@ actor FetchBatcher {
     private let maxInFlight: Int
     private let maxBatch: Int
     private var pending: [(ObjectAddress, CheckedContinuation<[UInt8], any Error>)] = []
-    private var inFlight = 0
+    private var senders = 0
 
     /// `send` returns, for each address it answered, the bytes or nil for "not at the site".
     init(maxInFlight: Int = 2, maxBatch: Int = 256, send: @escaping Send) {
@@ -29,17 +30,25 @@ actor FetchBatcher {
     func fetch(_ address: ObjectAddress) async throws -> [UInt8] {
         try await withCheckedThrowingContinuation { continuation in
             pending.append((address, continuation))
-            startIfPossible()
+            startSenderIfPossible()
         }
     }
 
-    private func startIfPossible() {
-        while inFlight < maxInFlight && !pending.isEmpty {
+    private func startSenderIfPossible() {
+        guard senders < maxInFlight && !pending.isEmpty else { return }
+        senders += 1
+        Task { await self.sendQueued() }
+    }
+
+    private func sendQueued() async {
+        await Task.yield()
+        while !pending.isEmpty {
             let batch = Array(pending.prefix(maxBatch))
             pending.removeFirst(batch.count)
-            inFlight += 1
-            Task { await self.run(batch) }
+            startSenderIfPossible()
+            await run(batch)
         }
+        senders -= 1
     }
 
     private func run(_ batch: [(ObjectAddress, CheckedContinuation<[UInt8], any Error>)]) async {
@@ -56,8 +65,6 @@ actor FetchBatcher {
         } catch {
             for (_, continuation) in batch { continuation.resume(throwing: error) }
         }
-        inFlight -= 1
-        startIfPossible()
     }
 }
 

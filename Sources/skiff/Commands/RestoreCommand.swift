@@ -68,9 +68,10 @@ struct RestoreCommand: AsyncParsableCommand {
         options.overwrite = overwrite
         options.ownersByName = ownersByName
         if repository.repo == nil && (sites.config != nil || !sites.site.isEmpty) {
-            // Over the network, many reads in flight let the site client batch them into few
-            // requests (and hide round trips); the disk side is unaffected by the count.
-            options.parallelFiles = max(options.parallelFiles, 32)
+            // Over the network, reads made together go out in one request: read ahead (up to
+            // 32 MiB), and keep more files in flight than cores to hide round trips.
+            options.parallelFiles = max(options.parallelFiles, 8)
+            options.readAheadBytes = 32 << 20
         }
         let journal = try RestoreJournal(folder: cache.directory + "/restore", target: target.description + (path ?? ""), seal: chosen.seal.hash)
         if journal.isResuming { FileHandleOutput.standardError("continuing an interrupted restore into \(to)\n") }

@@ -1,0 +1,51 @@
+import SkiffCore
+
+extension RestoreEngine {
+    /// Walks the tree ahead of the restore, in the order the restore visits it, and prefetches
+    /// the first object of every file (a small file's only chunk, a large file's content list)
+    /// and every directory's node, keeping at most `options.readAheadBytes` of expected bytes
+    /// not yet read. Reads started together leave in few requests, so a restore from a site
+    /// does not pay a round trip per small file. The directories it reads are kept for the
+    /// restore (`lookedAhead`), checked as usual.
+    ///
+    /// Advisory: the restore never waits for it, reads anything not prefetched itself, and
+    /// cancels it at the end; an error here (a damaged node) only stops the look-ahead, and the
+    /// restore meets and reports the same error where it reads that node. Files an interrupted
+    /// restore already finished are skipped.
+    func lookAhead(_ entries: [TreeEntry], relative: [UInt8]) async throws {
+        reader.prefetch(entries.compactMap { entry in
+            guard entry.type == .directory, case .subtree(let address) = entry.content else { return nil }
+            return (address, Self.nodeSizeEstimate)
+        })
+        for entry in entries {
+            try Task.checkCancellation()
+            let path = relative.isEmpty ? entry.name : relative + [0x2f] + entry.name
+            switch (entry.type, entry.content) {
+            case (.regular, .chunk(let address)), (.regular, .list(let address)):
+                if let journal, journal.isDone(path) { continue }
+                while reader.prefetchedBytes.load(ordering: .relaxed) >= options.readAheadBytes {
+                    try await Task.sleep(for: .milliseconds(2))
+                }
+                let expected = if case .chunk = entry.content { Int(entry.size) } else { Self.nodeSizeEstimate }
+                reader.prefetch([(address, expected)])
+            case (.directory, .subtree(let address)):
+                let children = try await reader.directoryEntries(address)
+                lookedAhead.withLock { $0[address] = children }
+                try await lookAhead(children, relative: path)
+            default:
+                continue
+            }
+        }
+    }
+
+    /// What a tree node or content list is counted as while prefetched.
+    static var nodeSizeEstimate: Int { 4096 }
+
+    /// The first object a file's content is read from, if any.
+    func firstObject(_ entry: TreeEntry) -> ObjectAddress? {
+        switch entry.content {
+        case .chunk(let address), .list(let address): address
+        case .none, .subtree: nil
+        }
+    }
+}
