@@ -120,6 +120,11 @@ struct SiteRoutes: Sendable {
 
     /// Several objects in one answer (a bundle in the order asked, absent ones marked), up to
     /// the bundle size limit: objects beyond it are left out, and the client asks again.
+    ///
+    /// The answer streams: objects are sent while the next ones are read, in pieces of about
+    /// 1 MiB, so neither side holds a whole bundle before the first bytes move. The first
+    /// object is read before the answer starts, so a refused reader gets its status code; a
+    /// read that fails later cuts the answer short, which the client treats as a failed request.
     @Sendable func fetchObjects(_ request: Request, context: SiteRequestContext) async throws -> Response {
         let (tenant, principal) = try tenant(context)
         let query = try await request.decode(as: FetchQuery.self, context: context)
@@ -130,17 +135,33 @@ struct SiteRoutes: Sendable {
             guard let address = ObjectAddress(hex: text) else { throw SiteError.badRequest("bad address \(text)") }
             return address
         }
-        var body: [UInt8] = []
-        for address in addresses {
-            let bytes: [UInt8]
-            do { bytes = try await service.getObject(tenant: tenant, address: address, range: nil, principal: principal) } catch let error as SiteError where error.code == "not-found" {
-                ObjectBundle.appendAbsent(address, to: &body)
-                continue
+        let service = service
+        /// The object's bytes, or nil when the site does not hold it.
+        @Sendable func read(_ address: ObjectAddress) async throws -> [UInt8]? {
+            do { return try await service.getObject(tenant: tenant, address: address, range: nil, principal: principal) } catch let error as SiteError where error.code == "not-found" {
+                return nil
             }
-            if !body.isEmpty && body.count + ObjectBundle.framing + bytes.count > ObjectBundle.maxBodySize { break }
-            ObjectBundle.append(address, bytes, to: &body)
         }
-        return Response(status: .ok, headers: [.contentType: ObjectBundle.contentType], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        let first = addresses.isEmpty ? nil : try await read(addresses[0])
+        let body = ResponseBody { writer in
+            let piece = 1 << 20
+            var buffer = ByteBufferAllocator().buffer(capacity: piece + 64)
+            var sent = 0
+            for (index, address) in addresses.enumerated() {
+                let bytes = index == 0 ? first : try await read(address)
+                if let bytes, sent > 0, sent + ObjectBundle.framing + bytes.count > ObjectBundle.maxBodySize { break }
+                buffer.writeBytes(ObjectBundle.recordHeader(address, length: bytes?.count))
+                if let bytes { buffer.writeBytes(bytes) }
+                sent += ObjectBundle.framing + (bytes?.count ?? 0)
+                if buffer.readableBytes >= piece {
+                    try await writer.write(buffer)
+                    buffer = ByteBufferAllocator().buffer(capacity: piece + 64)
+                }
+            }
+            if buffer.readableBytes > 0 { try await writer.write(buffer) }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: ObjectBundle.contentType], body: body)
     }
 
     @Sendable func getObject(_ request: Request, context: SiteRequestContext) async throws -> Response {

@@ -21,25 +21,24 @@ package enum ObjectBundle {
         count == 0 || (count < maxObjects && bytes + framing + size <= targetBytes)
     }
 
+    /// A record's framing: the address, then the length (nil: the fetch answer's "absent").
+    package static func recordHeader(_ address: ObjectAddress, length: Int?) -> [UInt8] {
+        var header = [UInt8](repeating: 0, count: framing)
+        header.withUnsafeMutableBytes { out in
+            address.digest.withUnsafeBytes { out.copyMemory(from: $0) }
+            out.storeBytes(of: (length.map(UInt32.init) ?? absentLength).bigEndian, toByteOffset: 32, as: UInt32.self)
+        }
+        return header
+    }
+
     /// Appends one object's record to `body`.
     package static func append(_ address: ObjectAddress, _ bytes: [UInt8], to body: inout [UInt8]) {
-        address.digest.withUnsafeBytes { body.append(contentsOf: $0) }
-        let length = UInt32(bytes.count)
-        body.append(UInt8(truncatingIfNeeded: length >> 24))
-        body.append(UInt8(truncatingIfNeeded: length >> 16))
-        body.append(UInt8(truncatingIfNeeded: length >> 8))
-        body.append(UInt8(truncatingIfNeeded: length))
+        body.append(contentsOf: recordHeader(address, length: bytes.count))
         body.append(contentsOf: bytes)
     }
 
     /// In a fetch answer, the length that says "not here" (no bytes follow).
     package static let absentLength: UInt32 = 0xFFFF_FFFF
-
-    /// Appends "this site does not hold `address`" to a fetch answer.
-    package static func appendAbsent(_ address: ObjectAddress, to body: inout [UInt8]) {
-        address.digest.withUnsafeBytes { body.append(contentsOf: $0) }
-        body.append(contentsOf: [0xFF, 0xFF, 0xFF, 0xFF])
-    }
 
     /// Splits a bundle into its records (ranges of `body`, without copying).
     /// - Throws: `FormatError` (truncated) when a record is cut short, (invalid) when an object
