@@ -1,5 +1,6 @@
 import SkiffCore
 import SkiffStorage
+import Synchronization
 
 /// Gathers the object reads that callers make at the same time into few `POST …/fetch`
 /// requests, so a restore of thousands of small files does not cost an HTTP exchange per
@@ -11,15 +12,18 @@ import SkiffStorage
 /// A failed request fails the reads it carried (callers then try another site); an object the
 /// answer leaves out (size limit) is asked for again.
 actor FetchBatcher {
-    typealias Send = @Sendable ([ObjectAddress]) async throws -> [ObjectAddress: [UInt8]?]
+    /// Sends one request for the addresses and calls `deliver` for each object answered, as it
+    /// arrives (nil: not at the site).
+    typealias Send = @Sendable (_ addresses: [ObjectAddress], _ deliver: @Sendable (ObjectAddress, [UInt8]?) -> Void) async throws -> Void
+    typealias Waiter = CheckedContinuation<[UInt8], any Error>
 
     private let send: Send
     private let maxInFlight: Int
     private let maxBatch: Int
-    private var pending: [(ObjectAddress, CheckedContinuation<[UInt8], any Error>)] = []
+    private var pending: [(ObjectAddress, Waiter)] = []
     private var senders = 0
 
-    /// `send` returns, for each address it answered, the bytes or nil for "not at the site".
+    /// `send` delivers, for each address it answered, the bytes or nil for "not at the site".
     init(maxInFlight: Int = 2, maxBatch: Int = 256, send: @escaping Send) {
         self.send = send
         self.maxInFlight = maxInFlight
@@ -51,19 +55,30 @@ actor FetchBatcher {
         senders -= 1
     }
 
-    private func run(_ batch: [(ObjectAddress, CheckedContinuation<[UInt8], any Error>)]) async {
+    /// Sends one request. Each read is answered as its object arrives; when the request fails,
+    /// the reads it had not answered yet fail; those the answer left out are queued again.
+    private func run(_ batch: [(ObjectAddress, Waiter)]) async {
+        let waiting = Mutex(Dictionary(grouping: batch, by: \.0).mapValues { $0.map(\.1) })
+        let addresses = Array(waiting.withLock { $0.keys })
+        var failure: (any Error)?
         do {
-            let answers = try await send(Array(Set(batch.map(\.0))))
-            guard !answers.isEmpty else { throw FetchBatcherError(objects: batch.count) }
-            for (address, continuation) in batch {
-                switch answers[address] {
-                case .some(.some(let bytes)): continuation.resume(returning: bytes)
-                case .some(.none): continuation.resume(throwing: StoreError.notFound(.object(address)))
-                case .none: pending.append((address, continuation))
+            try await send(addresses) { address, bytes in
+                for waiter in waiting.withLock({ $0.removeValue(forKey: address) ?? [] }) {
+                    if let bytes { waiter.resume(returning: bytes) } else { waiter.resume(throwing: StoreError.notFound(.object(address))) }
                 }
             }
         } catch {
-            for (_, continuation) in batch { continuation.resume(throwing: error) }
+            failure = error
+        }
+        let unanswered = waiting.withLock { table in
+            defer { table.removeAll() }
+            return table
+        }
+        if failure == nil && unanswered.count == addresses.count { failure = FetchBatcherError(objects: addresses.count) }
+        for (address, waiters) in unanswered {
+            for waiter in waiters {
+                if let failure { waiter.resume(throwing: failure) } else { pending.append((address, waiter)) }
+            }
         }
     }
 }

@@ -32,34 +32,38 @@ package final class SiteClient: ObjectStore, SiteConnection {
         self.client = client
         let authorization = "Bearer \(endpoint.token)"
         self.authorization = authorization
-        batcher = FetchBatcher { addresses in
-            try await Self.fetch(addresses, client: client, endpoint: endpoint, tenant: tenant, authorization: authorization)
+        batcher = FetchBatcher { addresses, deliver in
+            try await Self.fetch(addresses, deliver: deliver, client: client, endpoint: endpoint, tenant: tenant, authorization: authorization)
         }
     }
 
-    /// One `POST …/fetch`: the answered objects' bytes, nil for those the site lacks; an
-    /// address missing from the result was left out for size and must be asked again.
-    private static func fetch(_ addresses: [ObjectAddress], client: HTTPClient, endpoint: SiteEndpoint, tenant: TenantID,
-                              authorization: String) async throws -> [ObjectAddress: [UInt8]?] {
+    /// One `POST …/fetch`, read as it arrives: `deliver` gets each answered object (nil: the
+    /// site lacks it) as soon as its last byte is in. Addresses never delivered were left out
+    /// for size and must be asked again.
+    private static func fetch(_ addresses: [ObjectAddress], deliver: (ObjectAddress, [UInt8]?) -> Void, client: HTTPClient,
+                              endpoint: SiteEndpoint, tenant: TenantID, authorization: String) async throws {
         let query = Array(try SiteAPI.jsonEncoder().encode(FetchQuery(addresses: addresses.map(\.hex))))
-        let (status, body) = try await send(.POST, SiteAPI.fetch(tenant), body: query, contentType: "application/json", headers: [],
-                                       limit: ObjectBundle.maxBodySize + ObjectHeader.maxObjectSize + ObjectBundle.maxObjects * ObjectBundle.framing,
-                                       accepting: [], client: client, endpoint: endpoint, authorization: authorization)
-        guard status == 200 else { throw SiteClientError.protocolViolation(site: endpoint.name, "a fetch answered \(status), not 200") }
-        let wanted = Set(addresses)
-        return try body.readableBytesView.withUnsafeBytes { raw in
-            var answers: [ObjectAddress: [UInt8]?] = [:]
-            let records: [(address: ObjectAddress, range: Range<Int>?)]
-            do { records = try ObjectBundle.answerRecords(raw) } catch {
-                throw SiteClientError.protocolViolation(site: endpoint.name, "unreadable fetch answer: \(error)")
+        let request = makeRequest(.POST, SiteAPI.fetch(tenant), body: query, contentType: "application/json", headers: [],
+                                  endpoint: endpoint, authorization: authorization)
+        do {
+            let response = try await client.execute(request, timeout: requestTimeout)
+            let status = Int(response.status.code)
+            guard status == 200 else {
+                let data = try await response.body.collect(upTo: 1 << 20)
+                if status >= 400 { throw refusal(status, data, site: endpoint.name) }
+                throw SiteClientError.protocolViolation(site: endpoint.name, "a fetch answered \(status), not 200")
             }
-            for record in records {
-                guard wanted.contains(record.address) else {
-                    throw SiteClientError.protocolViolation(site: endpoint.name, "the fetch answer holds an object not asked for")
-                }
-                answers.updateValue(record.range.map { Array(raw[$0]) }, forKey: record.address)
+            var parser = FetchAnswerParser(wanted: Set(addresses))
+            for try await piece in response.body {
+                try piece.withUnsafeReadableBytes { try parser.consume($0, deliver: deliver) }
             }
-            return answers
+            try parser.finish()
+        } catch let error as FormatError {
+            throw SiteClientError.protocolViolation(site: endpoint.name, "unreadable fetch answer: \(error)")
+        } catch let error as SiteClientError {
+            throw error
+        } catch {
+            throw classify(error, site: endpoint.name)
         }
     }
 
@@ -128,6 +132,22 @@ package final class SiteClient: ObjectStore, SiteConnection {
                              limit: Int, accepting: Set<Int>, client: HTTPClient, endpoint: SiteEndpoint, authorization: String)
         async throws -> (Int, ByteBuffer)
     {
+        let request = makeRequest(method, path, body: body, contentType: contentType, headers: extra, endpoint: endpoint, authorization: authorization)
+        do {
+            let response = try await client.execute(request, timeout: requestTimeout)
+            let status = Int(response.status.code)
+            let data = try await response.body.collect(upTo: limit)
+            if status >= 400 && !accepting.contains(status) { throw refusal(status, data, site: endpoint.name) }
+            return (status, data)
+        } catch let error as SiteClientError {
+            throw error
+        } catch {
+            throw classify(error, site: endpoint.name)
+        }
+    }
+
+    private static func makeRequest(_ method: HTTPMethod, _ path: String, body: [UInt8]?, contentType: String, headers extra: [(String, String)],
+                                    endpoint: SiteEndpoint, authorization: String) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: endpoint.url + path)
         request.method = method
         request.headers.add(name: "Authorization", value: authorization)
@@ -136,23 +156,15 @@ package final class SiteClient: ObjectStore, SiteConnection {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(body)
         }
-        do {
-            let response = try await client.execute(request, timeout: requestTimeout)
-            let status = Int(response.status.code)
-            let data = try await response.body.collect(upTo: limit)
-            if status >= 400 && !accepting.contains(status) {
-                if let body = try? SiteAPI.jsonDecoder().decode(ErrorBody.self, from: Data(data.readableBytesView)) {
-                    throw SiteClientError.rejected(site: endpoint.name, status: status, code: body.error.code, message: body.error.message,
-                                                   addresses: body.error.addresses ?? [])
-                }
-                throw SiteClientError.rejected(site: endpoint.name, status: status, code: "http-\(status)", message: "no protocol error body", addresses: [])
-            }
-            return (status, data)
-        } catch let error as SiteClientError {
-            throw error
-        } catch {
-            throw classify(error, site: endpoint.name)
+        return request
+    }
+
+    /// The site's refusal (status 400 and up), with its protocol error code when it sent one.
+    private static func refusal(_ status: Int, _ data: ByteBuffer, site: String) -> SiteClientError {
+        if let body = try? SiteAPI.jsonDecoder().decode(ErrorBody.self, from: Data(data.readableBytesView)) {
+            return .rejected(site: site, status: status, code: body.error.code, message: body.error.message, addresses: body.error.addresses ?? [])
         }
+        return .rejected(site: site, status: status, code: "http-\(status)", message: "no protocol error body", addresses: [])
     }
 
     private func json<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {

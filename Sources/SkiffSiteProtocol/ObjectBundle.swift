@@ -44,33 +44,19 @@ package enum ObjectBundle {
     /// - Throws: `FormatError` (truncated) when a record is cut short, (invalid) when an object
     ///   is over `ObjectHeader.maxObjectSize` or the bundle has more than `maxObjects`.
     package static func records(_ body: UnsafeRawBufferPointer) throws -> [(address: ObjectAddress, range: Range<Int>)] {
-        try parse(body, allowingAbsent: false).map { ($0.address, $0.range!) }
-    }
-
-    /// Splits a fetch answer: like `records`, but a record may say the object is absent (nil).
-    package static func answerRecords(_ body: UnsafeRawBufferPointer) throws -> [(address: ObjectAddress, range: Range<Int>?)] {
-        try parse(body, allowingAbsent: true)
-    }
-
-    private static func parse(_ body: UnsafeRawBufferPointer, allowingAbsent: Bool) throws -> [(address: ObjectAddress, range: Range<Int>?)] {
-        var records: [(address: ObjectAddress, range: Range<Int>?)] = []
+        var records: [(address: ObjectAddress, range: Range<Int>)] = []
         var offset = 0
         while offset < body.count {
             guard body.count - offset >= framing else { throw FormatError.truncated("object bundle, record header at byte \(offset)") }
             let address = ObjectAddress(Digest256(UnsafeRawBufferPointer(rebasing: body[offset..<offset + 32])))
             let length = body[offset + 32..<offset + 36].reduce(0) { $0 << 8 | Int($1) }
             let start = offset + framing
-            if allowingAbsent && length == Int(absentLength) {
-                records.append((address, nil))
-                offset = start
-            } else {
-                guard length <= ObjectHeader.maxObjectSize else {
-                    throw FormatError.invalid("object bundle, record \(records.count)", "declares \(length) bytes, over the object limit")
-                }
-                guard body.count - start >= length else { throw FormatError.truncated("object bundle, record \(records.count) (\(address.hex))") }
-                records.append((address, start..<start + length))
-                offset = start + length
+            guard length <= ObjectHeader.maxObjectSize else {
+                throw FormatError.invalid("object bundle, record \(records.count)", "declares \(length) bytes, over the object limit")
             }
+            guard body.count - start >= length else { throw FormatError.truncated("object bundle, record \(records.count) (\(address.hex))") }
+            records.append((address, start..<start + length))
+            offset = start + length
             guard records.count <= maxObjects else { throw FormatError.invalid("object bundle", "holds at most \(maxObjects) objects") }
         }
         return records

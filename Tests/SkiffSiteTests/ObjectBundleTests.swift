@@ -54,4 +54,48 @@ import Testing
         #expect(!ObjectBundle.accepts(1000, count: 3, bytes: (4 << 20) - 1000, targetBytes: 4 << 20), "framing counts")
         #expect(!ObjectBundle.accepts(1, count: ObjectBundle.maxObjects, bytes: 100, targetBytes: 4 << 20), "no more than maxObjects")
     }
+
+    /// A fetch answer with the objects present, one absent, in pieces of `pieceSize` bytes.
+    static func answer(_ parser: inout FetchAnswerParser, absent: ObjectAddress, pieceSize: Int, cutAt end: Int? = nil) throws
+        -> [(ObjectAddress, [UInt8]?)]
+    {
+        var body: [UInt8] = []
+        for object in objects() { ObjectBundle.append(object.address, object.bytes, to: &body) }
+        body += ObjectBundle.recordHeader(absent, length: nil)
+        body = Array(body[..<(end ?? body.count)])
+        var delivered: [(ObjectAddress, [UInt8]?)] = []
+        for start in stride(from: 0, to: body.count, by: pieceSize) {
+            try body[start..<min(start + pieceSize, body.count)].withUnsafeBytes { piece in
+                try parser.consume(piece) { delivered.append(($0, $1)) }
+            }
+        }
+        try parser.finish()
+        return delivered
+    }
+
+    @Test func aFetchAnswerReadInPiecesOfAnySizeGivesEveryObjectOnce() throws {
+        let absent = ObjectAddress(SHA256Hasher.digest(Array("not here".utf8)))
+        let wanted = Set(Self.objects().map(\.address) + [absent])
+        for pieceSize in [1, 7, 36, 37, 4096, 1 << 20] {
+            var parser = FetchAnswerParser(wanted: wanted)
+            let delivered = try Self.answer(&parser, absent: absent, pieceSize: pieceSize)
+            #expect(delivered.map(\.0) == Self.objects().map(\.address) + [absent], "pieces of \(pieceSize)")
+            #expect(delivered.dropLast().map(\.1) == Self.objects().map(\.bytes), "pieces of \(pieceSize)")
+            #expect(delivered.last?.1 == nil)
+        }
+    }
+
+    @Test func aFetchAnswerCutShortOrHoldingAnObjectNotAskedForIsRefused() throws {
+        let absent = ObjectAddress(SHA256Hasher.digest(Array("not here".utf8)))
+        let wanted = Set(Self.objects().map(\.address) + [absent])
+        for cut in [1, 35, 37, 100, 4_000] {
+            var parser = FetchAnswerParser(wanted: wanted)
+            #expect(throws: FormatError.self, "cut at \(cut)") { try Self.answer(&parser, absent: absent, pieceSize: 10, cutAt: cut) }
+        }
+        var parser = FetchAnswerParser(wanted: wanted.subtracting([Self.objects()[2].address]))
+        #expect(throws: FormatError.self) { try Self.answer(&parser, absent: absent, pieceSize: 512) }
+        var oversized = FetchAnswerParser(wanted: [absent])
+        let header = ObjectBundle.recordHeader(absent, length: ObjectHeader.maxObjectSize + 1)
+        #expect(throws: FormatError.self) { try header.withUnsafeBytes { try oversized.consume($0) { _, _ in } } }
+    }
 }
