@@ -286,7 +286,9 @@ package final class SiteClient: ObjectStore, SiteConnection {
 
     package func get(_ key: StoreKey, byteRange: Range<Int>?) async throws -> [UInt8] {
         let path: String
-        if let address = key.objectAddress {
+        let address = key.objectAddress
+        if let address {
+            if byteRange == nil || byteRange!.isEmpty { return try await batcher.fetch(address) }
             path = SiteAPI.object(tenant, address)
         } else if let name = key.sealName {
             path = SiteAPI.seal(tenant, name)
@@ -299,9 +301,6 @@ package final class SiteClient: ObjectStore, SiteConnection {
         if let byteRange, byteRange.lowerBound < byteRange.upperBound {
             let end = byteRange.upperBound == Int.max ? "" : "\(byteRange.upperBound - 1)"
             headers.append(("Range", "bytes=\(byteRange.lowerBound)-\(end)"))
-        }
-        if key.objectAddress != nil && headers.isEmpty {
-            return try await batcher.fetch(key.objectAddress!)
         }
         let (status, body) = try await send(.GET, path, headers: headers, limit: ObjectHeader.maxObjectSize + 1024, accepting: [404])
         guard status != 404 else { throw StoreError.notFound(key) }

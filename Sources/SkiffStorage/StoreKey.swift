@@ -59,11 +59,17 @@ package struct StoreKey: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// The object address if this key is an object key.
+    /// Read on every object access (a restore asks it tens of thousands of times): compares
+    /// bytes at fixed offsets of `objects/<2 hex>/<64 hex>` instead of splitting the path.
     package var objectAddress: ObjectAddress? {
-        guard path.hasPrefix(Self.objectsPrefix) else { return nil }
-        let parts = path.split(separator: "/")
-        guard parts.count == 3, parts[1].count == 2, parts[2].hasPrefix(parts[1]) else { return nil }
-        return ObjectAddress(hex: parts[2])
+        let utf8 = path.utf8
+        guard utf8.count == 75, path.hasPrefix(Self.objectsPrefix) else { return nil }
+        let fan = utf8.index(utf8.startIndex, offsetBy: 8)
+        let name = utf8.index(fan, offsetBy: 3)
+        guard utf8[utf8.index(fan, offsetBy: 2)] == 0x2f, utf8[fan..<utf8.index(fan, offsetBy: 2)].elementsEqual(utf8[name..<utf8.index(name, offsetBy: 2)]) else {
+            return nil
+        }
+        return ObjectAddress(hex: path[name...])
     }
 
     /// The seal name if this key is a seal key.
