@@ -149,6 +149,9 @@ package final class S3Store: ObjectStore {
                 throw error
             } catch is CancellationError {
                 throw CancellationError()
+            } catch let error as NIOSSLError where "\(error)".contains("CERTIFICATE_VERIFY_FAILED") {
+                // Asking again cannot make a certificate trusted: say so at once.
+                throw StoreError.unavailable("the TLS certificate of \(location.endpoint) does not verify (a private CA? give its PEM file: --s3-ca-file): \(error)")
             } catch {
                 guard attempt < 5 else { throw StoreError.io("S3 \(method) \(path): \(error)") }
                 try await Task.sleep(for: .seconds(delay * Double.random(in: 0.8...1.2)))

@@ -117,4 +117,68 @@ import Testing
         }
         try await store.shutdown()
     }
+
+    /// An S3 endpoint behind a private CA (a Python HTTPS server with a certificate for
+    /// 127.0.0.1 that the test's own CA signed): trusted with `caFile`, refused without, with
+    /// the option to use named and no retries.
+    @Test func httpsWithAPrivateCAIsTrustedOnlyWithItsCAFile() async throws {
+        let folder = try TemporaryDirectory("skiff-s3-tls")
+        let make = Process()
+        make.executableURL = URL(fileURLWithPath: "/bin/bash")
+        make.currentDirectoryURL = URL(fileURLWithPath: folder.string)
+        make.arguments = ["-ec", """
+            openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=skiff-test-ca 2>/dev/null
+            openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null
+            printf 'subjectAltName=IP:127.0.0.1' > san.ext
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext 2>/dev/null
+            """]
+        try make.run()
+        make.waitUntilExit()
+        try #require(make.terminationStatus == 0, "openssl could not make the test certificates")
+        try TreeGenerator.write(Array(#"""
+            import http.server, ssl, sys
+            class H(http.server.BaseHTTPRequestHandler):
+                def log_message(self, *a): pass
+                def do_GET(self):
+                    body = b"over tls"
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+            server = http.server.HTTPServer(("127.0.0.1", 0), H)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(sys.argv[1] + "/server.pem", sys.argv[1] + "/server.key")
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+            print(server.server_address[1], flush=True)
+            server.serve_forever()
+            """#.utf8), to: folder.appending("server.py"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", folder.appending("server.py").description, folder.string]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        // SIGKILL: a child started from a concurrency thread inherits its blocked SIGTERM.
+        defer { kill(process.processIdentifier, SIGKILL) }
+        let port = try #require(Int(String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let endpoint = "https://127.0.0.1:\(port)"
+        let trusted = try S3Store(location: S3Location(endpoint: endpoint, bucket: "b", caFile: folder.appending("ca.pem").description), signer: Self.signer)
+        let untrusted = try S3Store(location: S3Location(endpoint: endpoint, bucket: "b"), signer: Self.signer)
+        try await withCleanup {
+            #expect(try await trusted.get(try StoreKey("objects/ab/x")) == Array("over tls".utf8))
+            let started = ContinuousClock.now
+            do {
+                _ = try await untrusted.get(try StoreKey("objects/ab/x"))
+                Issue.record("a certificate from an unknown CA must not be trusted")
+            } catch let error as StoreError {
+                #expect("\(error)".contains("--s3-ca-file"), "\(error)")
+            }
+            // AsyncHTTPClient retries the connection until its 10 s connect deadline, once; asking
+            // again would cost that five times over.
+            #expect(ContinuousClock.now - started < .seconds(30), "a certificate failure is not retried")
+        } cleanup: {
+            try? await trusted.shutdown()
+            try? await untrusted.shutdown()
+        }
+    }
 }
