@@ -80,15 +80,9 @@ import Testing
             print(server.server_address[1], flush=True)
             server.serve_forever()
             """#.utf8), to: script)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.description]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
+        let (server, port) = try Self.startServer(script, arguments: [])
         // SIGKILL: a child started from a concurrency thread inherits its blocked SIGTERM.
-        defer { kill(process.processIdentifier, SIGKILL) }
-        let port = try #require(Int(String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        defer { kill(server.processIdentifier, SIGKILL) }
         let store = try S3Store(location: S3Location(endpoint: "http://127.0.0.1:\(port)", bucket: "b"), signer: Self.signer)
         let elsewhere = try S3Store(location: S3Location(endpoint: "http://127.0.0.1:\(port)", bucket: "elsewhere"), signer: Self.signer)
         try await withCleanup {
@@ -152,15 +146,8 @@ import Testing
             print(server.server_address[1], flush=True)
             server.serve_forever()
             """#.utf8), to: folder.appending("server.py"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", folder.appending("server.py").description, folder.string]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        // SIGKILL: a child started from a concurrency thread inherits its blocked SIGTERM.
-        defer { kill(process.processIdentifier, SIGKILL) }
-        let port = try #require(Int(String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let (server, port) = try Self.startServer(folder.appending("server.py"), arguments: [folder.string])
+        defer { kill(server.processIdentifier, SIGKILL) }
         let endpoint = "https://127.0.0.1:\(port)"
         let trusted = try S3Store(location: S3Location(endpoint: endpoint, bucket: "b", caFile: folder.appending("ca.pem").description), signer: Self.signer)
         let untrusted = try S3Store(location: S3Location(endpoint: endpoint, bucket: "b"), signer: Self.signer)
@@ -180,5 +167,21 @@ import Testing
             try? await trusted.shutdown()
             try? await untrusted.shutdown()
         }
+    }
+
+    /// Starts a Python test server script that prints its port on its first line.
+    static func startServer(_ script: RawPath, arguments: [String]) throws -> (Process, Int) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.description] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let port = Int(line) else {
+            kill(process.processIdentifier, SIGKILL)
+            throw TestFailure("the test server \(script) did not print its port: \(line)")
+        }
+        return (process, port)
     }
 }
