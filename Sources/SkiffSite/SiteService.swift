@@ -131,22 +131,8 @@ package final class SiteService: Sendable {
     /// Vouches for each address (rule G3) and returns those present, several at a time: on a
     /// bucket every vouch is two requests.
     static func vouch(_ addresses: [ObjectAddress], in store: any SiteStore) async throws -> Set<ObjectAddress> {
-        guard !addresses.isEmpty else { return [] }
-        let lanes = store.isShared ? 16 : 1
-        let sliceSize = (addresses.count + lanes - 1) / lanes
-        return try await withThrowingTaskGroup(of: [ObjectAddress].self) { group in
-            for start in stride(from: 0, to: addresses.count, by: sliceSize) {
-                let slice = addresses[start..<min(start + sliceSize, addresses.count)]
-                group.addTask {
-                    var present: [ObjectAddress] = []
-                    for address in slice where try await store.vouch(.object(address)) { present.append(address) }
-                    return present
-                }
-            }
-            var present = Set<ObjectAddress>()
-            for try await slice in group { present.formUnion(slice) }
-            return present
-        }
+        let present = try await concurrentMap(addresses, lanes: store.isShared ? 16 : 1) { try await store.vouch(.object($0)) }
+        return Set(zip(addresses, present).filter(\.1).map(\.0))
     }
 
     /// Whether the stored copy hashes to its address.
@@ -348,30 +334,15 @@ package final class SiteService: Sendable {
             let complete = try registry.completeNodes(among: frontier, tenant: tenant)
             let toRead = frontier.filter { !complete.contains($0) && visited.insert($0).inserted }
             guard !toRead.isEmpty else { break }
-            let sliceSize = (toRead.count + lanes - 1) / lanes
-            let results = try await withThrowingTaskGroup(of: [(ObjectAddress, ObjectHeader?)].self) { group in
-                for start in stride(from: 0, to: toRead.count, by: sliceSize) {
-                    let slice = toRead[start..<min(start + sliceSize, toRead.count)]
-                    group.addTask {
-                        var headers: [(ObjectAddress, ObjectHeader?)] = []
-                        for address in slice {
-                            do {
-                                headers.append((address, try await repository.objectHeader(address)))
-                            } catch ObjectError.missing {
-                                headers.append((address, nil))
-                            } catch let error as ObjectError {
-                                throw SiteError.malformedObject("an object the seal reaches is damaged: \(error)")
-                            }
-                        }
-                        return headers
-                    }
+            let headers = try await concurrentMap(toRead, lanes: lanes) { address -> ObjectHeader? in
+                do { return try await repository.objectHeader(address) } catch ObjectError.missing {
+                    return nil
+                } catch let error as ObjectError {
+                    throw SiteError.malformedObject("an object the seal reaches is damaged: \(error)")
                 }
-                var all: [(ObjectAddress, ObjectHeader?)] = []
-                for try await slice in group { all += slice }
-                return all
             }
             var next: [ObjectAddress] = []
-            for (address, header) in results {
+            for (address, header) in zip(toRead, headers) {
                 guard let header else {
                     missing.append(address)
                     continue
