@@ -41,11 +41,12 @@ extension RestoreEngine {
     /// What a tree node or content list is counted as while prefetched.
     static var nodeSizeEstimate: Int { 4096 }
 
-    /// The first object a file's content is read from, if any.
-    func firstObject(_ entry: TreeEntry) -> ObjectAddress? {
+    /// Drops what the look-ahead read for a file the restore does not write (already done, a
+    /// hard link, left alone): the first object its content is read from.
+    func dropReadAhead(of entry: TreeEntry) {
         switch entry.content {
-        case .chunk(let address), .list(let address): address
-        case .none, .subtree: nil
+        case .chunk(let address), .list(let address): reader.discardPrefetched([address])
+        case .none, .subtree: break
         }
     }
 }

@@ -116,7 +116,7 @@ package final class RestoreEngine: Sendable {
                     try await restoreDirectory(entry, in: directory, relative: path, display: display, root: root)
                 case .regular:
                     if let journal, journal.isDone(path), exists(entry.name, in: directory) {
-                        reader.discardPrefetched(firstObject(entry).map { [$0] } ?? [])
+                        dropReadAhead(of: entry)
                         if let key = entry.hardlink { hardlinks.withLock { $0[key] = $0[key] ?? path } }
                         report.withLock { $0.resumedFiles += 1 }
                         filesDone.add(1, ordering: .relaxed)
@@ -125,12 +125,12 @@ package final class RestoreEngine: Sendable {
                     }
                     if let key = entry.hardlink, let first = hardlinks.withLock({ $0[key] }) {
                         if try link(first, to: entry, in: directory, path: path, display: display, root: root) {
-                            reader.discardPrefetched(firstObject(entry).map { [$0] } ?? [])
+                            dropReadAhead(of: entry)
                             continue
                         }
                     }
                     guard let fd = try createFile(entry, in: directory, path: path, display: display) else {
-                        reader.discardPrefetched(firstObject(entry).map { [$0] } ?? [])
+                        dropReadAhead(of: entry)
                         continue
                     }
                     if let key = entry.hardlink { hardlinks.withLock { $0[key] = $0[key] ?? path } }

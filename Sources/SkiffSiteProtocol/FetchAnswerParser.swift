@@ -41,8 +41,7 @@ package struct FetchAnswerParser {
             header.append(contentsOf: UnsafeRawBufferPointer(rebasing: piece[offset..<offset + take]))
             offset += take
             guard header.count == ObjectBundle.framing else { continue }
-            let address = header.withUnsafeBytes { ObjectAddress(Digest256(UnsafeRawBufferPointer(rebasing: $0[0..<32]))) }
-            let length = header[32..<36].reduce(0) { $0 << 8 | Int($1) }
+            let (address, length) = header.withUnsafeBytes { ObjectBundle.readHeader($0) }
             header.removeAll(keepingCapacity: true)
             records += 1
             guard wanted.contains(address) else { throw FormatError.invalid("fetch answer, record \(records)", "holds \(address.hex), which was not asked for") }

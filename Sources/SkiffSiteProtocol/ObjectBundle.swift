@@ -31,6 +31,12 @@ package enum ObjectBundle {
         return header
     }
 
+    /// Reads a record's framing (`framing` bytes): the address and the declared length, which
+    /// is `absentLength` in a fetch answer's "not here" record.
+    package static func readHeader(_ header: UnsafeRawBufferPointer) -> (address: ObjectAddress, length: Int) {
+        (ObjectAddress(Digest256(UnsafeRawBufferPointer(rebasing: header[0..<32]))), header[32..<36].reduce(0) { $0 << 8 | Int($1) })
+    }
+
     /// Appends one object's record to `body`.
     package static func append(_ address: ObjectAddress, _ bytes: [UInt8], to body: inout [UInt8]) {
         body.append(contentsOf: recordHeader(address, length: bytes.count))
@@ -48,8 +54,7 @@ package enum ObjectBundle {
         var offset = 0
         while offset < body.count {
             guard body.count - offset >= framing else { throw FormatError.truncated("object bundle, record header at byte \(offset)") }
-            let address = ObjectAddress(Digest256(UnsafeRawBufferPointer(rebasing: body[offset..<offset + 32])))
-            let length = body[offset + 32..<offset + 36].reduce(0) { $0 << 8 | Int($1) }
+            let (address, length) = readHeader(UnsafeRawBufferPointer(rebasing: body[offset..<offset + framing]))
             let start = offset + framing
             guard length <= ObjectHeader.maxObjectSize else {
                 throw FormatError.invalid("object bundle, record \(records.count)", "declares \(length) bytes, over the object limit")

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SkiffBackup
 import SkiffCore
 import SkiffRestore
 import SkiffStorage
@@ -10,12 +11,15 @@ import Testing
 /// Restores that read ahead (as restores from sites do): the same tree, the same checks, the
 /// same fallback to the next source, and nothing left in memory afterwards.
 @Suite struct ReadAheadTests {
-    static func tree(_ fixture: BackupFixture) throws {
+    /// A fixture holding a backup of a generated tree with small files and multi-chunk ones.
+    static func backedUpTree() async throws -> (BackupFixture, BackupResult) {
+        let fixture = try BackupFixture()
         var options = TreeGenerator.Options()
         options.directories = 30
         options.filesPerDirectory = 20
         options.largeFileSizes = [3 << 20, 9 << 20]
         try TreeGenerator.generate(at: fixture.source, options: options)
+        return (fixture, try await fixture.backup())
     }
 
     /// A read-ahead budget far below the tree's size, so the look-ahead waits for the restore
@@ -33,10 +37,8 @@ import Testing
     }
 
     @Test func aRestoreReadingAheadIsByteIdenticalAndHoldsNothingAfterwards() async throws {
-        let fixture = try BackupFixture()
+        let (fixture, result) = try await Self.backedUpTree()
         defer { fixture.remove() }
-        try Self.tree(fixture)
-        let result = try await fixture.backup()
         let target = fixture.folder.appending("restore")
         let (report, reader) = try await Self.restore(fixture, result.seal, from: [fixture.repository], to: target)
         #expect(report.isComplete, "\(report.notRestored)")
@@ -47,10 +49,8 @@ import Testing
     }
 
     @Test func damagedCopiesReadAheadAreReadFromTheNextSourceAndReported() async throws {
-        let fixture = try BackupFixture()
+        let (fixture, result) = try await Self.backedUpTree()
         defer { fixture.remove() }
-        try Self.tree(fixture)
-        let result = try await fixture.backup()
         let copy = fixture.folder.appending("copy")
         try FileManager.default.copyItem(atPath: fixture.repoPath.description, toPath: copy.description)
         let second = Repository(store: try FileSystemStore(root: copy), location: copy.description)
