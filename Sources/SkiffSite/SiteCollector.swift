@@ -3,7 +3,6 @@ import Logging
 import SkiffCore
 import SkiffSiteProtocol
 import SkiffStorage
-import SkiffSystem
 
 /// Keyless garbage collection of one tenant's objects (docs/FORMAT.md §10, rules G1–G5).
 ///
@@ -144,16 +143,31 @@ package struct SiteCollector: Sendable {
         mutating func mark(_ roots: [ObjectAddress]) async throws {
             var frontier = roots.filter { marked.insert($0).inserted }
             while !frontier.isEmpty {
+                let sliceSize = (frontier.count + SiteCollector.parallelReads - 1) / SiteCollector.parallelReads
+                let slices = stride(from: 0, to: frontier.count, by: sliceSize).map { Array(frontier[$0..<min($0 + sliceSize, frontier.count)]) }
                 let repository = self.repository
-                let links = try await concurrentMap(frontier, lanes: SiteCollector.parallelReads) { address -> [ObjectAddress]? in
-                    do { return try await repository.objectHeader(address).links } catch is ObjectError { return nil }
+                let results = try await withThrowingTaskGroup(of: ([ObjectAddress], [ObjectAddress]).self) { group in
+                    for slice in slices {
+                        group.addTask {
+                            var links: [ObjectAddress] = []
+                            var unreadable: [ObjectAddress] = []
+                            for address in slice {
+                                do {
+                                    links += try await repository.objectHeader(address).links
+                                } catch is ObjectError {
+                                    unreadable.append(address)
+                                }
+                            }
+                            return (links, unreadable)
+                        }
+                    }
+                    var all: [([ObjectAddress], [ObjectAddress])] = []
+                    for try await result in group { all.append(result) }
+                    return all
                 }
                 var next: [ObjectAddress] = []
-                for (address, links) in zip(frontier, links) {
-                    guard let links else {
-                        unreadable.append(address)
-                        continue
-                    }
+                for (links, unreadable) in results {
+                    self.unreadable += unreadable
                     for link in links where marked.insert(link).inserted { next.append(link) }
                 }
                 frontier = next
