@@ -13,11 +13,13 @@ import SkiffStorage
 ///    marked too, until none arrive.
 /// 3. Sweeps: an unmarked object older than both the grace period and the immutability window
 ///    is moved to the trash, its age read again (a host may have been told "present" in between:
-///    that refreshes the age) and then deleted, or put back.
+///    that refreshes the age) and then deleted, or put back. Unmarked objects go to the store in
+///    batches, which it works through in parallel lanes (deleting files one at a time waits on
+///    the disk for most of the time).
 ///
 /// No lock is held against uploads or seals: what arrives during a run is either new (younger
 /// than the grace period) or reachable from a root. Memory is one set of reachable addresses
-/// (32 bytes each) and one page of the object listing. Safe to kill at any point, and to run
+/// (32 bytes each), one page of the object listing and one sweep batch. Safe to kill at any point, and to run
 /// again: a later run finishes the work.
 ///
 /// When any object reachable from a root is missing or unreadable, nothing is deleted: its
@@ -26,6 +28,8 @@ package struct SiteCollector: Sendable {
     let service: SiteService
     /// Header reads in flight while marking.
     static let parallelReads = 8
+    /// Unmarked objects swept together (the store runs each batch in lanes).
+    static let sweepBatch = 4096
 
     package init(service: SiteService) { self.service = service }
 
@@ -70,30 +74,19 @@ package struct SiteCollector: Sendable {
 
         // Seal checks trust remembered complete subtrees: forget them around deletions (only
         // when there are any: the next seal then walks its whole DAG once).
-        var forgotCompleteness = false
+        var sweeper = Sweeper(store: store, cutoff: cutoff, forgetCompleteness: { try registry.forgetCompleteness(tenant: tenant.id) })
+        var unmarked: [StoreKey] = []
         for try await key in store.keys(prefix: StoreKey.objectsPrefix) {
             report.examined += 1
             guard let address = key.objectAddress, !marker.marked.contains(address) else { continue }
-            guard let (modified, size) = try await store.age(key) else { continue }
-            guard modified < cutoff else {
-                report.keptYoung += 1
-                continue
+            unmarked.append(key)
+            if unmarked.count == Self.sweepBatch {
+                try await sweeper.sweep(unmarked, into: &report)
+                unmarked.removeAll(keepingCapacity: true)
             }
-            if !forgotCompleteness {
-                try registry.forgetCompleteness(tenant: tenant.id)
-                forgotCompleteness = true
-            }
-            guard try await store.moveToTrash(key) else { continue }
-            if let (trashedModified, _) = try await store.trashedAge(key), trashedModified >= cutoff {
-                try await store.restoreFromTrash(key)
-                report.putBack += 1
-                continue
-            }
-            try await store.emptyTrash(key)
-            report.deletedObjects += 1
-            report.deletedBytes += size
         }
-        if forgotCompleteness { try registry.forgetCompleteness(tenant: tenant.id) }
+        try await sweeper.sweep(unmarked, into: &report)
+        if sweeper.forgotCompleteness { try registry.forgetCompleteness(tenant: tenant.id) }
         try await store.forgetVouches(olderThan: cutoff)
 
         let elapsed = clock.now - began
@@ -132,6 +125,43 @@ package struct SiteCollector: Sendable {
         let newest = Dictionary((retained + retired).map { ($0.hostName, $0.time.unixNanoseconds) }, uniquingKeysWith: max)
         let horizon = Int64(horizonSeconds) * 1_000_000_000
         return retained + retired.filter { $0.time.unixNanoseconds >= newest[$0.hostName]! - horizon }
+    }
+
+    /// The sweep phase, one batch of unmarked objects at a time: their ages, then the old ones
+    /// through the trash.
+    struct Sweeper {
+        let store: any SiteStore
+        let cutoff: Int
+        let forgetCompleteness: () throws -> Void
+        var forgotCompleteness = false
+
+        mutating func sweep(_ unmarked: [StoreKey], into report: inout CollectionReport) async throws {
+            var old: [StoreKey] = []
+            var sizes: [Int] = []
+            for (key, age) in zip(unmarked, try await store.ages(of: unmarked)) {
+                guard let (modified, size) = age else { continue }
+                guard modified < cutoff else {
+                    report.keptYoung += 1
+                    continue
+                }
+                old.append(key)
+                sizes.append(size)
+            }
+            guard !old.isEmpty else { return }
+            if !forgotCompleteness {
+                try forgetCompleteness()
+                forgotCompleteness = true
+            }
+            for (outcome, size) in zip(try await store.sweep(old, olderThan: cutoff), sizes) {
+                switch outcome {
+                case .absent: continue
+                case .putBack: report.putBack += 1
+                case .deleted:
+                    report.deletedObjects += 1
+                    report.deletedBytes += size
+                }
+            }
+        }
     }
 
     /// The mark phase: a breadth-first walk of object headers, several reads at a time.

@@ -81,6 +81,27 @@ extension FileSystemStore {
             .compactMap { try? StoreKey(String($0.path.dropFirst(folder.count))) }
     }
 
+    /// `age` of many values, `sweepLanes` at a time on blocking threads: a stat that misses the
+    /// inode cache waits on the disk, and the cooperative pool would run only one per core.
+    package func ages(of keys: [StoreKey]) async throws -> [(modified: Int, size: Int)?] {
+        try await BlockingWork.map(keys, lanes: Self.sweepLanes) { try self.age($0) }
+    }
+
+    /// `SiteStore.sweep`, `sweepLanes` keys at a time on blocking threads: ext4 serializes little
+    /// of an unlink, so parallel lanes delete several times faster than one (measured: 100,000
+    /// unlinks in 7.7 s from one thread, 2.2 s from 16).
+    package func sweep(_ keys: [StoreKey], olderThan cutoff: Int) async throws -> [SweepOutcome] {
+        try await BlockingWork.map(keys, lanes: Self.sweepLanes) { key in
+            guard try self.moveToTrash(key) else { return .absent }
+            if let (modified, _) = try self.trashedAge(key), modified >= cutoff {
+                try self.restoreFromTrash(key)
+                return .putBack
+            }
+            try self.emptyTrash(key)
+            return .deleted
+        }
+    }
+
     private static func status(of path: RawPath, key: StoreKey) throws -> (modified: Int, size: Int)? {
         var st = stat()
         if path.withCString({ stat($0, &st) }) == 0 { return (Int(st.st_mtim.tv_sec), Int(st.st_size)) }

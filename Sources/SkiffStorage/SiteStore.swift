@@ -41,6 +41,17 @@ package protocol SiteStore: ObjectStore {
     /// Keys of the objects in the trash (left there by a collection that did not finish).
     func trashedObjectKeys() async throws -> [StoreKey]
 
+    /// `age` of many values, in the order of `keys` (nil where a key holds nothing). Stores read
+    /// them several at a time; the default runs `age` in lanes.
+    func ages(of keys: [StoreKey]) async throws -> [(modified: Int, size: Int)?]
+
+    /// Deletes, by way of the trash, the values of `keys` that nobody stored or vouched for since
+    /// `cutoff` (Unix seconds): each is moved to the trash, its `trashedAge` read there, and then
+    /// emptied from the trash, or put back when a vouch made it younger than `cutoff`. Outcomes in
+    /// the order of `keys`. Idempotent; an error leaves some values in the trash, which the next
+    /// collection puts back first. The default runs the single-key steps in lanes.
+    func sweep(_ keys: [StoreKey], olderThan cutoff: Int) async throws -> [SweepOutcome]
+
     /// Drops vouch records older than `cutoff` (Unix seconds), which protect nothing any more.
     func forgetVouches(olderThan cutoff: Int) async throws
 
@@ -52,6 +63,37 @@ package protocol SiteStore: ObjectStore {
 
     /// Removes what interrupted writes left behind (temporary files, unfinished uploads).
     func removeStaleLeftovers() async throws
+}
+
+/// What `SiteStore.sweep` did with one key.
+package enum SweepOutcome: Sendable, Equatable {
+    /// The key held nothing (deleted or trashed meanwhile).
+    case absent
+    /// A vouch made the value younger than the cutoff after all: it was put back.
+    case putBack
+    /// The value is gone for good.
+    case deleted
+}
+
+extension SiteStore {
+    /// Round trips in flight at once for the default batch operations.
+    package static var sweepLanes: Int { 16 }
+
+    package func ages(of keys: [StoreKey]) async throws -> [(modified: Int, size: Int)?] {
+        try await concurrentMap(keys, lanes: Self.sweepLanes) { try await self.age($0) }
+    }
+
+    package func sweep(_ keys: [StoreKey], olderThan cutoff: Int) async throws -> [SweepOutcome] {
+        try await concurrentMap(keys, lanes: Self.sweepLanes) { key in
+            guard try await self.moveToTrash(key) else { return .absent }
+            if let (modified, _) = try await self.trashedAge(key), modified >= cutoff {
+                try await self.restoreFromTrash(key)
+                return .putBack
+            }
+            try await self.emptyTrash(key)
+            return .deleted
+        }
+    }
 }
 
 /// Where a site keeps each tenant's store: `<data>/tenants/<tenant id>/` on the filesystem, or

@@ -28,6 +28,20 @@ import Testing
         }
     }
 
+    @Test(arguments: SiteStoreConformance.checks)
+    func siteStoreConformance(_ check: SiteStoreCheck) async throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        let store = try S3Store(location: S3Location(endpoint: moto.endpoint, bucket: "skiff-test", prefix: "tenants/\(UInt32.random(in: 0...UInt32.max))"),
+                                signer: Self.signer)
+        try await withCleanup {
+            try await store.createBucket()
+            try await check.run(store, try ConformanceFixture())
+        } cleanup: {
+            try? await store.shutdown()
+        }
+    }
+
     /// A value over the part size goes up in parts, once: a second put of it is `alreadyPresent`,
     /// the bytes read back whole, and no unfinished upload stays behind (the AWS CLI lists them).
     @Test func largeValuesGoUpInPartsOnceAndLeaveNoUploadBehind() async throws {

@@ -14,6 +14,13 @@ import Testing
         try await check.run(try FileSystemStore.create(at: folder.appending("store")), try ConformanceFixture())
     }
 
+    @Test(arguments: SiteStoreConformance.checks)
+    func siteStoreConformance(_ check: SiteStoreCheck) async throws {
+        let folder = try TemporaryDirectory("skiff-store")
+        defer { folder.remove() }
+        try await check.run(try FileSystemStore.create(at: folder.appending("store")), try ConformanceFixture())
+    }
+
     @Test func objectsFanOutAndAreReadOnlyFiles() async throws {
         let folder = try TemporaryDirectory("skiff-store")
         defer { folder.remove() }

@@ -1,0 +1,105 @@
+import Foundation
+import SkiffCore
+import SkiffStorage
+
+/// One promise of the `SiteStore` contract (vouches, ages, the trash, sweeping), checked
+/// against a fresh, empty store.
+package struct SiteStoreCheck: Sendable, CustomStringConvertible {
+    package let name: String
+    package let run: @Sendable (any SiteStore, ConformanceFixture) async throws -> Void
+    package var description: String { name }
+}
+
+/// The conformance suite for what garbage collection relies on, run by the filesystem store
+/// and the S3 store alike (docs/FORMAT.md §10, rules G1–G5).
+package enum SiteStoreConformance {
+    package static let checks: [SiteStoreCheck] = [
+        SiteStoreCheck(name: "vouch and age report presence, size and a fresh time", run: vouchAndAge),
+        SiteStoreCheck(name: "the trash hides a value until it is put back or emptied", run: trashRoundTrip),
+        SiteStoreCheck(name: "ages of many keys come back in order, nil for missing ones", run: agesInOrder),
+        SiteStoreCheck(name: "sweep deletes old values for good and reports missing ones", run: sweepDeletes),
+        SiteStoreCheck(name: "sweep puts back values stored or vouched for since the cutoff", run: sweepPutsBack),
+    ]
+
+    static func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+        try ObjectStoreConformance.expect(condition, message())
+    }
+
+    static var now: Int { Int(Date().timeIntervalSince1970) }
+
+    /// `count` chunk objects of different sizes, stored; their keys and sizes.
+    static func stored(_ count: Int, in store: any SiteStore, _ fixture: ConformanceFixture) async throws -> [(key: StoreKey, size: Int)] {
+        var values: [(key: StoreKey, size: Int)] = []
+        for i in 0..<count {
+            let object = try fixture.chunk(size: 100 + i)
+            _ = try await store.put(.object(object.address), object.bytes)
+            values.append((.object(object.address), object.bytes.count))
+        }
+        try await store.flush()
+        return values
+    }
+
+    static func missingKey(_ fixture: ConformanceFixture) throws -> StoreKey { .object(try fixture.chunk(size: 10).address) }
+
+    static func vouchAndAge(_ store: any SiteStore, _ fixture: ConformanceFixture) async throws {
+        let before = now - 2  // clock granularity of the store (seconds, HTTP dates)
+        let value = try await stored(1, in: store, fixture)[0]
+        let missing = try missingKey(fixture)
+        try expect(try await store.vouch(missing) == false, "vouch for a missing key must answer false")
+        try expect(try await store.size(missing) == nil, "a refused vouch must not create the key")
+        try expect(try await store.age(missing) == nil, "age of a missing key must be nil")
+        try expect(try await store.vouch(value.key), "vouch for a stored value must answer true")
+        let age = try await store.age(value.key)
+        try expect(age?.size == value.size, "age must report the stored size, got \(String(describing: age))")
+        try expect((age?.modified ?? 0) >= before, "age must be no older than the store or vouch, got \(String(describing: age)) before \(before)")
+    }
+
+    static func trashRoundTrip(_ store: any SiteStore, _ fixture: ConformanceFixture) async throws {
+        let values = try await stored(2, in: store, fixture)
+        let (kept, emptied) = (values[0].key, values[1].key)
+        try expect(try await store.moveToTrash(try missingKey(fixture)) == false, "moving a missing key to the trash must answer false")
+        for key in [kept, emptied] { try expect(try await store.moveToTrash(key), "moving a stored value to the trash must answer true") }
+        try expect(try await store.size(kept) == nil, "a trashed value must not be visible under its key")
+        try expect(Set(try await store.trashedObjectKeys()) == [kept, emptied], "the trash must list both trashed objects")
+        try expect(try await store.trashedAge(kept)?.size == values[0].size, "trashedAge must report the trashed value's size")
+        try await store.restoreFromTrash(kept)
+        try await store.restoreFromTrash(kept)
+        try await store.emptyTrash(emptied)
+        try await store.emptyTrash(emptied)
+        try expect(try await store.size(kept) == values[0].size, "a value put back must be readable again")
+        try expect(try await store.size(emptied) == nil, "an emptied value must be gone")
+        try expect(try await store.trashedAge(emptied) == nil, "an emptied value must not stay in the trash")
+        try expect(try await store.trashedObjectKeys().isEmpty, "the trash must be empty after put back and empty")
+    }
+
+    static func agesInOrder(_ store: any SiteStore, _ fixture: ConformanceFixture) async throws {
+        let values = try await stored(40, in: store, fixture)
+        var keys = values.map(\.key)
+        keys.insert(try missingKey(fixture), at: 7)
+        keys.append(try missingKey(fixture))
+        let ages = try await store.ages(of: keys)
+        try expect(ages.count == keys.count, "ages must answer every key")
+        try expect(ages[7] == nil && ages.last! == nil, "ages of missing keys must be nil")
+        let present = ages.enumerated().filter { $0.offset != 7 && $0.offset != keys.count - 1 }.map(\.element?.size)
+        try expect(present == values.map(\.size), "ages must come back in the order of the keys")
+    }
+
+    static func sweepDeletes(_ store: any SiteStore, _ fixture: ConformanceFixture) async throws {
+        let values = try await stored(40, in: store, fixture)
+        let missing = try missingKey(fixture)
+        let outcomes = try await store.sweep(values.map(\.key) + [missing], olderThan: now + 3600)
+        try expect(outcomes == Array(repeating: .deleted, count: values.count) + [.absent], "sweep must delete every old value, got \(outcomes)")
+        for value in values { try expect(try await store.size(value.key) == nil, "a swept value must be gone") }
+        try expect(try await store.trashedObjectKeys().isEmpty, "a finished sweep must leave nothing in the trash")
+        try expect(try await store.sweep(values.map(\.key), olderThan: now + 3600) == Array(repeating: .absent, count: values.count),
+                   "sweeping again must find nothing")
+    }
+
+    static func sweepPutsBack(_ store: any SiteStore, _ fixture: ConformanceFixture) async throws {
+        let values = try await stored(20, in: store, fixture)
+        let outcomes = try await store.sweep(values.map(\.key), olderThan: now - 3600)
+        try expect(outcomes == Array(repeating: .putBack, count: values.count), "values younger than the cutoff must be put back, got \(outcomes)")
+        for value in values { try expect(try await store.size(value.key) == value.size, "a value put back must be readable") }
+        try expect(try await store.trashedObjectKeys().isEmpty, "put back values must leave the trash")
+    }
+}
