@@ -37,15 +37,15 @@ package final class ObjectDecoder {
         guard sealedCount >= AEADAlgorithm.tagCount else {
             throw ObjectError.malformed(address, .truncated("object body"))
         }
-        var payload = [UInt8](repeating: 0, count: sealedCount - AEADAlgorithm.tagCount)
-        try bytes.withUnsafeBytes { raw in
-            try header.nonce.withUnsafeBytes { nonce in
-                try payload.withUnsafeMutableBytes { out in
+        // Uninitialized: the AEAD writes every byte (or throws, and the array is dropped).
+        let payload = try [UInt8](unsafeUninitializedCapacity: sealedCount - AEADAlgorithm.tagCount) { out, initialized in
+            try bytes.withUnsafeBytes { raw in
+                try header.nonce.withUnsafeBytes { nonce in
                     do {
-                        _ = try cipher.open(
+                        initialized = try cipher.open(
                             header.aead, key: dataKey, nonce: nonce,
                             associatedData: UnsafeRawBufferPointer(rebasing: raw[..<headerSize]),
-                            sealed: UnsafeRawBufferPointer(rebasing: raw[headerSize...]), into: out,
+                            sealed: UnsafeRawBufferPointer(rebasing: raw[headerSize...]), into: UnsafeMutableRawBufferPointer(out),
                             what: "object \(address)")
                     } catch CryptoError.authenticationFailed {
                         throw ObjectError.authenticationFailed(address)
@@ -75,16 +75,16 @@ package final class ObjectDecoder {
         guard size <= ObjectHeader.maxObjectSize * 4 else {
             throw ObjectError.malformed(address, .invalid("compressed body", "claims \(size) bytes"))
         }
-        var body = [UInt8](repeating: 0, count: size)
         do {
-            try payload.withUnsafeBytes { src in
-                try body.withUnsafeMutableBytes { dst in
-                    try LZ4Block.decompress(UnsafeRawBufferPointer(rebasing: src[4...]), into: dst)
+            // Uninitialized: LZ4Block.decompress fills exactly `size` bytes or throws.
+            return try [UInt8](unsafeUninitializedCapacity: size) { body, initialized in
+                try payload.withUnsafeBytes { src in
+                    try LZ4Block.decompress(UnsafeRawBufferPointer(rebasing: src[4...]), into: UnsafeMutableRawBufferPointer(body))
                 }
+                initialized = size
             }
         } catch let error as FormatError {
             throw ObjectError.malformed(address, error)
         }
-        return body
     }
 }
