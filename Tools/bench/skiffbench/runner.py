@@ -8,7 +8,7 @@ Workdir layout (default /var/tmp/skiff-bench):
   data-PROFILE/          the dataset of a scenario that brings its own (`sites`: medium, small with --small), kept
   sites/                 the `sites` scenario's site data folders, keys and host state (removed after each run)
   tools/NAME/            each tool's repository, local cache and keys (reset by backup-initial)
-  scratch/               restore targets (removed after the tree check unless --keep-restores)
+  scratch/               restore targets (removed once every tool restored, unless --keep-restores)
 """
 from __future__ import annotations
 
