@@ -216,10 +216,9 @@ package final class FileSystemStore: ObjectStore {
             let fd = try FileIO.open(file, flags: O_RDONLY)
             defer { close(fd) }
             guard let byteRange else { return try FileIO.readAll(fd, limit: ObjectHeader.maxObjectSize * 2, path: key.path) }
-            var out = [UInt8](repeating: 0, count: byteRange.count)
-            let n = try out.withUnsafeMutableBytes { try FileIO.preadFull(fd, into: $0, at: Int64(byteRange.lowerBound), path: key.path) }
-            out.removeLast(out.count - n)
-            return out
+            return try FileIO.readUninitialized(byteRange.count) {
+                try FileIO.preadFull(fd, into: $0, at: Int64(byteRange.lowerBound), path: key.path)
+            }
         } catch let error as SystemError where error.isNotFound {
             throw StoreError.notFound(key)
         } catch let error as SystemError {

@@ -54,10 +54,16 @@ package enum FileIO {
         guard fstat(fd, &st) == 0 else { throw SystemError("stat", path: path()) }
         let size = Int(st.st_size)
         guard size <= limit else { throw SystemError("read", path: path(), errno: EFBIG) }
-        var out = [UInt8](repeating: 0, count: size)
-        let n = try out.withUnsafeMutableBytes { try preadFull(fd, into: $0, at: 0, path: path()) }
-        if n < size { out.removeLast(size - n) }
-        return out
+        return try readUninitialized(size) { try preadFull(fd, into: $0, at: 0, path: path()) }
+    }
+
+    /// An array of up to `capacity` bytes that `read` fills from the start, returning how many
+    /// it wrote; the bytes are not zeroed first (every object a site serves or a restore reads
+    /// passes through here).
+    package static func readUninitialized(_ capacity: Int, _ read: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+            initialized = try read(UnsafeMutableRawBufferPointer(buffer))
+        }
     }
 
     package static func readFile(_ path: RawPath, limit: Int = 1 << 30) throws -> [UInt8] {
