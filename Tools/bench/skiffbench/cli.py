@@ -139,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     caches.add_argument("--no-warm", action="store_true", help="only sync before each tool: neither warm nor drop")
     r.add_argument("--out", default=None, help="output folder (default bench-results/<timestamp>/ in the repository)")
     r.add_argument("--keep-restores", action="store_true", help="keep restored trees in WORKDIR/scratch")
+    r.add_argument("--restore-on-workdir", action="store_true",
+                   help="restore scenario: restore into WORKDIR/scratch itself instead of onto a fresh ext4 "
+                        "filesystem per participant")
     r.set_defaults(func=cmd_run)
 
     rep = sub.add_parser("report", help="re-render the Markdown of an earlier run",

@@ -36,7 +36,8 @@ class Context:
     """What scenarios see: the dataset, the tools, measurement and cache helpers."""
 
     def __init__(self, *, workdir: Path, out_dir: Path, profile, seed: int, mutation_seed: int,
-                 tools: dict, cache: CachePolicy, keep_restores: bool, skiff_site: str | None = None):
+                 tools: dict, cache: CachePolicy, keep_restores: bool, skiff_site: str | None = None,
+                 restore_on_workdir: bool = False):
         self.workdir = workdir
         self.data_dir = workdir / "data"
         self.tools_dir = workdir / "tools"
@@ -49,6 +50,7 @@ class Context:
         self.tools = tools
         self.cache = cache
         self.keep_restores = keep_restores
+        self.restore_on_workdir = restore_on_workdir  # restore scenario: no fresh filesystem per participant
         self.skiff_site = skiff_site  # the site server binary (the `sites` scenario)
         self.marker: dict = {}
         self.scenario = ""
@@ -259,7 +261,8 @@ def run(args, repo_root: Path) -> int:
     tools = toolsmod.make_tools(tool_names, workdir / "tools", skiff_path)
     ctx = Context(workdir=workdir, out_dir=out_dir, profile=profile, seed=args.seed,
                   mutation_seed=args.seed if args.mutation_seed is None else args.mutation_seed,
-                  tools=tools, cache=cache, keep_restores=args.keep_restores, skiff_site=skiff_site)
+                  tools=tools, cache=cache, keep_restores=args.keep_restores, skiff_site=skiff_site,
+                  restore_on_workdir=args.restore_on_workdir)
     ctx.notes.extend(notes)
 
     free = shutil.disk_usage(workdir).free
@@ -275,7 +278,8 @@ def run(args, repo_root: Path) -> int:
         "host": host_info(workdir),
         "options": {"profile": profile.name, "seed": args.seed, "mutation_seed": ctx.mutation_seed,
                     "tools": tool_names, "only": requested if args.only else None, "cache_mode": cache.mode,
-                    "workdir": str(workdir), "keep_restores": args.keep_restores, "skiff_site": skiff_site},
+                    "workdir": str(workdir), "keep_restores": args.keep_restores, "skiff_site": skiff_site,
+                    "restore_on_workdir": args.restore_on_workdir},
         "tools": {},
         "dataset": {},
         "scenarios": [],

@@ -34,6 +34,7 @@ import shutil
 import time
 from dataclasses import dataclass, asdict, replace
 
+from . import freshfs
 from . import sites, tools as toolsmod, treecheck
 from .measure import process_cpu_seconds, process_peak_rss_kib, run_quiet, tree_usage
 
@@ -241,26 +242,58 @@ class Restore(Scenario):
 
     def setup(self, ctx):
         self.source = ctx.source_manifest()
-        # Restored trees and the site's data are removed only after every participant ran:
-        # on ext4 without a journal (this machine's root filesystem) creating files costs much
-        # more for five minutes after many files were deleted nearby (the inode allocator skips
-        # recently deleted inodes one by one), which would charge each tool for the previous
-        # tool's clean-up.
+        # Each participant restores onto a fresh filesystem (see freshfs.py): creating files on
+        # one that just saw many deletions can cost half again as much. Without one, restored
+        # trees and the site's data are at least removed only after every participant ran.
         self.leftovers = []
+        self.filesystems = []
+        self.unavailable = "--restore-on-workdir" if ctx.restore_on_workdir else freshfs.available()
         for old in sorted(ctx.scratch_dir.glob("restore-*")):
-            shutil.rmtree(old, ignore_errors=True)
-        return {"dataset_digest": treecheck.digest(self.source), "dataset_bytes": ctx.dataset_bytes()}
+            if old.suffix == ".img":
+                freshfs.FreshFilesystem(old, old.with_suffix("")).remove()
+            else:
+                shutil.rmtree(old, ignore_errors=True)
+        where = ("a fresh ext4 filesystem per participant (image on the workdir's disk, loop device, direct I/O), "
+                 "page cache dropped before each"
+                 if self.unavailable is None else f"the workdir's filesystem ({self.unavailable})")
+        ctx.log(f"[restore] restore targets: {where}")
+        return {"dataset_digest": treecheck.digest(self.source), "dataset_bytes": ctx.dataset_bytes(), "restore_target": where}
 
     def teardown(self, ctx):
         for path in self.leftovers:
             shutil.rmtree(path, ignore_errors=True)
+        for fs in self.filesystems:
+            if ctx.keep_restores:
+                ctx.log(f"[restore] kept {fs.mountpoint} mounted (image {fs.image}, device {fs.device})")
+            else:
+                fs.remove()
+
+    def _target(self, ctx, tool) -> Path:
+        """An empty folder to restore into, on a fresh filesystem when one can be made."""
+        name = f"restore-{tool.name}"
+        if self.unavailable is None:
+            fs = freshfs.FreshFilesystem(ctx.scratch_dir / f"{name}.img", ctx.scratch_dir / name)
+            fs.make(size_bytes=2 * ctx.dataset_bytes() + (1 << 30))
+            self.filesystems.append(fs)
+            target = fs.mountpoint / "restore"
+        else:
+            target = ctx.scratch_dir / name
+            if not ctx.keep_restores:
+                self.leftovers.append(target)
+        target.mkdir(parents=True)
+        return target
+
+    def _settle(self):
+        """Same memory state for every participant (see freshfs.settle_memory); needs root too."""
+        if self.unavailable is None:
+            freshfs.settle_memory()
 
     def run_tool(self, ctx, tool):
-        target = ctx.scratch_dir / f"restore-{tool.name}"
-        target.mkdir(parents=True)
+        target = self._target(ctx, tool)
         if isinstance(tool, toolsmod.SkiffSites):
             return self._run_from_site(ctx, tool, target)
         # Warm (or drop) what the restore reads: the repository, or the source for cp.
+        self._settle()
         cache = ctx.prepare_caches([ctx.data_dir] if tool.role == "baseline" else [tool.repo] + tool.cache_dirs())
         command, cwd = tool.restore_command(ctx.data_dir, target)
         m = ctx.measure(tool, "restore", command, cwd=cwd)
@@ -275,6 +308,7 @@ class Restore(Scenario):
             b, failed = _back_up_to(ctx, run, fleet, "restore")
             if failed:
                 return failed
+            self._settle()
             cache = ctx.prepare_caches([fleet.servers[0].data])
             command, cwd = run.restore_command(ctx.data_dir, target)
             m = ctx.measure(run, "restore", command, cwd=cwd, companions=fleet.pids)
@@ -304,8 +338,6 @@ class Restore(Scenario):
         elif any(check[k] for k in treecheck.METADATA):
             r["notes"].append(f"metadata differences (not counted as failure): {treecheck.describe(check)}; "
                               f"examples: {check.get('examples')}")
-        if not ctx.keep_restores:
-            self.leftovers.append(target)
 
     def conclude(self, ctx, results):
         """The restore targets, for the local repository and for the site: throughput against
@@ -592,6 +624,7 @@ class Audit(Scenario):
             if failed:
                 return failed
             stored = tree_usage(fleet.servers[0].data).apparent_bytes
+            self._settle()
             cache = ctx.prepare_caches([fleet.servers[0].data])
             m = ctx.measure(run, "audit-deep", run.audit_command(deep=True), companions=fleet.pids)
             r = ctx.result(run, "audit", m, cache=cache)
