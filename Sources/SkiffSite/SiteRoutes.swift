@@ -121,10 +121,14 @@ struct SiteRoutes: Sendable {
     /// Several objects in one answer (a bundle in the order asked, absent ones marked), up to
     /// the bundle size limit: objects beyond it are left out, and the client asks again.
     ///
-    /// The answer streams: objects are sent while the next ones are read, in pieces of about
-    /// 1 MiB, so neither side holds a whole bundle before the first bytes move. The first
+    /// The answer streams: objects are sent while the next ones (up to `fetchReadAhead`) are
+    /// read, in pieces of about 1 MiB, so neither side holds a whole bundle before the first
+    /// bytes move. The first
     /// object is read before the answer starts, so a refused reader gets its status code; a
     /// read that fails later cuts the answer short, which the client treats as a failed request.
+    /// Objects a fetch answer reads ahead of the one it sends.
+    static let fetchReadAhead = 8
+
     @Sendable func fetchObjects(_ request: Request, context: SiteRequestContext) async throws -> Response {
         let (tenant, principal) = try tenant(context)
         let query = try await request.decode(as: FetchQuery.self, context: context)
@@ -144,11 +148,22 @@ struct SiteRoutes: Sendable {
         }
         let first = addresses.isEmpty ? nil : try await read(addresses[0])
         let body = ResponseBody { writer in
+            // Reads run a few objects ahead of the sending, so that reads which wait on the
+            // disk overlap each other and the writes.
+            var reads: [Task<[UInt8]?, any Error>] = []
+            defer { for read in reads { read.cancel() } }
+            func startReads(through last: Int) {
+                while reads.count <= min(last, addresses.count - 1) {
+                    let address = addresses[reads.count]
+                    reads.append(reads.isEmpty ? Task { first } : Task { try await read(address) })
+                }
+            }
             let piece = 1 << 20
             var buffer = ByteBufferAllocator().buffer(capacity: piece + 64)
             var sent = 0
             for (index, address) in addresses.enumerated() {
-                let bytes = index == 0 ? first : try await read(address)
+                startReads(through: index + Self.fetchReadAhead)
+                let bytes = try await reads[index].value
                 if let bytes, sent > 0, sent + ObjectBundle.framing + bytes.count > ObjectBundle.maxBodySize { break }
                 buffer.writeBytes(ObjectBundle.recordHeader(address, length: bytes?.count))
                 if let bytes { buffer.writeBytes(bytes) }

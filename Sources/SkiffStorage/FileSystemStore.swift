@@ -210,12 +210,22 @@ package final class FileSystemStore: ObjectStore {
         }
     }
 
+    /// Whole values are read on a blocking thread, so that reads waiting on the disk (a site
+    /// serving a restore from a cold cache) wait side by side instead of holding the
+    /// cooperative pool's few threads; byte ranges (object headers, read by the hundred
+    /// thousand while collecting) are read in place.
     package func get(_ key: StoreKey, byteRange: Range<Int>?) async throws -> [UInt8] {
         let file = path(key)
         do {
+            guard let byteRange else {
+                return try await BlockingWork.run {
+                    let fd = try FileIO.open(file, flags: O_RDONLY)
+                    defer { close(fd) }
+                    return try FileIO.readAll(fd, limit: ObjectHeader.maxObjectSize * 2, path: key.path)
+                }
+            }
             let fd = try FileIO.open(file, flags: O_RDONLY)
             defer { close(fd) }
-            guard let byteRange else { return try FileIO.readAll(fd, limit: ObjectHeader.maxObjectSize * 2, path: key.path) }
             return try FileIO.readUninitialized(byteRange.count) {
                 try FileIO.preadFull(fd, into: $0, at: Int64(byteRange.lowerBound), path: key.path)
             }
