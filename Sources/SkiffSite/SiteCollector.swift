@@ -19,8 +19,8 @@ import SkiffStorage
 ///
 /// No lock is held against uploads or seals: what arrives during a run is either new (younger
 /// than the grace period) or reachable from a root. Memory is one set of reachable addresses
-/// (32 bytes each), one page of the object listing and one sweep batch. Safe to kill at any point, and to run
-/// again: a later run finishes the work.
+/// (32 bytes each), one page of the object listing and one sweep batch. Safe to kill at any
+/// point, and to run again: a later run finishes the work.
 ///
 /// When any object reachable from a root is missing or unreadable, nothing is deleted: its
 /// children cannot be known, so deleting could destroy what a heal would need.
