@@ -624,7 +624,6 @@ class Audit(Scenario):
             if failed:
                 return failed
             stored = tree_usage(fleet.servers[0].data).apparent_bytes
-            self._settle()
             cache = ctx.prepare_caches([fleet.servers[0].data])
             m = ctx.measure(run, "audit-deep", run.audit_command(deep=True), companions=fleet.pids)
             r = ctx.result(run, "audit", m, cache=cache)
