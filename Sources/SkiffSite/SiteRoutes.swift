@@ -118,17 +118,17 @@ struct SiteRoutes: Sendable {
         return Self.json(acceptance)
     }
 
+    /// Objects a fetch answer reads ahead of the one it sends.
+    static let fetchReadAhead = 8
+
     /// Several objects in one answer (a bundle in the order asked, absent ones marked), up to
     /// the bundle size limit: objects beyond it are left out, and the client asks again.
     ///
     /// The answer streams: objects are sent while the next ones (up to `fetchReadAhead`) are
     /// read, in pieces of about 1 MiB, so neither side holds a whole bundle before the first
-    /// bytes move. The first
-    /// object is read before the answer starts, so a refused reader gets its status code; a
-    /// read that fails later cuts the answer short, which the client treats as a failed request.
-    /// Objects a fetch answer reads ahead of the one it sends.
-    static let fetchReadAhead = 8
-
+    /// bytes move. The first object is read before the answer starts, so a refused reader gets
+    /// its status code; a read that fails later cuts the answer short, which the client treats
+    /// as a failed request.
     @Sendable func fetchObjects(_ request: Request, context: SiteRequestContext) async throws -> Response {
         let (tenant, principal) = try tenant(context)
         let query = try await request.decode(as: FetchQuery.self, context: context)
