@@ -3,6 +3,7 @@ import Logging
 import SkiffCore
 import SkiffSiteProtocol
 import SkiffStorage
+import SkiffSystem
 
 /// Keyless garbage collection of one tenant's objects (docs/FORMAT.md §10, rules G1–G5).
 ///
@@ -173,8 +174,7 @@ package struct SiteCollector: Sendable {
         mutating func mark(_ roots: [ObjectAddress]) async throws {
             var frontier = roots.filter { marked.insert($0).inserted }
             while !frontier.isEmpty {
-                let sliceSize = (frontier.count + SiteCollector.parallelReads - 1) / SiteCollector.parallelReads
-                let slices = stride(from: 0, to: frontier.count, by: sliceSize).map { Array(frontier[$0..<min($0 + sliceSize, frontier.count)]) }
+                let slices = laneSlices(frontier, lanes: SiteCollector.parallelReads)
                 let repository = self.repository
                 let results = try await withThrowingTaskGroup(of: ([ObjectAddress], [ObjectAddress]).self) { group in
                     for slice in slices {

@@ -20,9 +20,7 @@ package enum BlockingWork {
     package static func map<Element: Sendable, Result: Sendable>(
         _ elements: [Element], lanes: Int, _ transform: @escaping @Sendable (Element) throws -> Result
     ) async throws -> [Result] {
-        guard !elements.isEmpty else { return [] }
-        let sliceSize = (elements.count + max(lanes, 1) - 1) / max(lanes, 1)
-        let slices = stride(from: 0, to: elements.count, by: sliceSize).map { Array(elements[$0..<min($0 + sliceSize, elements.count)]) }
+        let slices = laneSlices(elements, lanes: lanes)
         return try await concurrentMap(slices, lanes: slices.count) { slice in
             try await run { try slice.map(transform) }
         }.flatMap { $0 }

@@ -6,20 +6,24 @@
 package func concurrentMap<Element: Sendable, Result: Sendable>(
     _ elements: [Element], lanes: Int, _ transform: @escaping @Sendable (Element) async throws -> Result
 ) async throws -> [Result] {
-    guard !elements.isEmpty else { return [] }
-    let sliceSize = (elements.count + max(lanes, 1) - 1) / max(lanes, 1)
-    return try await withThrowingTaskGroup(of: (Int, [Result]).self) { group in
-        for start in stride(from: 0, to: elements.count, by: sliceSize) {
-            let slice = elements[start..<min(start + sliceSize, elements.count)]
+    try await withThrowingTaskGroup(of: (Int, [Result]).self) { group in
+        for slice in laneSlices(elements, lanes: lanes) {
             group.addTask {
                 var results: [Result] = []
                 results.reserveCapacity(slice.count)
                 for element in slice { results.append(try await transform(element)) }
-                return (start, results)
+                return (slice.startIndex, results)
             }
         }
         var slices: [(Int, [Result])] = []
         for try await slice in group { slices.append(slice) }
         return slices.sorted { $0.0 < $1.0 }.flatMap(\.1)
     }
+}
+
+/// `elements` cut into at most `lanes` consecutive slices of nearly equal size (none empty).
+package func laneSlices<Element>(_ elements: [Element], lanes: Int) -> [ArraySlice<Element>] {
+    guard !elements.isEmpty else { return [] }
+    let sliceSize = (elements.count + max(lanes, 1) - 1) / max(lanes, 1)
+    return stride(from: 0, to: elements.count, by: sliceSize).map { elements[$0..<min($0 + sliceSize, elements.count)] }
 }
