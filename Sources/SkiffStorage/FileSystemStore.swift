@@ -216,19 +216,16 @@ package final class FileSystemStore: ObjectStore {
     /// thousand while collecting) are read in place.
     package func get(_ key: StoreKey, byteRange: Range<Int>?) async throws -> [UInt8] {
         let file = path(key)
-        do {
-            guard let byteRange else {
-                return try await BlockingWork.run {
-                    let fd = try FileIO.open(file, flags: O_RDONLY)
-                    defer { close(fd) }
-                    return try FileIO.readAll(fd, limit: ObjectHeader.maxObjectSize * 2, path: key.path)
-                }
-            }
+        @Sendable func read() throws -> [UInt8] {
             let fd = try FileIO.open(file, flags: O_RDONLY)
             defer { close(fd) }
+            guard let byteRange else { return try FileIO.readAll(fd, limit: ObjectHeader.maxObjectSize * 2, path: key.path) }
             return try FileIO.readUninitialized(byteRange.count) {
                 try FileIO.preadFull(fd, into: $0, at: Int64(byteRange.lowerBound), path: key.path)
             }
+        }
+        do {
+            return try byteRange == nil ? await BlockingWork.run(read) : read()
         } catch let error as SystemError where error.isNotFound {
             throw StoreError.notFound(key)
         } catch let error as SystemError {
