@@ -7,12 +7,20 @@ package struct ConformanceFailure: Error, CustomStringConvertible {
     package init(_ message: String) { description = message }
 }
 
-/// One promise of the `ObjectStore` contract, checked against a fresh, empty store.
-package struct ConformanceCheck: Sendable, CustomStringConvertible {
+/// One promise of a storage contract, checked against a fresh, empty store of type `Store`.
+package struct StoreCheck<Store: Sendable>: Sendable, CustomStringConvertible {
     package let name: String
-    package let run: @Sendable (any ObjectStore, ConformanceFixture) async throws -> Void
+    package let run: @Sendable (Store, ConformanceFixture) async throws -> Void
     package var description: String { name }
+
+    package init(name: String, run: @escaping @Sendable (Store, ConformanceFixture) async throws -> Void) {
+        self.name = name
+        self.run = run
+    }
 }
+
+/// One promise of the `ObjectStore` contract.
+package typealias ConformanceCheck = StoreCheck<any ObjectStore>
 
 /// The conformance suite every storage implementation runs (filesystem, S3, HTTPS site).
 /// Test targets run each check against a new, empty store of the implementation under test;

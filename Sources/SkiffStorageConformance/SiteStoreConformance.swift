@@ -2,13 +2,8 @@ import Foundation
 import SkiffCore
 import SkiffStorage
 
-/// One promise of the `SiteStore` contract (vouches, ages, the trash, sweeping), checked
-/// against a fresh, empty store.
-package struct SiteStoreCheck: Sendable, CustomStringConvertible {
-    package let name: String
-    package let run: @Sendable (any SiteStore, ConformanceFixture) async throws -> Void
-    package var description: String { name }
-}
+/// One promise of the `SiteStore` contract (vouches, ages, the trash, sweeping).
+package typealias SiteStoreCheck = StoreCheck<any SiteStore>
 
 /// The conformance suite for what garbage collection relies on, run by the filesystem store
 /// and the S3 store alike (docs/FORMAT.md §10, rules G1–G5).

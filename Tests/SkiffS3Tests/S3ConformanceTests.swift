@@ -14,31 +14,28 @@ import Testing
 
     @Test(arguments: ObjectStoreConformance.checks)
     func conformance(_ check: ConformanceCheck) async throws {
-        let moto = try MotoServer()
-        defer { moto.stop() }
-        let store = try S3Store(location: S3Location(endpoint: moto.endpoint, bucket: "skiff-test", prefix: "tenants/\(UInt32.random(in: 0...UInt32.max))"),
-                                signer: Self.signer)
-        do {
-            try await store.createBucket()
-            try await check.run(store, try ConformanceFixture())
-            try await store.shutdown()
-        } catch {
-            try? await store.shutdown()
-            throw error
-        }
+        try await Self.onFreshPrefix { try await check.run($0, try ConformanceFixture()) }
     }
 
     @Test(arguments: SiteStoreConformance.checks)
     func siteStoreConformance(_ check: SiteStoreCheck) async throws {
+        try await Self.onFreshPrefix { try await check.run($0, try ConformanceFixture()) }
+    }
+
+    /// Runs `body` on a store under a new prefix of a bucket in a moto server of its own; the
+    /// store must shut down cleanly after it.
+    static func onFreshPrefix(_ body: (S3Store) async throws -> Void) async throws {
         let moto = try MotoServer()
         defer { moto.stop() }
         let store = try S3Store(location: S3Location(endpoint: moto.endpoint, bucket: "skiff-test", prefix: "tenants/\(UInt32.random(in: 0...UInt32.max))"),
-                                signer: Self.signer)
-        try await withCleanup {
+                                signer: signer)
+        do {
             try await store.createBucket()
-            try await check.run(store, try ConformanceFixture())
-        } cleanup: {
+            try await body(store)
+            try await store.shutdown()
+        } catch {
             try? await store.shutdown()
+            throw error
         }
     }
 
