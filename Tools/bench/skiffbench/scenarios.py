@@ -248,11 +248,12 @@ class Restore(Scenario):
         self.leftovers = []
         self.filesystems = []
         self.unavailable = "--restore-on-workdir" if ctx.restore_on_workdir else freshfs.available()
-        for old in sorted(ctx.scratch_dir.glob("restore-*")):
-            if old.suffix == ".img":
-                freshfs.FreshFilesystem(old, old.with_suffix("")).remove()
-            else:
-                shutil.rmtree(old, ignore_errors=True)
+        # A kept filesystem is unmounted (with its image) before folders are removed, so that
+        # removing its mountpoint never deletes inside a mounted filesystem.
+        for image in ctx.scratch_dir.glob("restore-*.img"):
+            freshfs.FreshFilesystem(image, image.with_suffix("")).remove()
+        for old in ctx.scratch_dir.glob("restore-*"):
+            shutil.rmtree(old, ignore_errors=True)
         where = ("a fresh ext4 filesystem per participant (image on the workdir's disk, loop device, direct I/O), "
                  "page cache dropped before each"
                  if self.unavailable is None else f"the workdir's filesystem ({self.unavailable})")
