@@ -121,14 +121,19 @@ struct SiteRoutes: Sendable {
     /// Objects a fetch answer reads ahead of the one it sends.
     static let fetchReadAhead = 8
 
+    /// Objects at least this large go out in buffers of their own; smaller ones are gathered
+    /// into pieces of about 1 MiB.
+    static let fetchSentWhole = 64 << 10
+
     /// Several objects in one answer (a bundle in the order asked, absent ones marked), up to
     /// the bundle size limit: objects beyond it are left out, and the client asks again.
     ///
     /// The answer streams: objects are sent while the next ones (up to `fetchReadAhead`) are
-    /// read, in pieces of about 1 MiB, so neither side holds a whole bundle before the first
-    /// bytes move. The first object is read before the answer starts, so a refused reader gets
-    /// its status code; a read that fails later cuts the answer short, which the client treats
-    /// as a failed request.
+    /// read, so neither side holds a whole bundle before the first bytes move. Each object is
+    /// read straight into a buffer that large objects are sent in as they are (small ones are
+    /// gathered into pieces of about 1 MiB). The first object is read before the answer starts,
+    /// so a refused reader gets its status code; a read that fails later cuts the answer short,
+    /// which the client treats as a failed request.
     @Sendable func fetchObjects(_ request: Request, context: SiteRequestContext) async throws -> Response {
         let (tenant, principal) = try tenant(context)
         let query = try await request.decode(as: FetchQuery.self, context: context)
@@ -141,8 +146,14 @@ struct SiteRoutes: Sendable {
         }
         let service = service
         /// The object's bytes, or nil when the site does not hold it.
-        @Sendable func read(_ address: ObjectAddress) async throws -> [UInt8]? {
-            do { return try await service.getObject(tenant: tenant, address: address, range: nil, principal: principal) } catch let error as SiteError where error.code == "not-found" {
+        @Sendable func read(_ address: ObjectAddress) async throws -> ByteBuffer? {
+            do {
+                return try await service.readObject(tenant: tenant, address: address, principal: principal) { count, fill in
+                    var buffer = ByteBufferAllocator().buffer(capacity: count)
+                    try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { try fill($0) }
+                    return buffer
+                }
+            } catch let error as SiteError where error.code == "not-found" {
                 return nil
             }
         }
@@ -150,7 +161,7 @@ struct SiteRoutes: Sendable {
         let body = ResponseBody { writer in
             // Reads run a few objects ahead of the sending, so that reads which wait on the
             // disk overlap each other and the writes.
-            var reads: [Task<[UInt8]?, any Error>] = []
+            var reads: [Task<ByteBuffer?, any Error>] = []
             defer { for read in reads { read.cancel() } }
             func startReads(through last: Int) {
                 while reads.count <= min(last, addresses.count - 1) {
@@ -163,14 +174,21 @@ struct SiteRoutes: Sendable {
             var sent = 0
             for (index, address) in addresses.enumerated() {
                 startReads(through: index + Self.fetchReadAhead)
-                let bytes = try await reads[index].value
-                if let bytes, sent > 0, sent + ObjectBundle.framing + bytes.count > ObjectBundle.maxBodySize { break }
-                buffer.writeBytes(ObjectBundle.recordHeader(address, length: bytes?.count))
-                if let bytes { buffer.writeBytes(bytes) }
-                sent += ObjectBundle.framing + (bytes?.count ?? 0)
+                let object = try await reads[index].value
+                let length = object?.readableBytes
+                if let length, sent > 0, sent + ObjectBundle.framing + length > ObjectBundle.maxBodySize { break }
+                buffer.writeBytes(ObjectBundle.recordHeader(address, length: length))
+                sent += ObjectBundle.framing + (length ?? 0)
+                if let object, object.readableBytes >= Self.fetchSentWhole {
+                    try await writer.write(buffer)
+                    buffer.clear()
+                    try await writer.write(object)
+                } else if let object {
+                    buffer.writeImmutableBuffer(object)
+                }
                 if buffer.readableBytes >= piece {
                     try await writer.write(buffer)
-                    buffer = ByteBufferAllocator().buffer(capacity: piece + 64)
+                    buffer.clear()
                 }
             }
             if buffer.readableBytes > 0 { try await writer.write(buffer) }

@@ -161,9 +161,26 @@ package final class SiteService: Sendable {
     }
 
     package func getObject(tenant: TenantRecord, address: ObjectAddress, range: Range<Int>?, principal: Principal) async throws -> [UInt8] {
+        try await readingObject(tenant: tenant, address: address, principal: principal) { store, key in
+            try await store.get(key, byteRange: range)
+        }
+    }
+
+    /// A whole object read into the caller's buffer (see `SiteStore.read(_:into:)`).
+    package func readObject<Buffer: Sendable>(tenant: TenantRecord, address: ObjectAddress, principal: Principal,
+                                              into make: @escaping @Sendable (Int, (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) async throws -> Buffer {
+        try await readingObject(tenant: tenant, address: address, principal: principal) { store, key in
+            try await store.read(key, into: make)
+        }
+    }
+
+    /// Runs a read of one object once the principal may read; `SiteError.notFound` when the
+    /// site does not hold it.
+    private func readingObject<T>(tenant: TenantRecord, address: ObjectAddress, principal: Principal,
+                                  _ read: (any SiteStore, StoreKey) async throws -> T) async throws -> T {
         guard principal.mayReadObjects else { throw SiteError.forbidden("a writer token cannot read objects") }
         do {
-            return try await store(tenant.id).get(.object(address), byteRange: range)
+            return try await read(store(tenant.id), .object(address))
         } catch StoreError.notFound {
             throw SiteError.notFound("no object \(address)")
         }

@@ -13,6 +13,16 @@ extension FileSystemStore: SiteStore {
     package func forgetVouches(olderThan cutoff: Int) async throws {}
 
     package func removeStaleLeftovers() async throws { try removeStaleTemporaryFiles() }
+
+    /// Reads the file straight into the caller's buffer, on a blocking thread like `get`.
+    package func read<Buffer: Sendable>(_ key: StoreKey, into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) async throws -> Buffer {
+        try await reading(key, onBlockingThread: true) { fd in
+            let count = try FileIO.size(fd, limit: Self.valueLimit, path: key.path)
+            return try make(count) { room in
+                try FileIO.preadFull(fd, into: UnsafeMutableRawBufferPointer(rebasing: room[..<count]), at: 0, path: key.path)
+            }
+        }
+    }
 }
 
 /// `<data>/tenants/<tenant id>/`, one `FileSystemStore` each, made on first use.

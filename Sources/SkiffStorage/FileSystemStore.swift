@@ -215,17 +215,29 @@ package final class FileSystemStore: ObjectStore {
     /// cooperative pool's few threads; byte ranges (object headers, read by the hundred
     /// thousand while collecting) are read in place.
     package func get(_ key: StoreKey, byteRange: Range<Int>?) async throws -> [UInt8] {
-        let file = path(key)
-        @Sendable func read() throws -> [UInt8] {
-            let fd = try FileIO.open(file, flags: O_RDONLY)
-            defer { close(fd) }
-            guard let byteRange else { return try FileIO.readAll(fd, limit: ObjectHeader.maxObjectSize * 2, path: key.path) }
+        try await reading(key, onBlockingThread: byteRange == nil) { fd in
+            guard let byteRange else { return try FileIO.readAll(fd, limit: Self.valueLimit, path: key.path) }
             return try FileIO.readUninitialized(byteRange.count) {
                 try FileIO.preadFull(fd, into: $0, at: Int64(byteRange.lowerBound), path: key.path)
             }
         }
+    }
+
+    /// Largest file read as a value (objects are at most `ObjectHeader.maxObjectSize`; seals
+    /// and tenant records are far smaller).
+    static let valueLimit = ObjectHeader.maxObjectSize * 2
+
+    /// Opens the file of `key` and runs `body` on it, on a blocking thread when asked;
+    /// `StoreError.notFound` when there is none, other errors translated.
+    func reading<T: Sendable>(_ key: StoreKey, onBlockingThread: Bool, _ body: @escaping @Sendable (Int32) throws -> T) async throws -> T {
+        let file = path(key)
+        @Sendable func run() throws -> T {
+            let fd = try FileIO.open(file, flags: O_RDONLY)
+            defer { close(fd) }
+            return try body(fd)
+        }
         do {
-            return try byteRange == nil ? await BlockingWork.run(read) : read()
+            return try onBlockingThread ? await BlockingWork.run(run) : run()
         } catch let error as SystemError where error.isNotFound {
             throw StoreError.notFound(key)
         } catch let error as SystemError {

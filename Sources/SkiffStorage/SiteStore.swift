@@ -63,6 +63,14 @@ package protocol SiteStore: ObjectStore {
 
     /// Removes what interrupted writes left behind (temporary files, unfinished uploads).
     func removeStaleLeftovers() async throws
+
+    /// The whole value under `key`, read into memory of the caller's choosing: `make(count, fill)`
+    /// must create a buffer with room for at least `count` bytes, call `fill` once with that room
+    /// (it writes at most `count` bytes from the start and returns how many: `count` unless the
+    /// value shrank under it) and return the buffer. A site answering a fetch reads straight into the buffers it sends; the default
+    /// reads the bytes with `get` and copies them in.
+    /// - Throws: `StoreError.notFound` when nothing is stored under `key`; what `make` throws.
+    func read<Buffer: Sendable>(_ key: StoreKey, into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) async throws -> Buffer
 }
 
 /// What `SiteStore.sweep` did with one key.
@@ -78,6 +86,14 @@ package enum SweepOutcome: Sendable, Equatable {
 extension SiteStore {
     /// Round trips in flight at once for the default batch operations.
     package static var sweepLanes: Int { 16 }
+
+    package func read<Buffer: Sendable>(_ key: StoreKey, into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) async throws -> Buffer {
+        let bytes = try await get(key, byteRange: nil)
+        return try make(bytes.count) { room in
+            room.copyBytes(from: bytes)
+            return bytes.count
+        }
+    }
 
     package func ages(of keys: [StoreKey]) async throws -> [(modified: Int, size: Int)?] {
         try await concurrentMap(keys, lanes: Self.sweepLanes) { try await self.age($0) }

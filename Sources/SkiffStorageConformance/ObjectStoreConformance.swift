@@ -39,6 +39,7 @@ package enum ObjectStoreConformance {
         ConformanceCheck(name: "delete removes and is idempotent", run: deleteIsIdempotent),
         ConformanceCheck(name: "concurrent puts of one key store exactly one value", run: concurrentSameKey),
         ConformanceCheck(name: "concurrent puts of many keys are all readable", run: concurrentManyKeys),
+        ConformanceCheck(name: "concurrent gets of small, large and missing values each get their own answer", run: concurrentMixedGets),
         ConformanceCheck(name: "flush succeeds with and without pending puts", run: flushes),
     ]
 
@@ -171,6 +172,29 @@ package enum ObjectStoreConformance {
         }
         for object in objects {
             try expect(try await store.get(.object(object.address)) == object.bytes, "every concurrently put value must be readable")
+        }
+    }
+
+    /// Gets issued together may travel together (the site client batches them into one fetch,
+    /// whose answer mixes small and large objects with absent ones).
+    static func concurrentMixedGets(_ store: any ObjectStore, _ fixture: ConformanceFixture) async throws {
+        let objects = try [10, 70_000, 300, 1 << 20, 5, 200_000, 64 << 10].map { try fixture.chunk(size: $0) }
+        for object in objects { _ = try await put(object, in: store) }
+        let missing = StoreKey.object(try fixture.chunk(size: 11).address)
+        var keys = objects.map { StoreKey.object($0.address) }
+        keys.insert(missing, at: 2)
+        keys.append(missing)
+        let answers = try await withThrowingTaskGroup(of: (Int, [UInt8]?).self) { group in
+            for (index, key) in keys.enumerated() {
+                group.addTask {
+                    do { return (index, try await store.get(key)) } catch StoreError.notFound { return (index, nil) }
+                }
+            }
+            return try await group.reduce(into: [Int: [UInt8]?]()) { $0[$1.0] = $1.1 }
+        }
+        for (index, key) in keys.enumerated() {
+            let expected = objects.first { StoreKey.object($0.address) == key }?.bytes
+            try expect(answers[index] == .some(expected), "get \(index) of \(key.path) must answer \(expected.map { "\($0.count) bytes" } ?? "notFound")")
         }
     }
 

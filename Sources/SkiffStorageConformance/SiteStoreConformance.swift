@@ -14,6 +14,7 @@ package enum SiteStoreConformance {
         SiteStoreCheck(name: "ages of many keys come back in order, nil for missing ones", run: agesInOrder),
         SiteStoreCheck(name: "sweep deletes old values for good and reports missing ones", run: sweepDeletes),
         SiteStoreCheck(name: "sweep puts back values stored or vouched for since the cutoff", run: sweepPutsBack),
+        SiteStoreCheck(name: "read into the caller's buffer gives the stored bytes, not found for a missing key", run: readIntoBuffer),
     ]
 
     static func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
@@ -65,6 +66,25 @@ package enum SiteStoreConformance {
         try expect(try await store.size(emptied) == nil, "an emptied value must be gone")
         try expect(try await store.trashedAge(emptied) == nil, "an emptied value must not stay in the trash")
         try expect(try await store.trashedObjectKeys().isEmpty, "the trash must be empty after put back and empty")
+    }
+
+    static func readIntoBuffer(_ store: any SiteStore, _ fixture: ConformanceFixture) async throws {
+        let object = try fixture.chunk(size: 70_000)
+        _ = try await store.put(.object(object.address), object.bytes)
+        try await store.flush()
+        // Room larger than asked for, as a growable buffer may give: only the value is written.
+        let (asked, read) = try await store.read(.object(object.address)) { count, fill in
+            var room = [UInt8](repeating: 0xA5, count: count + 100)
+            let written = try room.withUnsafeMutableBytes { try fill($0) }
+            return (count, Array(room[..<written]) + [room[count]])
+        }
+        try expect(asked == object.bytes.count, "read must ask for room for the whole value, asked \(asked)")
+        try expect(read.dropLast() == object.bytes[...], "read must fill the room with the stored bytes")
+        try expect(read.last == 0xA5, "read must not write past the value's size")
+        do {
+            _ = try await store.read(try missingKey(fixture)) { count, _ in count }
+            throw ConformanceFailure("read of a missing key must throw notFound")
+        } catch StoreError.notFound {}
     }
 
     static func agesInOrder(_ store: any SiteStore, _ fixture: ConformanceFixture) async throws {

@@ -50,11 +50,17 @@ package enum FileIO {
 
     /// The whole content of the file at `fd` (which must be a regular file under `limit` bytes).
     package static func readAll(_ fd: Int32, limit: Int, path: @autoclosure () -> String) throws -> [UInt8] {
+        let size = try size(fd, limit: limit, path: path())
+        return try readUninitialized(size) { try preadFull(fd, into: $0, at: 0, path: path()) }
+    }
+
+    /// The size of the file at `fd`, which must be at most `limit` bytes (else EFBIG).
+    package static func size(_ fd: Int32, limit: Int, path: @autoclosure () -> String) throws -> Int {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemError("stat", path: path()) }
         let size = Int(st.st_size)
         guard size <= limit else { throw SystemError("read", path: path(), errno: EFBIG) }
-        return try readUninitialized(size) { try preadFull(fd, into: $0, at: 0, path: path()) }
+        return size
     }
 
     /// An array of up to `capacity` bytes that `read` fills from the start, returning how many
