@@ -249,44 +249,16 @@ package final class RestoreEngine: Sendable {
         }
         let covered = runs.reduce(UInt64(0)) { $0 + $1.length }
         guard covered == entry.size else { throw RestoreError.sizeMismatch(path: display, expected: entry.size, actual: covered) }
-        let dataRuns = runs.filter { $0.chunk != nil }
         // With read-ahead, the file's next chunks (up to a quarter of the read-ahead bytes
         // beyond those being written) are asked for together.
-        var readAheadEnd = 0
-        var readAheadBytes: UInt64 = 0
-        defer { if readAheadEnd > 0 { reader.discardPrefetched(dataRuns[..<readAheadEnd].compactMap(\.chunk)) } }
-        try await withThrowingTaskGroup(of: Int.self) { group in
-            var next = 0
-            var inFlight = 0
-            while next < dataRuns.count || inFlight > 0 {
-                if options.readAheadBytes > 0 {
-                    let start = readAheadEnd
-                    while readAheadEnd < dataRuns.count && readAheadBytes < UInt64(options.readAheadBytes / 4) {
-                        readAheadBytes += dataRuns[readAheadEnd].length
-                        readAheadEnd += 1
-                    }
-                    if readAheadEnd > start { reader.prefetch(dataRuns[start..<readAheadEnd].map { ($0.chunk!, Int($0.length)) }) }
-                }
-                while inFlight < options.parallelChunks && next < dataRuns.count {
-                    let run = dataRuns[next]
-                    if next < readAheadEnd { readAheadBytes -= run.length }
-                    next += 1
-                    inFlight += 1
-                    group.addTask {
-                        let bytes: [UInt8]
-                        do { bytes = try await self.reader.chunk(run.chunk!, length: run.length) } catch let error as ObjectError {
-                            throw RestoreError.object(path: display, error)
-                        }
-                        try bytes.withUnsafeBytes { try FileIO.pwriteAll(fd, $0, at: Int64(run.offset), path: display) }
-                        return bytes.count
-                    }
-                }
-                if let written = try await group.next() {
-                    inFlight -= 1
-                    report.withLock { $0.bytesWritten += Int64(written) }
-                    bytesDone.add(Int64(written), ordering: .relaxed)
-                }
-            }
+        try await reader.forEachChunk(of: runs.filter { $0.chunk != nil }, parallel: options.parallelChunks,
+                                      readAheadBytes: options.readAheadBytes / 4, display: display) { run, bytes in
+            try bytes.withUnsafeBytes { try FileIO.pwriteAll(fd, $0, at: Int64(run.offset), path: display) }
+            return bytes.count
+        } collect: { written in
+            report.withLock { $0.bytesWritten += Int64(written) }
+            bytesDone.add(Int64(written), ordering: .relaxed)
+            return true
         }
         guard ftruncate(fd, off_t(entry.size)) == 0 else { throw SystemError("truncate", path: display) }
     }

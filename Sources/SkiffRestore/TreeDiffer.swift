@@ -1,3 +1,4 @@
+import CSkiffSystem
 import Glibc
 import SkiffCore
 import SkiffSystem
@@ -9,6 +10,14 @@ package struct TreeDiffer: Sendable {
     package struct Options: Sendable {
         /// Compare uid and gid (only meaningful when the restore set them, i.e. as root).
         package var compareOwners = geteuid() == 0
+        /// Files whose content is compared at once: their reads, started together, reach a
+        /// site in few requests.
+        package var parallelFiles = 32
+        /// Chunks read and compared at once within one large file.
+        package var parallelChunks = 4
+        /// Chunks in memory at once across all files (each at most `FormatLimits` chunk size,
+        /// held with the file's bytes it is compared with).
+        package var chunksInMemory = 16
         package init() {}
     }
 
@@ -22,83 +31,151 @@ package struct TreeDiffer: Sendable {
 
     /// Every difference between the snapshot (rooted at `root`, optionally only `subPath`)
     /// and `directory`, where the snapshot's "/" corresponds to `directory` (as restore lays
-    /// it out). Empty when identical. Entries in `directory` that the snapshot lacks are
-    /// reported too.
+    /// it out), in the order of the snapshot. Empty when identical. Entries in `directory`
+    /// that the snapshot lacks are reported too.
+    ///
+    /// Metadata is compared during the walk; the content of up to `parallelFiles` files at
+    /// once, while the walk goes on.
     package func differences(root: ObjectAddress, subPath: RawPath?, directory: RawPath) async throws -> [String] {
-        var problems: [String] = []
+        // Problems with the walk position of their entry, sorted by it at the end.
+        var problems: [(position: Int, text: String)] = []
         var seen = Set<[UInt8]>()
         var links: [HardlinkKey: (device: UInt64, inode: UInt64)] = [:]
-        let walker = SnapshotWalker(reader: reader)
-        try await walker.walk(root: root, subPath: subPath) { relative, entry in
-            seen.insert(relative)
-            let display = "/" + String(decoding: relative, as: UTF8.self)
-            let local = directory.appending(relative)
-            guard let status = try? FileStatus.lstat(local) else {
-                problems.append("\(display): missing")
-                return
+        let walker = SnapshotWalker(reader: reader, prefetchesDirectories: true)
+        let chunkSlots = AsyncSemaphore(permits: max(1, options.chunksInMemory))
+        try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            var position = 0
+            var comparing = 0
+            func collect(_ result: (Int, String?)?) {
+                guard let (position, problem) = result else { return }
+                comparing -= 1
+                if let problem { problems.append((position, problem)) }
             }
-            guard EntryType(mode: status.mode) == entry.type else {
-                problems.append("\(display): is a \(EntryType(mode: status.mode).map { "\($0)" } ?? "?"), the snapshot has a \(entry.type)")
-                return
-            }
-            if entry.type != .symlink && status.permissions != entry.permissions {
-                problems.append("\(display): mode \(String(status.permissions, radix: 8)), the snapshot has \(String(entry.permissions, radix: 8))")
-            }
-            if options.compareOwners && (status.uid != entry.uid || status.gid != entry.gid) {
-                problems.append("\(display): owner \(status.uid):\(status.gid), the snapshot has \(entry.uid):\(entry.gid)")
-            }
-            if entry.type != .directory && entry.type != .symlink
-                && (status.modificationSeconds != entry.modificationTime.seconds || status.modificationNanoseconds != entry.modificationTime.nanoseconds) {
-                problems.append("\(display): modified \(status.modificationSeconds).\(status.modificationNanoseconds), the snapshot has \(entry.modificationTime.seconds).\(entry.modificationTime.nanoseconds)")
-            }
-            let xattrs = (try? ExtendedAttributes.read(local)) ?? []
-            if xattrs.map({ ExtendedAttribute(name: $0.name, value: $0.value) }) != entry.extendedAttributes {
-                problems.append("\(display): extended attributes differ")
-            }
-            switch entry.type {
-            case .regular:
-                if let key = entry.hardlink {
-                    if let first = links[key], first != (status.device, status.inode) {
-                        problems.append("\(display): not the same file as its hard links")
+            try await walker.walk(root: root, subPath: subPath) { relative, entry in
+                position += 1
+                seen.insert(relative)
+                let display = "/" + String(decoding: relative, as: UTF8.self)
+                let local = directory.appending(relative)
+                let found = compareMetadata(entry, local: local, display: display)
+                problems += found.problems.map { (position, $0) }
+                guard let status = found.status else { return }
+                switch entry.type {
+                case .regular:
+                    if let key = entry.hardlink {
+                        if let first = links[key], first != (status.device, status.inode) {
+                            problems.append((position, "\(display): not the same file as its hard links"))
+                        }
+                        links[key] = links[key] ?? (status.device, status.inode)
                     }
-                    links[key] = links[key] ?? (status.device, status.inode)
+                    if comparing >= max(1, options.parallelFiles) { collect(try await group.next()) }
+                    comparing += 1
+                    group.addTask { [position] in
+                        (position, try await compareContent(entry, local: local, status: status, display: display, slots: chunkSlots))
+                    }
+                case .symlink:
+                    if (try? SymbolicLink.target(local)) != entry.linkTarget { problems.append((position, "\(display): symlink target differs")) }
+                case .characterDevice, .blockDevice:
+                    if status.rdev != entry.deviceNumber { problems.append((position, "\(display): device number differs")) }
+                default:
+                    break
                 }
-                if let problem = try await compareContent(entry, local: local, status: status, display: display) { problems.append(problem) }
-            case .symlink:
-                if (try? SymbolicLink.target(local)) != entry.linkTarget { problems.append("\(display): symlink target differs") }
-            case .characterDevice, .blockDevice:
-                if status.rdev != entry.deviceNumber { problems.append("\(display): device number differs") }
-            default:
-                break
             }
+            while let result = try await group.next() { collect(result) }
         }
-        try extraEntries(directory, subPath: subPath, seen: seen, into: &problems)
-        return problems
+        var extra: [String] = []
+        try extraEntries(directory, subPath: subPath, seen: seen, into: &extra)
+        return problems.enumerated().sorted { ($0.element.position, $0.offset) < ($1.element.position, $1.offset) }.map(\.element.text) + extra
     }
 
-    /// Reads the file back and compares it with the snapshot's verified chunks; holes must
-    /// read as zeros.
-    private func compareContent(_ entry: TreeEntry, local: RawPath, status: FileStatus, display: String) async throws -> String? {
+    /// Type, mode, owners, modification time and extended attributes of one entry; the
+    /// entry's status unless it is missing or of another type.
+    private func compareMetadata(_ entry: TreeEntry, local: RawPath, display: String) -> (status: FileStatus?, problems: [String]) {
+        guard let status = try? FileStatus.lstat(local) else { return (nil, ["\(display): missing"]) }
+        guard EntryType(mode: status.mode) == entry.type else {
+            return (nil, ["\(display): is a \(EntryType(mode: status.mode).map { "\($0)" } ?? "?"), the snapshot has a \(entry.type)"])
+        }
+        var problems: [String] = []
+        if entry.type != .symlink && status.permissions != entry.permissions {
+            problems.append("\(display): mode \(String(status.permissions, radix: 8)), the snapshot has \(String(entry.permissions, radix: 8))")
+        }
+        if options.compareOwners && (status.uid != entry.uid || status.gid != entry.gid) {
+            problems.append("\(display): owner \(status.uid):\(status.gid), the snapshot has \(entry.uid):\(entry.gid)")
+        }
+        if entry.type != .directory && entry.type != .symlink
+            && (status.modificationSeconds != entry.modificationTime.seconds || status.modificationNanoseconds != entry.modificationTime.nanoseconds) {
+            problems.append("\(display): modified \(status.modificationSeconds).\(status.modificationNanoseconds), the snapshot has \(entry.modificationTime.seconds).\(entry.modificationTime.nanoseconds)")
+        }
+        let xattrs = (try? ExtendedAttributes.read(local)) ?? []
+        if xattrs.map({ ExtendedAttribute(name: $0.name, value: $0.value) }) != entry.extendedAttributes {
+            problems.append("\(display): extended attributes differ")
+        }
+        return (status, problems)
+    }
+
+    /// Reads the file back and compares it with the snapshot's verified chunks (several at
+    /// once); holes must read as zeros. The first difference found is reported (the lowest
+    /// offset among the chunks compared when it was found).
+    private func compareContent(_ entry: TreeEntry, local: RawPath, status: FileStatus, display: String, slots: AsyncSemaphore) async throws -> String? {
         guard UInt64(status.size) == entry.size else { return "\(display): \(status.size) bytes, the snapshot has \(entry.size)" }
         let runs: [FileRun]
         do { runs = try await reader.fileRuns(entry.content, size: entry.size) } catch let error as ObjectError {
             throw RestoreError.object(path: display, error)
         }
+        let covered = runs.reduce(UInt64(0)) { $0 + $1.length }
+        guard covered == entry.size else { throw RestoreError.sizeMismatch(path: display, expected: entry.size, actual: covered) }
         let fd = try FileIO.open(local, flags: O_RDONLY)
         defer { close(fd) }
-        for run in runs {
-            var bytes = [UInt8](repeating: 0, count: Int(run.length))
-            let read = try bytes.withUnsafeMutableBytes { try FileIO.preadFull(fd, into: $0, at: Int64(run.offset), path: display) }
-            guard read == Int(run.length) else { return "\(display): shorter than the snapshot" }
-            if let chunk = run.chunk {
-                let expected: [UInt8]
-                do { expected = try await reader.chunk(chunk, length: run.length) } catch let error as ObjectError {
-                    throw RestoreError.object(path: display, error)
-                }
-                if bytes != expected { return "\(display): content differs at offset \(run.offset)" }
-            } else if bytes.contains(where: { $0 != 0 }) {
-                return "\(display): data where the snapshot has a hole at offset \(run.offset)"
+        for run in runs where run.chunk == nil {
+            if let offset = try Self.firstNonZero(fd, in: run.offset..<run.offset + run.length, path: display) {
+                return "\(display): data where the snapshot has a hole at offset \(offset)"
             }
+        }
+        var first: (offset: UInt64, problem: String)?
+        try await reader.forEachChunk(of: runs.filter { $0.chunk != nil }, parallel: options.parallelChunks, readAheadBytes: 0,
+                                      slots: slots, display: display) { run, expected -> (UInt64, String)? in
+            let actual = try FileIO.readUninitialized(expected.count) { try FileIO.preadFull(fd, into: $0, at: Int64(run.offset), path: display) }
+            if actual.count < expected.count { return (run.offset, "\(display): shorter than the snapshot") }
+            return Self.sameBytes(actual, expected) ? nil : (run.offset, "\(display): content differs at offset \(run.offset)")
+        } collect: { difference in
+            guard let difference else { return true }
+            if first == nil || difference.0 < first!.offset { first = difference }
+            return false
+        }
+        return first?.problem
+    }
+
+    /// Equal contents (memcmp: `==` on arrays compares byte by byte).
+    static func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.withUnsafeBytes { a in b.withUnsafeBytes { b in a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 } }
+    }
+
+    /// The offset of the first non-zero byte in `range` of the file, nil when it reads as
+    /// zeros. Parts the filesystem keeps as holes are skipped without reading them.
+    static func firstNonZero(_ fd: Int32, in range: Range<UInt64>, path: String) throws -> UInt64? {
+        var position = range.lowerBound
+        let piece = 1 << 20
+        var buffer = [UInt8](repeating: 0, count: piece)
+        var seeking = true
+        while position < range.upperBound {
+            if seeking {
+                let data = skiff_seek_data(fd, off_t(position))
+                if data >= 0 {
+                    position = UInt64(data)
+                    guard position < range.upperBound else { return nil }
+                } else if errno == ENXIO {
+                    return nil  // only a hole up to the end of the file
+                } else {
+                    seeking = false  // the filesystem cannot tell holes: read everything
+                }
+            }
+            let want = Int(min(UInt64(piece), range.upperBound - position))
+            let read = try buffer.withUnsafeMutableBytes {
+                try FileIO.preadFull(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[..<want]), at: Int64(position), path: path)
+            }
+            guard read > 0 else { return nil }
+            if let index = buffer[..<read].firstIndex(where: { $0 != 0 }) { return position + UInt64(index) }
+            position += UInt64(read)
         }
         return nil
     }
