@@ -221,14 +221,17 @@ class Restore(Scenario):
                    "the restored tree with the source (SHA-256 of every file, types, link targets; "
                    "modes, mtimes and owners reported separately). `cp -a` of the source is the floor. "
                    "\"Skiff ← 1 site\" restores the same dataset from a local skiff-site server over HTTPS "
-                   "on loopback (backed up to it first, untimed); the server's CPU is measured beside it.")
+                   "on loopback (backed up to it first, untimed); the server's CPU is measured beside it. "
+                   "After each Skiff restore, `skiff diff` proves the restored tree against the snapshot "
+                   "(from the same repository or site, page cache as the restore left it) and must find it identical.")
     requires = ("backup-initial",)
     baselines = ("cp",)
     needs_skiff_site = True
     SITE_PARTICIPANT = "skiff-site-restore"
     TARGET_VS_RESTIC = 1.6  # at least this many times restic's restore throughput
     TARGET_VS_CP = 1.3      # at most this many times the `cp -a` time
-    columns = STANDARD + [RATE, Column("site_cpu_s", "site server user+sys", "s"), Column("tree_check", "restored tree", "text")]
+    columns = STANDARD + [RATE, Column("site_cpu_s", "site server user+sys", "s"), Column("tree_check", "restored tree", "text"),
+                          Column("proof_wall_s", "proof: skiff diff wall", "s"), Column("proof_cpu_s", "proof user+sys (+ site)", "text")]
 
     def participants(self, ctx):
         chosen = super().participants(ctx)
@@ -300,7 +303,24 @@ class Restore(Scenario):
         m = ctx.measure(tool, "restore", command, cwd=cwd)
         r = ctx.result(tool, "restore", m, cache=cache)
         self._check(ctx, tool, r, m, target)
+        if isinstance(tool, toolsmod.Skiff):
+            self._prove(ctx, tool, r, tool.diff_command(target), cwd)
         return r
+
+    def _prove(self, ctx, tool, r, command, cwd, companions=()):
+        """Times `skiff diff` of the restored tree against the snapshot (the proof a restore
+        offers, `restore --verify`), after a successful restore; it must find no difference."""
+        if r["status"] not in ("ok", "warning"):
+            return
+        d = ctx.measure(tool, "diff", command, cwd=cwd, companions=companions)
+        site = sum(d.companion_cpu_s)
+        r["metrics"].update(proof_wall_s=round(d.wall_s, 2),
+                            proof_cpu_s=f"{d.cpu_s:.2f} s" + (f" (+ site {site:.2f} s)" if companions else ""))
+        r["proof"] = {"exit_code": d.exit_code, "wall_s": round(d.wall_s, 3), "cpu_s": round(d.cpu_s, 2),
+                      "site_cpu_s": round(site, 2), "peak_rss_kib": d.max_rss_kib}
+        if d.exit_code != 0:
+            r["status"] = "failed"
+            r["notes"].append(f"skiff diff of the restored tree exited {d.exit_code} (0: identical); see its log")
 
     def _run_from_site(self, ctx, run, target):
         """Backs the dataset up to one fresh local site (untimed), then times the restore from it."""
@@ -318,6 +338,7 @@ class Restore(Scenario):
             r["metrics"]["site_peak_rss_kib"] = max(fleet.peak_rss_kib(), default=0)
             r["backup_to_site"] = {"wall_s": round(b.wall_s, 3), "exit_code": b.exit_code}
             self._check(ctx, run, r, m, target)
+            self._prove(ctx, run, r, run.diff_command(target), cwd, companions=fleet.pids)
             return r
         finally:
             fleet.stop()

@@ -152,6 +152,10 @@ class Skiff(Tool):
     def verify_command(self):
         return [self.executable, "verify", "--repo", self.repo, "--restore-key", self.restore_key, "--json"]
 
+    def diff_command(self, target):
+        """`skiff diff` of a restore target (the --to folder) against the latest snapshot."""
+        return [self.executable, "diff", "latest", target, "--repo", self.repo, "--restore-key", self.restore_key, "--json"]
+
     def status(self, phase, exit_code):
         if exit_code == 0:
             return "ok"
@@ -296,6 +300,12 @@ class SkiffSites(Tool):
         site = self.sites if site is None else site
         return [self.executable, "restore", "latest", "--config", self.admin_config, "--site", self.site_name(site),
                 "--restore-key", self.path("tenant.restore-key"), "--to", target, "--json"], None
+
+    def diff_command(self, target, site: int | None = None) -> list:
+        """`skiff diff` of a restore target against the latest snapshot, read from site `site` (default: the last)."""
+        site = self.sites if site is None else site
+        return [self.executable, "diff", "latest", target, "--config", self.admin_config, "--site", self.site_name(site),
+                "--restore-key", self.path("tenant.restore-key"), "--json"]
 
     def audit_command(self, deep: bool) -> list:
         """Keyless audit of every site (auditor tokens), with its own fresh state."""
