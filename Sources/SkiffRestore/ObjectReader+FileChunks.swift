@@ -8,8 +8,9 @@ extension ObjectReader {
     /// runs not started yet are skipped and those in flight are cancelled.
     ///
     /// With `readAheadBytes` > 0 the next runs, up to that many bytes beyond those being
-    /// handled, are prefetched together (one request to a site); what was prefetched but not
-    /// read is dropped on return. With `slots`, every read holds one of its permits until its
+    /// handled, are prefetched together (one request to a site), topped up once half of them
+    /// were used (topping up by the chunk would make a request per chunk); what was prefetched
+    /// but not read is dropped on return. With `slots`, every read holds one of its permits until its
     /// `handle` returned, which bounds the chunks in memory across many files.
     /// - Throws: `RestoreError.object` naming `display` when no source holds a good copy of a
     ///   chunk; what `handle` or `collect` throw.
@@ -23,7 +24,7 @@ extension ObjectReader {
             var next = 0
             var inFlight = 0
             while next < dataRuns.count || inFlight > 0 {
-                if readAheadBytes > 0 {
+                if readAheadBytes > 0 && readAheadPending <= UInt64(readAheadBytes / 2) {
                     let start = readAheadEnd
                     while readAheadEnd < dataRuns.count && readAheadPending < UInt64(readAheadBytes) {
                         readAheadPending += dataRuns[readAheadEnd].length

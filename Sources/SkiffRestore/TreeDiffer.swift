@@ -18,6 +18,13 @@ package struct TreeDiffer: Sendable {
         /// Chunks in memory at once across all files (each at most `FormatLimits` chunk size,
         /// held with the file's bytes it is compared with).
         package var chunksInMemory = 16
+        /// Bytes of upcoming files' first objects (a small file's only chunk, a large file's
+        /// content list) read ahead together, in groups of up to `readAheadFiles` files and half
+        /// these bytes, so that a site gets them in few requests. 0: each object is read when
+        /// it is compared (right for local repositories).
+        package var readAheadBytes = 0
+        /// Most files whose first objects are read ahead in one group.
+        package var readAheadFiles = 64
         package init() {}
     }
 
@@ -35,7 +42,8 @@ package struct TreeDiffer: Sendable {
     /// that the snapshot lacks are reported too.
     ///
     /// Metadata is compared during the walk; the content of up to `parallelFiles` files at
-    /// once, while the walk goes on.
+    /// once, while the walk goes on. With read-ahead, files are started in groups whose first
+    /// objects are asked for together.
     package func differences(root: ObjectAddress, subPath: RawPath?, directory: RawPath) async throws -> [String] {
         // Problems with the walk position of their entry, sorted by it at the end.
         var problems: [(position: Int, text: String)] = []
@@ -43,14 +51,28 @@ package struct TreeDiffer: Sendable {
         var links: [HardlinkKey: (device: UInt64, inode: UInt64)] = [:]
         let walker = SnapshotWalker(reader: reader, prefetchesDirectories: true)
         let chunkSlots = AsyncSemaphore(permits: max(1, options.chunksInMemory))
+        let readsAhead = options.readAheadBytes > 0
+        defer { if readsAhead { reader.discardAllPrefetched() } }
         try await withThrowingTaskGroup(of: (Int, String?).self) { group in
-            var position = 0
             var comparing = 0
-            func collect(_ result: (Int, String?)?) {
-                guard let (position, problem) = result else { return }
-                comparing -= 1
-                if let problem { problems.append((position, problem)) }
+            var waiting: [QueuedFile] = []
+            var waitingBytes = 0
+            /// Reads the waiting files' first objects ahead (one request) and starts their
+            /// comparisons as slots free up.
+            func startWaiting() async throws {
+                if readsAhead { reader.prefetch(waiting.compactMap(\.firstObject)) }
+                for file in waiting {
+                    while comparing >= max(1, options.parallelFiles), let (position, problem) = try await group.next() {
+                        comparing -= 1
+                        if let problem { problems.append((position, problem)) }
+                    }
+                    comparing += 1
+                    group.addTask { (file.position, try await compareContent(file, slots: chunkSlots)) }
+                }
+                waiting.removeAll(keepingCapacity: true)
+                waitingBytes = 0
             }
+            var position = 0
             try await walker.walk(root: root, subPath: subPath) { relative, entry in
                 position += 1
                 seen.insert(relative)
@@ -67,10 +89,11 @@ package struct TreeDiffer: Sendable {
                         }
                         links[key] = links[key] ?? (status.device, status.inode)
                     }
-                    if comparing >= max(1, options.parallelFiles) { collect(try await group.next()) }
-                    comparing += 1
-                    group.addTask { [position] in
-                        (position, try await compareContent(entry, local: local, status: status, display: display, slots: chunkSlots))
+                    let file = QueuedFile(position: position, entry: entry, local: local, status: status, display: display)
+                    waiting.append(file)
+                    waitingBytes += file.firstObject?.expected ?? 0
+                    if !readsAhead || waiting.count >= options.readAheadFiles || waitingBytes >= options.readAheadBytes / 2 {
+                        try await startWaiting()
                     }
                 case .symlink:
                     if (try? SymbolicLink.target(local)) != entry.linkTarget { problems.append((position, "\(display): symlink target differs")) }
@@ -80,11 +103,32 @@ package struct TreeDiffer: Sendable {
                     break
                 }
             }
-            while let result = try await group.next() { collect(result) }
+            try await startWaiting()
+            while let (position, problem) = try await group.next() {
+                if let problem { problems.append((position, problem)) }
+            }
         }
         var extra: [String] = []
         try extraEntries(directory, subPath: subPath, seen: seen, into: &extra)
         return problems.enumerated().sorted { ($0.element.position, $0.offset) < ($1.element.position, $1.offset) }.map(\.element.text) + extra
+    }
+
+    /// A regular file whose content is to be compared.
+    struct QueuedFile: Sendable {
+        let position: Int
+        let entry: TreeEntry
+        let local: RawPath
+        let status: FileStatus
+        let display: String
+
+        /// The object its comparison reads first, and the bytes it is expected to hold.
+        var firstObject: (address: ObjectAddress, expected: Int)? {
+            switch entry.content {
+            case .chunk(let address): (address, Int(entry.size))
+            case .list(let address): (address, RestoreEngine.nodeSizeEstimate)
+            case .none, .subtree: nil
+            }
+        }
     }
 
     /// Type, mode, owners, modification time and extended attributes of one entry; the
@@ -115,8 +159,12 @@ package struct TreeDiffer: Sendable {
     /// Reads the file back and compares it with the snapshot's verified chunks (several at
     /// once); holes must read as zeros. The first difference found is reported (the lowest
     /// offset among the chunks compared when it was found).
-    private func compareContent(_ entry: TreeEntry, local: RawPath, status: FileStatus, display: String, slots: AsyncSemaphore) async throws -> String? {
-        guard UInt64(status.size) == entry.size else { return "\(display): \(status.size) bytes, the snapshot has \(entry.size)" }
+    private func compareContent(_ file: QueuedFile, slots: AsyncSemaphore) async throws -> String? {
+        let (entry, local, display) = (file.entry, file.local, file.display)
+        guard UInt64(file.status.size) == entry.size else {
+            if let first = file.firstObject { reader.discardPrefetched([first.address]) }
+            return "\(display): \(file.status.size) bytes, the snapshot has \(entry.size)"
+        }
         let runs: [FileRun]
         do { runs = try await reader.fileRuns(entry.content, size: entry.size) } catch let error as ObjectError {
             throw RestoreError.object(path: display, error)
@@ -131,7 +179,9 @@ package struct TreeDiffer: Sendable {
             }
         }
         var first: (offset: UInt64, problem: String)?
-        try await reader.forEachChunk(of: runs.filter { $0.chunk != nil }, parallel: options.parallelChunks, readAheadBytes: 0,
+        // A file's later chunks are read ahead too, a share of the read-ahead per file compared.
+        try await reader.forEachChunk(of: runs.filter { $0.chunk != nil }, parallel: options.parallelChunks,
+                                      readAheadBytes: options.readAheadBytes / max(1, options.parallelFiles / 2),
                                       slots: slots, display: display) { run, expected -> (UInt64, String)? in
             let actual = try FileIO.readUninitialized(expected.count) { try FileIO.preadFull(fd, into: $0, at: Int64(run.offset), path: display) }
             if actual.count < expected.count { return (run.offset, "\(display): shorter than the snapshot") }

@@ -22,7 +22,10 @@ import Testing
         try [byte].withUnsafeBytes { try FileIO.pwriteAll(fd, $0, at: Int64(offset), path: path.description) }
     }
 
-    @Test func anExactRestoreHasNoDifferencesAndEachChangeIsNamedInSnapshotOrder() async throws {
+    /// Without read-ahead (local repositories) and with it (sites: files compared in groups,
+    /// chunks read ahead), the same differences in the same order.
+    @Test(arguments: [0, 1 << 20])
+    func anExactRestoreHasNoDifferencesAndEachChangeIsNamedInSnapshotOrder(readAheadBytes: Int) async throws {
         let fixture = try BackupFixture("skiff-diff")
         defer { fixture.remove() }
         var random = SeededRandom(seed: 8)
@@ -40,7 +43,9 @@ import Testing
         _ = try await fixture.restore(result.seal, to: target)
         let root = try await fixture.reader().snapshot(result.seal.root).root
         func differences() async throws -> [String] {
-            try await TreeDiffer(reader: fixture.reader()).differences(root: root, subPath: nil, directory: target)
+            var options = TreeDiffer.Options()
+            options.readAheadBytes = readAheadBytes
+            return try await TreeDiffer(reader: fixture.reader(), options: options).differences(root: root, subPath: nil, directory: target)
         }
         #expect(try await differences() == [])
 

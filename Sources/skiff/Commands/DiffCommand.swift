@@ -44,7 +44,11 @@ struct DiffCommand: AsyncParsableCommand {
             FileHandleOutput.standardError("\(chosen.description)\n")
             let reader = ObjectReader(repositories: chosen.sources, restoreKey: key)
             let record = try await reader.snapshot(chosen.seal.root)
-            return try await TreeDiffer(reader: reader).differences(root: record.root, subPath: path.map { RawPath($0) }, directory: try RawPath(directory).absolute())
+            var options = TreeDiffer.Options()
+            // Over the network, reads made together go out in one request: read ahead.
+            if repository.repo == nil && (sites.config != nil || !sites.site.isEmpty) { options.readAheadBytes = 32 << 20 }
+            return try await TreeDiffer(reader: reader, options: options).differences(root: record.root, subPath: path.map { RawPath($0) },
+                                                                                      directory: try RawPath(directory).absolute())
         }
         if output.json {
             try JSONOutput.print(differences)

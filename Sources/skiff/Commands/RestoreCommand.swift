@@ -114,7 +114,9 @@ struct RestoreCommand: AsyncParsableCommand {
 
         var differences: [String] = []
         if verify {
-            differences = try await TreeDiffer(reader: reader).differences(root: record.root, subPath: subPath, directory: target)
+            var diffOptions = TreeDiffer.Options()
+            diffOptions.readAheadBytes = options.readAheadBytes
+            differences = try await TreeDiffer(reader: reader, options: diffOptions).differences(root: record.root, subPath: subPath, directory: target)
             for difference in differences { FileHandleOutput.standardError("differs: \(difference)\n") }
         }
         if output.json {
