@@ -45,8 +45,7 @@ struct DiffCommand: AsyncParsableCommand {
             let reader = ObjectReader(repositories: chosen.sources, restoreKey: key)
             let record = try await reader.snapshot(chosen.seal.root)
             var options = TreeDiffer.Options()
-            // Over the network, reads made together go out in one request: read ahead.
-            if repository.repo == nil && (sites.config != nil || !sites.site.isEmpty) { options.readAheadBytes = 32 << 20 }
+            if !ReadableRepository.isLocal(repository, sites) { options.readAheadBytes = ReadableRepository.siteReadAheadBytes }
             return try await TreeDiffer(reader: reader, options: options).differences(root: record.root, subPath: path.map { RawPath($0) },
                                                                                       directory: try RawPath(directory).absolute())
         }

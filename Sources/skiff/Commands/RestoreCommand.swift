@@ -67,11 +67,11 @@ struct RestoreCommand: AsyncParsableCommand {
         var options = RestoreOptions()
         options.overwrite = overwrite
         options.ownersByName = ownersByName
-        if repository.repo == nil && (sites.config != nil || !sites.site.isEmpty) {
-            // Over the network, reads made together go out in one request: read ahead (up to
-            // 32 MiB), and keep more files in flight than cores to hide round trips.
+        if !ReadableRepository.isLocal(repository, sites) {
+            // Over the network, read ahead, and keep more files in flight than cores to hide
+            // round trips.
             options.parallelFiles = max(options.parallelFiles, 8)
-            options.readAheadBytes = 32 << 20
+            options.readAheadBytes = ReadableRepository.siteReadAheadBytes
         }
         let journal = try RestoreJournal(folder: cache.directory + "/restore", target: target.description + (path ?? ""), seal: chosen.seal.hash)
         if journal.isResuming { FileHandleOutput.standardError("continuing an interrupted restore into \(to)\n") }

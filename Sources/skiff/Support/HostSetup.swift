@@ -118,9 +118,17 @@ struct ReadableRepository {
     let repository: Repository
     private let client: SiteClient?
 
+    /// Whether the options name the local repository (`--repo`, or no site option at all)
+    /// rather than sites.
+    static func isLocal(_ repository: RepositoryOptions, _ sites: SiteOptions) -> Bool {
+        repository.repo != nil || (sites.site.isEmpty && sites.config == nil)
+    }
+
+    /// Read-ahead for restores and proofs from sites: reads made together go out in one request.
+    static let siteReadAheadBytes = 32 << 20
+
     static func open(_ repository: RepositoryOptions, _ sites: SiteOptions, tenant: TenantPublicKey) async throws -> ReadableRepository {
-        let local = repository.repo != nil || (sites.site.isEmpty && sites.config == nil)
-        if local {
+        if isLocal(repository, sites) {
             return ReadableRepository(repository: try await repository.open(for: tenant), client: nil)
         }
         let client = try await sites.readingClient(tenant: tenant.tenant)
@@ -135,7 +143,7 @@ struct ReadableRepository {
     /// (fastest first), or only `--site`. Runs `body` and closes them whatever happens.
     static func usingAll<T>(_ repository: RepositoryOptions, _ sites: SiteOptions, tenant: TenantPublicKey,
                             _ body: ([Repository]) async throws -> T) async throws -> T {
-        if repository.repo != nil || (sites.site.isEmpty && sites.config == nil) {
+        if isLocal(repository, sites) {
             return try await body([try await repository.open(for: tenant)])
         }
         let clients = try await sites.readingClients(tenant: tenant.tenant)
