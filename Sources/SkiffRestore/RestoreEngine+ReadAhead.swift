@@ -13,21 +13,17 @@ extension RestoreEngine {
     /// restore meets and reports the same error where it reads that node. Files an interrupted
     /// restore already finished are skipped.
     func lookAhead(_ entries: [TreeEntry], relative: [UInt8]) async throws {
-        reader.prefetch(entries.compactMap { entry in
-            guard entry.type == .directory, case .subtree(let address) = entry.content else { return nil }
-            return (address, Self.nodeSizeEstimate)
-        })
+        reader.prefetch(entries.subdirectoryNodes)
         for entry in entries {
             try Task.checkCancellation()
             let path = relative.isEmpty ? entry.name : relative + [0x2f] + entry.name
             switch (entry.type, entry.content) {
-            case (.regular, .chunk(let address)), (.regular, .list(let address)):
+            case (.regular, .chunk), (.regular, .list):
                 if let journal, journal.isDone(path) { continue }
                 while reader.prefetchedBytes.load(ordering: .relaxed) >= options.readAheadBytes {
                     try await Task.sleep(for: .milliseconds(2))
                 }
-                let expected = if case .chunk = entry.content { Int(entry.size) } else { Self.nodeSizeEstimate }
-                reader.prefetch([(address, expected)])
+                if let first = entry.firstObject { reader.prefetch([first]) }
             case (.directory, .subtree(let address)):
                 let children = try await reader.directoryEntries(address)
                 lookedAhead.withLock { $0[address] = children }

@@ -243,12 +243,7 @@ package final class RestoreEngine: Sendable {
     /// Writes a file's data runs at their offsets (several chunks at once), leaves holes
     /// unwritten so they stay holes, and sets the final size.
     private func writeContent(_ entry: TreeEntry, to fd: Int32, display: String) async throws {
-        let runs: [FileRun]
-        do { runs = try await reader.fileRuns(entry.content, size: entry.size) } catch let error as ObjectError {
-            throw RestoreError.object(path: display, error)
-        }
-        let covered = runs.reduce(UInt64(0)) { $0 + $1.length }
-        guard covered == entry.size else { throw RestoreError.sizeMismatch(path: display, expected: entry.size, actual: covered) }
+        let runs = try await reader.runs(of: entry, display: display)
         // With read-ahead, the file's next chunks (up to a quarter of the read-ahead bytes
         // beyond those being written) are asked for together.
         try await reader.forEachChunk(of: runs.filter { $0.chunk != nil }, parallel: options.parallelChunks,

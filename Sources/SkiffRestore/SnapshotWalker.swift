@@ -49,12 +49,7 @@ package struct SnapshotWalker: Sendable {
         try await visit(path, entry)
         guard case .subtree(let address) = entry.content else { return }
         let children = try await entries(of: address, at: "/" + String(decoding: path, as: UTF8.self))
-        if prefetchesDirectories {
-            reader.prefetch(children.compactMap { child in
-                guard child.type == .directory, case .subtree(let address) = child.content else { return nil }
-                return (address, RestoreEngine.nodeSizeEstimate)
-            })
-        }
+        if prefetchesDirectories { reader.prefetch(children.subdirectoryNodes) }
         for child in children {
             try await visitTree(child, path: path + [0x2f] + child.name, visit: visit)
         }

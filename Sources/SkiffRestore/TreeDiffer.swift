@@ -15,7 +15,7 @@ package struct TreeDiffer: Sendable {
         package var parallelFiles = 32
         /// Chunks read and compared at once within one large file.
         package var parallelChunks = 4
-        /// Chunks in memory at once across all files (each at most `FormatLimits` chunk size,
+        /// Chunks in memory at once across all files (each at most the chunker's largest chunk,
         /// held with the file's bytes it is compared with).
         package var chunksInMemory = 16
         /// Bytes of upcoming files' first objects (a small file's only chunk, a large file's
@@ -60,7 +60,7 @@ package struct TreeDiffer: Sendable {
             /// Reads the waiting files' first objects ahead (one request) and starts their
             /// comparisons as slots free up.
             func startWaiting() async throws {
-                if readsAhead { reader.prefetch(waiting.compactMap(\.firstObject)) }
+                if readsAhead { reader.prefetch(waiting.compactMap(\.entry.firstObject)) }
                 for file in waiting {
                     while comparing >= max(1, options.parallelFiles), let (position, problem) = try await group.next() {
                         comparing -= 1
@@ -91,7 +91,7 @@ package struct TreeDiffer: Sendable {
                     }
                     let file = QueuedFile(position: position, entry: entry, local: local, status: status, display: display)
                     waiting.append(file)
-                    waitingBytes += file.firstObject?.expected ?? 0
+                    waitingBytes += entry.firstObject?.expected ?? 0
                     if !readsAhead || waiting.count >= options.readAheadFiles || waitingBytes >= options.readAheadBytes / 2 {
                         try await startWaiting()
                     }
@@ -120,15 +120,6 @@ package struct TreeDiffer: Sendable {
         let local: RawPath
         let status: FileStatus
         let display: String
-
-        /// The object its comparison reads first, and the bytes it is expected to hold.
-        var firstObject: (address: ObjectAddress, expected: Int)? {
-            switch entry.content {
-            case .chunk(let address): (address, Int(entry.size))
-            case .list(let address): (address, RestoreEngine.nodeSizeEstimate)
-            case .none, .subtree: nil
-            }
-        }
     }
 
     /// Type, mode, owners, modification time and extended attributes of one entry; the
@@ -162,15 +153,10 @@ package struct TreeDiffer: Sendable {
     private func compareContent(_ file: QueuedFile, slots: AsyncSemaphore) async throws -> String? {
         let (entry, local, display) = (file.entry, file.local, file.display)
         guard UInt64(file.status.size) == entry.size else {
-            if let first = file.firstObject { reader.discardPrefetched([first.address]) }
+            if let first = entry.firstObject { reader.discardPrefetched([first.address]) }
             return "\(display): \(file.status.size) bytes, the snapshot has \(entry.size)"
         }
-        let runs: [FileRun]
-        do { runs = try await reader.fileRuns(entry.content, size: entry.size) } catch let error as ObjectError {
-            throw RestoreError.object(path: display, error)
-        }
-        let covered = runs.reduce(UInt64(0)) { $0 + $1.length }
-        guard covered == entry.size else { throw RestoreError.sizeMismatch(path: display, expected: entry.size, actual: covered) }
+        let runs = try await reader.runs(of: entry, display: display)
         let fd = try FileIO.open(local, flags: O_RDONLY)
         defer { close(fd) }
         for run in runs where run.chunk == nil {
