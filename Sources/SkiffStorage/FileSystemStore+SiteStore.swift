@@ -14,7 +14,8 @@ extension FileSystemStore: SiteStore {
 
     package func removeStaleLeftovers() async throws { try removeStaleTemporaryFiles() }
 
-    /// Reads the file straight into the caller's buffer, on a blocking thread like `get`.
+    /// Reads the file straight into the caller's buffer, on a blocking thread (`get` of a whole
+    /// value is this read into an array).
     package func read<Buffer: Sendable>(_ key: StoreKey, into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) async throws -> Buffer {
         try await reading(key, onBlockingThread: true) { fd in
             let count = try FileIO.size(fd, limit: Self.valueLimit, path: key.path)

@@ -215,9 +215,9 @@ package final class FileSystemStore: ObjectStore {
     /// cooperative pool's few threads; byte ranges (object headers, read by the hundred
     /// thousand while collecting) are read in place.
     package func get(_ key: StoreKey, byteRange: Range<Int>?) async throws -> [UInt8] {
-        try await reading(key, onBlockingThread: byteRange == nil) { fd in
-            guard let byteRange else { return try FileIO.readAll(fd, limit: Self.valueLimit, path: key.path) }
-            return try FileIO.readUninitialized(byteRange.count) {
+        guard let byteRange else { return try await read(key, into: { try FileIO.readUninitialized($0, $1) }) }
+        return try await reading(key, onBlockingThread: false) { fd in
+            try FileIO.readUninitialized(byteRange.count) {
                 try FileIO.preadFull(fd, into: $0, at: Int64(byteRange.lowerBound), path: key.path)
             }
         }

@@ -67,8 +67,8 @@ package protocol SiteStore: ObjectStore {
     /// The whole value under `key`, read into memory of the caller's choosing: `make(count, fill)`
     /// must create a buffer with room for at least `count` bytes, call `fill` once with that room
     /// (it writes at most `count` bytes from the start and returns how many: `count` unless the
-    /// value shrank under it) and return the buffer. A site answering a fetch reads straight into the buffers it sends; the default
-    /// reads the bytes with `get` and copies them in.
+    /// value shrank under it) and return the buffer. A site answering a fetch reads straight
+    /// into the buffers it sends; the default reads the bytes with `get` and copies them in.
     /// - Throws: `StoreError.notFound` when nothing is stored under `key`; what `make` throws.
     func read<Buffer: Sendable>(_ key: StoreKey, into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) async throws -> Buffer
 }
