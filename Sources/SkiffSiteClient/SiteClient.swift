@@ -302,9 +302,12 @@ package final class SiteClient: ObjectStore, SiteConnection {
             let end = byteRange.upperBound == Int.max ? "" : "\(byteRange.upperBound - 1)"
             headers.append(("Range", "bytes=\(byteRange.lowerBound)-\(end)"))
         }
-        let (status, body) = try await send(.GET, path, headers: headers, limit: ObjectHeader.maxObjectSize + 1024, accepting: [404])
-        guard status != 404 else { throw StoreError.notFound(key) }
-        return Array(body.readableBytesView)
+        let (status, body) = try await send(.GET, path, headers: headers, limit: ObjectHeader.maxObjectSize + 1024, accepting: [404, 416])
+        switch status {
+        case 404: throw StoreError.notFound(key)
+        case 416: return []  // the range starts at or after the end: no bytes, as the protocol says
+        default: return Array(body.readableBytesView)
+        }
     }
 
     package func size(_ key: StoreKey) async throws -> Int? {

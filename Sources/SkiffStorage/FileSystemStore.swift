@@ -217,8 +217,12 @@ package final class FileSystemStore: ObjectStore {
     package func get(_ key: StoreKey, byteRange: Range<Int>?) async throws -> [UInt8] {
         guard let byteRange else { return try await read(key, into: { try FileIO.readUninitialized($0, $1) }) }
         return try await reading(key, onBlockingThread: false) { fd in
-            try FileIO.readUninitialized(byteRange.count) {
-                try FileIO.preadFull(fd, into: $0, at: Int64(byteRange.lowerBound), path: key.path)
+            // The range comes from outside (a Range header): clamp it to the file before
+            // anything is allocated.
+            let size = try FileIO.size(fd, limit: Self.valueLimit, path: key.path)
+            let clamped = byteRange.clamped(to: 0..<size)
+            return try FileIO.readUninitialized(clamped.count) {
+                try FileIO.preadFull(fd, into: $0, at: Int64(clamped.lowerBound), path: key.path)
             }
         }
     }

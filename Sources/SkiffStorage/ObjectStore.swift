@@ -27,7 +27,9 @@ package protocol ObjectStore: Sendable {
     /// - Throws: `StoreError.noSpace` when the medium is full (nothing partial remains).
     func put(_ key: StoreKey, _ bytes: [UInt8]) async throws -> PutOutcome
 
-    /// The value under `key`, or the bytes in `byteRange` of it (clamped to its end).
+    /// The value under `key`, or the bytes in `byteRange` of it, clamped to the value: a range
+    /// that starts at or after the end gives no bytes, and memory is never reserved for more
+    /// bytes than the value holds (ranges come from outside: `0..<Int.max` is a valid request).
     /// - Throws: `StoreError.notFound` when nothing is stored under `key`.
     func get(_ key: StoreKey, byteRange: Range<Int>?) async throws -> [UInt8]
 

@@ -103,6 +103,10 @@ package enum ObjectStoreConformance {
         try expect(try await store.get(key, byteRange: value.count - 10..<value.count + 1000) == Array(value[(value.count - 10)...]),
                    "a range past the end must be clamped")
         try expect(try await store.get(key, byteRange: 0..<value.count) == value, "the full range must match")
+        try expect(try await store.get(key, byteRange: 0..<Int.max) == value, "an open-ended range must be clamped, not allocated")
+        try expect(try await store.get(key, byteRange: 990..<(1 << 40)) == Array(value[990...]), "a huge range must be clamped to the value")
+        try expect(try await store.get(key, byteRange: value.count..<Int.max).isEmpty, "a range at the end must be empty")
+        try expect(try await store.get(key, byteRange: (1 << 40)..<Int.max).isEmpty, "a range past the end must be empty")
     }
 
     static func listing(_ store: any ObjectStore, _ fixture: ConformanceFixture) async throws {
