@@ -27,21 +27,25 @@ package struct Seal: Equatable, Sendable {
 
     package var hostName: String { certificate.hostName }
 
-    /// Creates and signs the seal that follows `previous` (nil for a host's first seal).
+    /// Creates and signs the seal that follows `previous` (nil for a host's first seal). Its
+    /// time is never before the previous seal's, even when the clock was set back in between
+    /// (sites refuse a chain that goes back in time: `SealPlausibility`).
     package static func make(
         hostKey: HostKey, previous: Seal?, time: Timestamp, root: ObjectAddress, counts: SealCounts
     ) throws -> Seal {
         var seal = Seal(
             tenant: hostKey.tenant.tenant, certificate: hostKey.certificate,
-            sequence: (previous?.sequence ?? 0) + 1, time: time, root: root,
+            sequence: (previous?.sequence ?? 0) + 1, time: max(time, previous?.time ?? time), root: root,
             previous: previous?.hash ?? .zero, counts: counts, signature: [])
         seal.signature = try hostKey.signingKey.signature(for: signedMessage(seal.unsignedBytes))
         return seal
     }
 
-    static func signedMessage(_ unsigned: [UInt8]) -> [UInt8] { signatureDomain + unsigned }
+    /// What the signature covers: the domain string, then every byte before the signature.
+    package static func signedMessage(_ unsigned: [UInt8]) -> [UInt8] { signatureDomain + unsigned }
 
-    var unsignedBytes: [UInt8] {
+    /// The encoded seal without its signature.
+    package var unsignedBytes: [UInt8] {
         var writer = ByteWriter(capacity: 400)
         writer.raw(Self.magic)
         writer.u8(1)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SkiffCore
 
 /// Writing to standard output and standard error.
 enum FileHandleOutput {
@@ -28,16 +29,7 @@ enum JSONOutput {
 
 /// Human-readable sizes and rates.
 enum Units {
-    static func bytes(_ count: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(count)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
-    }
+    static func bytes(_ count: Int64) -> String { ByteCount.text(count) }
 
     static func bytes(_ count: Int) -> String { bytes(Int64(count)) }
 }
