@@ -25,6 +25,9 @@ package struct AuditFinding: Sendable, Codable, Equatable, CustomStringConvertib
         case rootMismatch = "root-mismatch"
         /// A seal held by another site is not at this one.
         case missingSeal = "missing-seal"
+        /// A seal's clear fields cannot be true: a time in the future or before the seal it
+        /// follows, absurd counts, a root that is not a snapshot (`SealPlausibility`).
+        case implausibleSeal = "implausible-seal"
     }
 
     package var kind: Kind

@@ -65,6 +65,7 @@ package struct Auditor: Sendable {
         let catalog = try await SealCatalog.load(repository: source.repository, tenant: tenant)
         var findings = catalog.problems.map { AuditFinding.from($0, source: source.name) }
         findings += try checkRollback(catalog.seals + catalog.retired, source: source)
+        findings += Self.implausibleSeals(catalog.seals + catalog.retired, source: source.name)
         let walk = try await DAGWalk(source: source, state: state, options: options, fallback: nil).run(catalog.seals, progress: progress)
         findings += walk.findings
         if let restoreKey {
@@ -78,6 +79,19 @@ package struct Auditor: Sendable {
             }
         }
         return (findings, catalog, walk)
+    }
+
+    /// The seals whose clear fields cannot be true, each judged against the seal of its host
+    /// before it (when present) and the auditor's clock.
+    package static func implausibleSeals(_ seals: [Seal], source: String, now: Date = Date()) -> [AuditFinding] {
+        let clock = Timestamp(unixNanoseconds: Int64(now.timeIntervalSince1970 * 1e9))
+        let bySequence = Dictionary(seals.map { ("\($0.hostName)#\($0.sequence)", $0) }, uniquingKeysWith: { first, _ in first })
+        return seals.sorted { ($0.hostName, $0.sequence) < ($1.hostName, $1.sequence) }.compactMap { seal in
+            let previous = bySequence["\(seal.hostName)#\(seal.sequence - 1)"].flatMap { $0.hash == seal.previous ? $0.time : nil }
+            return SealPlausibility.problem(seal, previousTime: previous, now: clock).map {
+                AuditFinding(.implausibleSeal, source: source, seals: [seal.name.short], message: "seal #\(seal.sequence) of \(seal.hostName): \($0)")
+            }
+        }
     }
 
     static let keylessCodes: Set<String> = [

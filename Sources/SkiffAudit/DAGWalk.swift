@@ -55,7 +55,7 @@ struct DAGWalk {
     }
 
     enum ReadResult {
-        case intact(links: [ObjectAddress], size: Int)
+        case intact(links: [ObjectAddress], size: Int, kind: ObjectKind)
         case missing
         case damaged(String)
     }
@@ -98,7 +98,10 @@ struct DAGWalk {
                 outcome.objectsTrusted += trusted.count - absent.count
                 for (item, result) in zip(toRead, try await read(toRead.map(\.address), from: source)) {
                     switch result {
-                    case .intact(let links, let size):
+                    case .intact(let links, let size, let kind):
+                        if item.path.isEmpty, kind != .snapshot {
+                            outcome.findings.append(finding(.implausibleSeal, item, seals, "the seal's root is a \(kind) object, not a snapshot"))
+                        }
                         outcome.objectsRead += 1
                         outcome.bytesRead += size
                         verified.append((item.address, links))
@@ -155,7 +158,7 @@ struct DAGWalk {
         return results.map { $0! }
     }
 
-    /// Reads one object: missing, damaged (with why), or intact with its links.
+    /// Reads one object: missing, damaged (with why), or intact with its links and kind.
     static func check(_ address: ObjectAddress, in repository: Repository) async throws -> ReadResult {
         let bytes: [UInt8]
         do { bytes = try await repository.objectBytes(address) } catch ObjectError.missing {
@@ -165,7 +168,10 @@ struct DAGWalk {
         guard actual == address.digest else {
             return .damaged("its \(bytes.count) bytes hash to \(actual.hex.prefix(16))…, not to its address")
         }
-        do { return .intact(links: try ObjectHeader.parse(bytes).links, size: bytes.count) } catch let error as FormatError {
+        do {
+            let header = try ObjectHeader.parse(bytes)
+            return .intact(links: header.links, size: bytes.count, kind: header.kind)
+        } catch let error as FormatError {
             return .damaged("its header does not parse: \(error)")
         }
     }
@@ -173,7 +179,7 @@ struct DAGWalk {
     /// The links of an object read from the fallback source, if it has an intact copy.
     private func fallbackLinks(_ address: ObjectAddress) async throws -> [ObjectAddress]? {
         guard let fallback else { return nil }
-        if case .intact(let links, _) = try await Self.check(address, in: fallback.repository) { return links }
+        if case .intact(let links, _, _) = try await Self.check(address, in: fallback.repository) { return links }
         return nil
     }
 
