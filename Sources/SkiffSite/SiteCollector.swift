@@ -88,6 +88,7 @@ package struct SiteCollector: Sendable {
         }
         try await sweeper.sweep(unmarked, into: &report)
         if sweeper.forgotCompleteness { try registry.forgetCompleteness(tenant: tenant.id) }
+        service.quotas.removed(objects: report.deletedObjects, bytes: report.deletedBytes, tenant: tenant.id)
         try await store.forgetVouches(olderThan: cutoff)
 
         let elapsed = clock.now - began

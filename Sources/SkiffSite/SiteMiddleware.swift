@@ -15,7 +15,9 @@ struct SiteHTTPError: HTTPResponseError {
         if request.method == .head { return Response(status: status) }
         let body = ErrorBody(code: error.code, message: error.message, addresses: error.addresses.isEmpty ? nil : error.addresses)
         let data = try SiteAPI.jsonEncoder().encode(body)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter = error.retryAfterSeconds { headers[.retryAfter] = "\(retryAfter)" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 
@@ -35,6 +37,7 @@ struct SiteErrorMiddleware: RouterMiddleware {
         } catch {
             let mapped = Self.map(error, logger: context.logger)
             metrics.request(route: route, status: mapped.error.status, seconds: (ContinuousClock.now - started).seconds)
+            if mapped.error.isRefusal { metrics.rejected(code: mapped.error.code) }
             throw mapped
         }
     }
@@ -59,21 +62,81 @@ struct SiteErrorMiddleware: RouterMiddleware {
     }
 }
 
-/// Requires `Authorization: Bearer <token>` and puts the principal in the context.
+/// Requires `Authorization: Bearer <token>` and puts the principal in the context. Failed
+/// authentication is limited per client address (`AuthenticationLimiter`): a throttled
+/// address is refused before its token is looked up, and the moment it becomes throttled is
+/// written to the audit trail.
 struct SiteAuthMiddleware: RouterMiddleware {
+    typealias Context = SiteRequestContext
+    let registry: SiteRegistry
+    let limiter: AuthenticationLimiter
+    let metrics: SiteMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        guard let principal = try authenticate(request, context: context) else { throw SiteError.unauthorized() }
+        context.principal = principal
+        return try await next(request, context)
+    }
+
+    /// The principal of the request's bearer token; nil when it carries none (`required`
+    /// false only).
+    /// - Throws: `unauthorized` for a missing (when required), unknown or revoked token,
+    ///   `too-many-failures` for a throttled address.
+    func authenticate(_ request: Request, context: Context, required: Bool = true) throws -> Principal? {
+        let secret = request.headers[.authorization].flatMap { header -> String? in
+            guard header.hasPrefix("Bearer ") else { return nil }
+            return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        if secret == nil, !required, request.headers[.authorization] == nil { return nil }
+        let hash = secret.map(SiteRegistry.tokenHash)
+        if case .throttled(let retryAfter) = limiter.admit(client: context.clientAddress, tokenHash: hash) {
+            metrics.authenticationThrottled()
+            throw SiteError.tooManyFailures(retryAfter: retryAfter)
+        }
+        guard let secret, let hash, let principal = try registry.authenticate(secret) else {
+            metrics.authenticationFailed()
+            if limiter.failed(client: context.clientAddress) {
+                metrics.throttledAddresses(limiter.throttledCount())
+                try registry.audit(actor: "anonymous", action: "auth-throttled", tenant: nil, detail: """
+                    \(Int(limiter.burst)) failed authentications: further requests without a known token are refused with 429 \
+                    (one more try every \(limiter.refill))
+                    """, client: context.clientAddress, code: "too-many-failures")
+            }
+            throw SiteError.unauthorized(secret == nil ? "a valid bearer token is required" : "the token is unknown or revoked")
+        }
+        limiter.succeeded(client: context.clientAddress, tokenHash: hash)
+        return principal
+    }
+}
+
+/// Writes every refused attempt to change what the site holds (uploads, seals, deletions,
+/// retirements, retention and collection runs) to the audit trail, whatever the reason: who
+/// (token id and role, or none), from where, which tenant was asked for, which object or seal,
+/// and the refusal's status, code and message. Runs after authentication, so it sees the
+/// principal; refused authentication itself is the rate limiter's to record.
+struct SiteRefusalTrail: RouterMiddleware {
     typealias Context = SiteRequestContext
     let registry: SiteRegistry
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-            throw SiteError.unauthorized()
+        do {
+            return try await next(request, context)
+        } catch {
+            let mapped = SiteErrorMiddleware.map(error, logger: context.logger)
+            guard let pattern = context.endpointPath, let operation = SiteOperation(method: request.method.rawValue, pattern: pattern),
+                  operation.changesState, mapped.error.isRefusal else { throw mapped }
+            let parameters = context.parameters
+            let subject = parameters.get("address") ?? parameters.get("host").map { "\($0)/\(parameters.get("file") ?? "")" }
+            let refusal = RefusalRecord(
+                operation: operation, tokenID: context.principal?.tokenID, role: context.principal?.role, client: context.clientAddress,
+                tenantAsked: parameters.get("tenant") ?? "", subject: subject, status: mapped.error.status, code: mapped.error.code,
+                message: mapped.error.message)
+            do { try registry.recordRefusal(refusal) } catch {
+                context.logger.error("writing a refusal to the audit trail failed", metadata: ["error": "\(error)"])
+            }
+            throw mapped
         }
-        guard let principal = try registry.authenticate(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
-            throw SiteError.unauthorized("the token is unknown or revoked")
-        }
-        var context = context
-        context.principal = principal
-        return try await next(request, context)
     }
 }
 

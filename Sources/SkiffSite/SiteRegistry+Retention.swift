@@ -54,17 +54,17 @@ extension SiteRegistry {
     package func addHold(_ hold: RetentionHold, tenant: TenantID) throws {
         try database.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM seals WHERE tenant = ? AND host = ? AND sequence = ?",
-                                    arguments: [tenant.hex, hold.host, Int64(hold.sequence)]) == true else {
+                                    arguments: [tenant.hex, hold.host, Int64(clamping: hold.sequence)]) == true else {
                 throw RegistryError.invalid("no seal #\(hold.sequence) of \(hold.host) here")
             }
             try db.execute(sql: "INSERT OR REPLACE INTO holds (tenant, host, sequence, label, created, actor) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [tenant.hex, hold.host, Int64(hold.sequence), hold.label, hold.created.timeIntervalSince1970, hold.actor])
+                           arguments: [tenant.hex, hold.host, Int64(clamping: hold.sequence), hold.label, hold.created.timeIntervalSince1970, hold.actor])
         }
     }
 
     package func removeHold(host: String, sequence: UInt64, tenant: TenantID) throws {
         try database.write { db in
-            try db.execute(sql: "DELETE FROM holds WHERE tenant = ? AND host = ? AND sequence = ?", arguments: [tenant.hex, host, Int64(sequence)])
+            try db.execute(sql: "DELETE FROM holds WHERE tenant = ? AND host = ? AND sequence = ?", arguments: [tenant.hex, host, Int64(clamping: sequence)])
             guard db.changesCount == 1 else { throw RegistryError.invalid("no hold on seal #\(sequence) of \(host)") }
         }
     }
@@ -85,14 +85,14 @@ extension SiteRegistry {
     package func sealEntry(tenant: TenantID, host: String, sequence: UInt64) throws -> SealIndexEntry? {
         try database.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM seals WHERE tenant = ? AND host = ? AND sequence = ?",
-                             arguments: [tenant.hex, host, Int64(sequence)]).map(Self.sealEntry)
+                             arguments: [tenant.hex, host, Int64(clamping: sequence)]).map(Self.sealEntry)
         }
     }
 
     package func markRetired(tenant: TenantID, host: String, sequence: UInt64, at time: Date = Date()) throws {
         try database.write { db in
             try db.execute(sql: "UPDATE seals SET retired = ? WHERE tenant = ? AND host = ? AND sequence = ? AND retired IS NULL",
-                           arguments: [time.timeIntervalSince1970, tenant.hex, host, Int64(sequence)])
+                           arguments: [time.timeIntervalSince1970, tenant.hex, host, Int64(clamping: sequence)])
         }
     }
 

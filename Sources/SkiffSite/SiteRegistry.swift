@@ -37,15 +37,6 @@ package struct SealHead: Sendable, Equatable {
     package var hash: Digest256
 }
 
-/// An entry of the site's audit trail: who did what, when.
-package struct AuditEntry: Sendable, Codable, Equatable {
-    package var time: Date
-    package var actor: String
-    package var action: String
-    package var tenant: String?
-    package var detail: String
-}
-
 package enum RegistryError: Error, Equatable, CustomStringConvertible {
     case tenantExists(String)
     case unknownTenant(String)
@@ -74,7 +65,7 @@ package final class SiteRegistry: Sendable {
     let database: DatabasePool
     /// Authenticated tokens, kept briefly: revocation happens in another process (the
     /// `skiff-site token revoke` command), so a cached answer may live only `tokenCacheLifetime`.
-    private let tokenCache = Mutex<[String: (Principal, ContinuousClock.Instant)]>([:])
+    let tokenCache = Mutex<[String: (Principal, ContinuousClock.Instant)]>([:])
     static let tokenCacheLifetime = Duration.seconds(5)
     private let tenantCache = Mutex<[TenantID: TenantRecord]>([:])
 
@@ -198,6 +189,29 @@ package final class SiteRegistry: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v4-hardening") { db in
+            try db.execute(sql: """
+                ALTER TABLE audit ADD COLUMN role TEXT;
+                ALTER TABLE audit ADD COLUMN client TEXT;
+                ALTER TABLE audit ADD COLUMN subject TEXT;
+                ALTER TABLE audit ADD COLUMN code TEXT;
+                CREATE TABLE quotas (
+                    tenant TEXT PRIMARY KEY NOT NULL,
+                    stored_bytes INTEGER,
+                    unsealed_bytes INTEGER,
+                    unsealed_seconds INTEGER NOT NULL
+                );
+                CREATE TABLE tenant_usage (
+                    tenant TEXT PRIMARY KEY NOT NULL,
+                    stored_bytes INTEGER NOT NULL,
+                    stored_objects INTEGER NOT NULL,
+                    unsealed_bytes INTEGER NOT NULL,
+                    unsealed_objects INTEGER NOT NULL,
+                    counted INTEGER NOT NULL,
+                    updated REAL NOT NULL
+                );
+                """)
+        }
         try migrator.migrate(database)
     }
 
@@ -247,134 +261,6 @@ package final class SiteRegistry: Sendable {
             created: Date(timeIntervalSince1970: row["created"]))
     }
 
-    // MARK: Tokens
-
-    /// Creates a token and returns its record and its secret, which is shown once and never
-    /// stored (only its SHA-256 is).
-    package func createToken(role: SiteRole, tenants: [TenantID], host: String?, label: String) throws -> (TokenRecord, String) {
-        switch role {
-        case .writer:
-            guard tenants.count == 1, let host else { throw RegistryError.invalid("a writer token is for exactly one tenant and one host") }
-            try HostName.validate(host)
-        case .reader:
-            guard tenants.count == 1 else { throw RegistryError.invalid("a reader token is for exactly one tenant") }
-        case .auditor:
-            guard !tenants.isEmpty else { throw RegistryError.invalid("an auditor token needs at least one tenant") }
-        case .admin:
-            guard tenants.isEmpty else { throw RegistryError.invalid("an admin token covers every tenant; give no tenant") }
-        }
-        let secret = "skt_" + Self.base64URL(SecureRandom.bytes(32))
-        let id = "tok-" + Hex.encode(SecureRandom.bytes(5))
-        let record = TokenRecord(id: id, role: role, tenants: tenants.map(\.hex), host: role == .writer ? host : nil,
-                                 label: label, created: Date(), revoked: nil)
-        try database.write { db in
-            for tenant in tenants {
-                guard try Bool.fetchOne(db, sql: "SELECT 1 FROM tenants WHERE id = ?", arguments: [tenant.hex]) == true else {
-                    throw RegistryError.unknownTenant(tenant.hex)
-                }
-            }
-            try db.execute(sql: "INSERT INTO tokens (id, hash, role, host, label, created) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [id, Data(Self.tokenHash(secret)), role.rawValue, record.host, label, record.created.timeIntervalSince1970])
-            for tenant in tenants {
-                try db.execute(sql: "INSERT INTO token_tenants (token, tenant) VALUES (?, ?)", arguments: [id, tenant.hex])
-            }
-        }
-        return (record, secret)
-    }
-
-    static func tokenHash(_ secret: String) -> [UInt8] { SHA256Hasher.digest(Array(secret.utf8)).bytes }
-
-    static func base64URL(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    /// The principal of a presented secret, or nil for unknown or revoked tokens.
-    package func authenticate(_ secret: String) throws -> Principal? {
-        guard secret.hasPrefix("skt_"), secret.utf8.count < 200 else { return nil }
-        let hash = Hex.encode(Self.tokenHash(secret))
-        let now = ContinuousClock.now
-        if let (principal, cachedAt) = tokenCache.withLock({ $0[hash] }), now - cachedAt < Self.tokenCacheLifetime { return principal }
-        let principal: Principal? = try database.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ? AND revoked IS NULL",
-                                             arguments: [Data(Self.tokenHash(secret))]) else { return nil }
-            let id: String = row["id"]
-            let tenants = try String.fetchAll(db, sql: "SELECT tenant FROM token_tenants WHERE token = ?", arguments: [id])
-            return Principal(tokenID: id, role: SiteRole(rawValue: row["role"]) ?? .reader,
-                             tenants: Set(tenants.compactMap { TenantID(hex: $0) }), host: row["host"])
-        }
-        tokenCache.withLock { cache in
-            if let principal { cache[hash] = (principal, now) } else { cache[hash] = nil }
-        }
-        return principal
-    }
-
-    package func revokeToken(_ id: String) throws {
-        try database.write { db in
-            try db.execute(sql: "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL", arguments: [Date().timeIntervalSince1970, id])
-            guard db.changesCount == 1 else { throw RegistryError.unknownToken(id) }
-        }
-        tokenCache.withLock { $0.removeAll() }
-    }
-
-    package func tokens() throws -> [TokenRecord] {
-        try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created").map { row in
-                let id: String = row["id"]
-                let revoked: Double? = row["revoked"]
-                return TokenRecord(
-                    id: id, role: SiteRole(rawValue: row["role"]) ?? .reader,
-                    tenants: try String.fetchAll(db, sql: "SELECT tenant FROM token_tenants WHERE token = ? ORDER BY tenant", arguments: [id]),
-                    host: row["host"], label: row["label"], created: Date(timeIntervalSince1970: row["created"]),
-                    revoked: revoked.map { Date(timeIntervalSince1970: $0) })
-            }
-        }
-    }
-
-    // MARK: Hosts
-
-    /// Registers a host of `tenant` from its certificate, which must be signed by the tenant.
-    /// Re-registering a name replaces its key (a host that was re-keyed).
-    package func registerHost(tenant: TenantRecord, certificate: HostCertificate) throws -> HostRecord {
-        do { try certificate.verify(by: tenant.publicKey) } catch {
-            throw RegistryError.hostNotCertified("the certificate of \(certificate.hostName) is not signed by tenant \(tenant.name)")
-        }
-        var writer = ByteWriter()
-        certificate.write(into: &writer)
-        let record = HostRecord(tenant: tenant.id, name: certificate.hostName, certificate: certificate, registered: Date())
-        try database.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO hosts (tenant, name, certificate, registered) VALUES (?, ?, ?, ?)",
-                           arguments: [tenant.id.hex, record.name, Data(writer.bytes), record.registered.timeIntervalSince1970])
-        }
-        return record
-    }
-
-    package func host(tenant: TenantID, name: String) throws -> HostRecord? {
-        try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM hosts WHERE tenant = ? AND name = ?", arguments: [tenant.hex, name]).map(Self.host)
-        }
-    }
-
-    package func hosts(tenant: TenantID) throws -> [HostRecord] {
-        try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM hosts WHERE tenant = ? ORDER BY name", arguments: [tenant.hex]).map(Self.host)
-        }
-    }
-
-    package func removeHost(tenant: TenantID, name: String) throws {
-        try database.write { db in
-            try db.execute(sql: "DELETE FROM hosts WHERE tenant = ? AND name = ?", arguments: [tenant.hex, name])
-            guard db.changesCount == 1 else { throw RegistryError.invalid("no host \(name) in that tenant") }
-        }
-    }
-
-    private static func host(_ row: Row) throws -> HostRecord {
-        let data: Data = row["certificate"]
-        var reader = ByteReader(Array(data), context: "host certificate")
-        return HostRecord(tenant: TenantID(hex: row["tenant"] as String)!, name: row["name"],
-                          certificate: try HostCertificate.read(from: &reader), registered: Date(timeIntervalSince1970: row["registered"]))
-    }
-
     // MARK: Seals
 
     package func head(tenant: TenantID, host: String) throws -> SealHead? {
@@ -409,7 +295,7 @@ package final class SiteRegistry: Sendable {
         // Order as store keys sort: bytewise on "host/", so "web1-b/" < "web1.example/" < "web1/".
         if let after {
             sql += " AND (host || '/' > ? || '/' OR (host = ? AND sequence > ?))"
-            _ = arguments.append(contentsOf: [after.0, after.0, Int64(after.1)])
+            _ = arguments.append(contentsOf: [after.0, after.0, Int64(clamping: after.1)])
         }
         sql += " ORDER BY host || '/', sequence LIMIT ?"
         _ = arguments.append(contentsOf: [limit])
@@ -478,24 +364,6 @@ package final class SiteRegistry: Sendable {
     /// Forgets which subtrees are complete (after objects were deleted or quarantined).
     package func forgetCompleteness(tenant: TenantID) throws {
         try database.write { db in try db.execute(sql: "DELETE FROM complete_nodes WHERE tenant = ?", arguments: [tenant.hex]) }
-    }
-
-    // MARK: Audit trail
-
-    package func audit(actor: String, action: String, tenant: TenantID?, detail: String) throws {
-        try database.write { db in
-            try db.execute(sql: "INSERT INTO audit (time, actor, action, tenant, detail) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [Date().timeIntervalSince1970, actor, action, tenant?.hex, detail])
-        }
-    }
-
-    package func auditTrail(limit: Int) throws -> [AuditEntry] {
-        try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
-                AuditEntry(time: Date(timeIntervalSince1970: row["time"]), actor: row["actor"], action: row["action"],
-                           tenant: row["tenant"], detail: row["detail"])
-            }
-        }
     }
 }
 

@@ -9,34 +9,48 @@ import SkiffStorage
 struct SiteRoutes: Sendable {
     let service: SiteService
     let scrubBytesPerSecond: Int
+    let limiter: AuthenticationLimiter
+    let bodies: BodyBudget
 
-    func register(on router: Router<SiteRequestContext>, registry: SiteRegistry, metricsText: @escaping @Sendable () -> [UInt8]) {
-        router.get("/v1/health") { _, _ -> Response in
-            Self.json(HealthBody(status: "ok", version: SiteAPI.version))
+    func register(on router: Router<SiteRequestContext>) {
+        let authentication = SiteAuthMiddleware(registry: service.registry, limiter: limiter, metrics: service.metrics)
+        let tenants = router.group().add(middleware: authentication).add(middleware: SiteRefusalTrail(registry: service.registry))
+        let metrics = service.metrics
+        for operation in SiteOperation.allCases {
+            let method = HTTPRequest.Method(operation.method)!
+            let path = RouterPath(operation.pattern)
+            switch operation {
+            case .health: router.on(path, method: method) { _, _ in Self.json(HealthBody(status: "ok", version: SiteAPI.version)) }
+            case .metrics:
+                // Anyone sees the site-wide series; an administrator's token adds the per-tenant ones.
+                router.on(path, method: method) { request, context -> Response in
+                    let principal = try authentication.authenticate(request, context: context, required: false)
+                    if let principal, principal.role != .admin {
+                        throw SiteError.forbidden("only an administrator's token shows per-tenant metrics; ask without a token for the site-wide ones")
+                    }
+                    return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                                    body: .init(byteBuffer: ByteBuffer(bytes: metrics.text(detailed: principal != nil))))
+                }
+            case .missing: tenants.on(path, method: method, use: missing)
+            case .putObject: tenants.on(path, method: method, use: putObject)
+            case .putObjects: tenants.on(path, method: method, use: putObjects)
+            case .fetch: tenants.on(path, method: method, use: fetchObjects)
+            case .getObject: tenants.on(path, method: method, use: getObject)
+            case .headObject: tenants.on(path, method: method, use: headObject)
+            case .deleteObject: tenants.on(path, method: method, use: deleteObject)
+            case .listObjects: tenants.on(path, method: method, use: listObjects)
+            case .putSeal: tenants.on(path, method: method, use: putSeal)
+            case .listSeals: tenants.on(path, method: method, use: listSeals)
+            case .getSeal: tenants.on(path, method: method, use: getSeal)
+            case .scrubStatus: tenants.on(path, method: method, use: scrubStatus)
+            case .retireSeal: tenants.on(path, method: method, use: retireSeal)
+            case .getRetiredSeal: tenants.on(path, method: method, use: getRetiredSeal)
+            case .retentionSettings: tenants.on(path, method: method, use: retentionSettings)
+            case .retentionPlan: tenants.on(path, method: method, use: retentionPlan)
+            case .applyRetention: tenants.on(path, method: method, use: applyRetention)
+            case .collectGarbage: tenants.on(path, method: method, use: collectGarbage)
+            }
         }
-        router.get("/metrics") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: metricsText())))
-        }
-        let tenants = router.group("/v1/tenants").add(middleware: SiteAuthMiddleware(registry: registry))
-        tenants.post(":tenant/missing", use: missing)
-        tenants.put(":tenant/objects/:address", use: putObject)
-        tenants.post(":tenant/objects", use: putObjects)
-        tenants.post(":tenant/fetch", use: fetchObjects)
-        tenants.get(":tenant/objects/:address", use: getObject)
-        tenants.head(":tenant/objects/:address", use: headObject)
-        tenants.delete(":tenant/objects/:address", use: deleteObject)
-        tenants.get(":tenant/objects", use: listObjects)
-        tenants.put(":tenant/seals", use: putSeal)
-        tenants.get(":tenant/seals", use: listSeals)
-        tenants.get(":tenant/seals/:host/:file", use: getSeal)
-        tenants.get(":tenant/scrub", use: scrubStatus)
-        tenants.delete(":tenant/seals/:host/:file", use: retireSeal)
-        tenants.get(":tenant/retired/:host/:file", use: getRetiredSeal)
-        tenants.get(":tenant/retention", use: retentionSettings)
-        tenants.get(":tenant/retention/plan", use: retentionPlan)
-        tenants.post(":tenant/retention/apply", use: applyRetention)
-        tenants.post(":tenant/gc", use: collectGarbage)
     }
 
     // MARK: Helpers
@@ -65,7 +79,8 @@ struct SiteRoutes: Sendable {
 
     static func bytes(_ buffer: ByteBuffer) -> [UInt8] { Array(buffer.readableBytesView) }
 
-    /// "bytes=a-b" or "bytes=a-" → a half-open range.
+    /// "bytes=a-b" or "bytes=a-" → a half-open range, open-ended as `..<Int.max`. Callers
+    /// clamp it to the value before reading (`SiteService.getObject`).
     static func range(_ header: String?) throws -> Range<Int>? {
         guard let header else { return nil }
         guard header.hasPrefix("bytes="), !header.contains(",") else { throw SiteError.badRequest("only single byte ranges are served") }
@@ -73,14 +88,19 @@ struct SiteRoutes: Sendable {
         guard parts.count == 2, let start = Int(parts[0]), start >= 0 else { throw SiteError.badRequest("unreadable Range header") }
         if parts[1].isEmpty { return start..<Int.max }
         guard let end = Int(parts[1]), end >= start else { throw SiteError.badRequest("unreadable Range header") }
-        return start..<end + 1
+        return start..<(end == Int.max ? end : end + 1)
     }
 
     // MARK: Objects
 
     @Sendable func missing(_ request: Request, context: SiteRequestContext) async throws -> Response {
         let (tenant, principal) = try tenant(context)
-        let query = try await request.decode(as: MissingQuery.self, context: context)
+        let query = try await bodies.withRoom(for: request, limit: context.maxUploadSize) {
+            try await request.decode(as: MissingQuery.self, context: context)
+        }
+        guard query.addresses.count + query.identities.count <= SiteService.maxQueryItems else {
+            throw SiteError.tooLarge("at most \(SiteService.maxQueryItems) addresses and identities per query")
+        }
         let addresses = try query.addresses.map { text -> ObjectAddress in
             guard let address = ObjectAddress(hex: text) else { throw SiteError.badRequest("bad address \(text)") }
             return address
@@ -98,24 +118,27 @@ struct SiteRoutes: Sendable {
         let (tenant, principal) = try tenant(context)
         let address = try address(context)
         guard principal.mayWriteObjects else { throw SiteError.forbidden("a \(principal.role.rawValue) token cannot upload") }
-        let body = try await request.body.collect(upTo: ObjectHeader.maxObjectSize)
-        let outcome = try await service.putObject(tenant: tenant, address: address, bytes: Self.bytes(body), principal: principal)
-        return Response(status: outcome == .stored ? .created : .ok)
+        return try await bodies.withRoom(for: request, limit: ObjectHeader.maxObjectSize) {
+            let body = try await request.body.collect(upTo: ObjectHeader.maxObjectSize)
+            let outcome = try await service.putObject(tenant: tenant, address: address, bytes: Self.bytes(body), principal: principal)
+            return Response(status: outcome == .stored ? .created : .ok)
+        }
     }
 
     @Sendable func putObjects(_ request: Request, context: SiteRequestContext) async throws -> Response {
         let (tenant, principal) = try tenant(context)
         guard principal.mayWriteObjects else { throw SiteError.forbidden("a \(principal.role.rawValue) token cannot upload") }
-        let body = try await request.body.collect(upTo: ObjectBundle.maxBodySize)
-        let objects = try body.readableBytesView.withUnsafeBytes { raw in
-            do {
-                return try ObjectBundle.records(raw).map { (address: $0.address, bytes: Array(raw[$0.range])) }
-            } catch let error as FormatError {
-                throw SiteError.badRequest("malformed object bundle: \(error)")
+        return try await bodies.withRoom(for: request, limit: ObjectBundle.maxBodySize) {
+            let body = try await request.body.collect(upTo: ObjectBundle.maxBodySize)
+            let objects = try body.readableBytesView.withUnsafeBytes { raw in
+                do {
+                    return try ObjectBundle.records(raw).map { (address: $0.address, bytes: Array(UnsafeRawBufferPointer(rebasing: raw[$0.range]))) }
+                } catch let error as FormatError {
+                    throw SiteError.badRequest("malformed object bundle: \(error)")
+                }
             }
+            return Self.json(try await service.putObjects(tenant: tenant, objects: objects, principal: principal))
         }
-        let acceptance = try await service.putObjects(tenant: tenant, objects: objects, principal: principal)
-        return Self.json(acceptance)
     }
 
     /// Objects a fetch answer reads ahead of the one it sends.
@@ -199,10 +222,16 @@ struct SiteRoutes: Sendable {
 
     @Sendable func getObject(_ request: Request, context: SiteRequestContext) async throws -> Response {
         let (tenant, principal) = try tenant(context)
-        let range = try Self.range(request.headers[.range])
-        let bytes = try await service.getObject(tenant: tenant, address: try address(context), range: range, principal: principal)
-        return Response(status: range == nil ? .ok : .partialContent, headers: [.contentType: "application/octet-stream"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        let address = try address(context)
+        guard let range = try Self.range(request.headers[.range]) else {
+            let bytes = try await service.getObject(tenant: tenant, address: address, principal: principal)
+            return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        let part = try await service.getObject(tenant: tenant, address: address, range: range, principal: principal)
+        let last = part.range.upperBound - 1
+        return Response(status: .partialContent,
+                        headers: [.contentType: "application/octet-stream", .contentRange: "bytes \(part.range.lowerBound)-\(last)/\(part.size)"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: part.bytes)))
     }
 
     @Sendable func headObject(_ request: Request, context: SiteRequestContext) async throws -> Response {

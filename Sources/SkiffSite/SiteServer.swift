@@ -6,7 +6,6 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
-import Prometheus
 import ServiceLifecycle
 import SkiffStorage
 import SkiffSystem
@@ -32,6 +31,11 @@ package struct SiteServerConfiguration: Sendable {
     package var scrubPause: Duration = .seconds(86_400)
     /// Applying retention and collecting garbage (nil: only when an administrator asks).
     package var retentionInterval: Duration?
+    /// Memory for request bodies in flight (`BodyBudget`), and how long a request waits for it.
+    package var bodyMemoryBytes = 256 << 20
+    package var bodyMemoryWait: Duration = .seconds(30)
+    /// When slow clients are cut off (`SlowClientGuard`).
+    package var slowClients = SlowClientLimits()
 
     package init(dataFolder: RawPath, host: String, port: Int, certificatePath: String, privateKeyPath: String, http2: Bool) {
         self.dataFolder = dataFolder
@@ -50,40 +54,43 @@ package enum SiteServer {
     /// Runs until SIGTERM or SIGINT. `onListening` receives the bound port (useful with
     /// port 0).
     package static func run(
-        configuration: SiteServerConfiguration, registry: PrometheusCollectorRegistry, logger: Logger,
-        onListening: @escaping @Sendable (Int) -> Void
+        configuration: SiteServerConfiguration, logger: Logger, onListening: @escaping @Sendable (Int) -> Void
     ) async throws {
         let siteRegistry = try SiteRegistry(path: configuration.dataFolder.appending("site.sqlite").description)
         let metrics = SiteMetrics()
         let service = SiteService(registry: siteRegistry, stores: configuration.stores, metrics: metrics, logger: logger)
         try await withCleanup {
             try await service.reconcile()
-            try await serve(service, configuration: configuration, registry: registry, logger: logger, onListening: onListening)
+            try await serve(service, configuration: configuration, logger: logger, onListening: onListening)
         } cleanup: {
             await configuration.stores.shutdown()
         }
     }
 
     private static func serve(
-        _ service: SiteService, configuration: SiteServerConfiguration, registry: PrometheusCollectorRegistry, logger: Logger,
+        _ service: SiteService, configuration: SiteServerConfiguration, logger: Logger,
         onListening: @escaping @Sendable (Int) -> Void
     ) async throws {
-        let siteRegistry = service.registry
         let metrics = service.metrics
 
         let router = Router(context: SiteRequestContext.self)
         router.add(middleware: SiteErrorMiddleware(metrics: metrics))
-        SiteRoutes(service: service, scrubBytesPerSecond: configuration.scrubBytesPerSecond).register(on: router, registry: siteRegistry, metricsText: { registry.emitToBuffer() })
+        let bodies = BodyBudget(bytes: configuration.bodyMemoryBytes, wait: configuration.bodyMemoryWait, metrics: metrics)
+        SiteRoutes(service: service, scrubBytesPerSecond: configuration.scrubBytesPerSecond, limiter: AuthenticationLimiter(), bodies: bodies)
+            .register(on: router)
 
         let tls = try tlsConfiguration(configuration)
         let idle = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000)
+        let limits = configuration.slowClients
+        let perConnection = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [SlowClientGuard(limits: limits, onCutOff: { metrics.slowClientClosed(reason: $0) })], idleTimeout: idle)
         let server: HTTPServerBuilder
         if configuration.http2 {
-            var http2 = HTTP2UpgradeChannel.Configuration(idleTimeout: configuration.idleTimeout, streamConfiguration: .init(idleTimeout: idle))
+            var http2 = HTTP2UpgradeChannel.Configuration(idleTimeout: configuration.idleTimeout, streamConfiguration: perConnection)
             http2.gracefulCloseTimeout = .seconds(10)
             server = try .http2Upgrade(tlsConfiguration: tls, configuration: http2)
         } else {
-            server = try .tls(.http1(configuration: .init(idleTimeout: idle)), tlsConfiguration: tls)
+            server = try .tls(.http1(configuration: perConnection), tlsConfiguration: tls)
         }
         let app = Application(
             router: router, server: server,
@@ -129,16 +136,22 @@ package struct SiteSetupError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Periodic work beside the server: writes the buffered identity index every second.
+/// Periodic work beside the server: counts the stores once (quotas), then every second writes
+/// the buffered identity index and the tenants' usage.
 struct Housekeeping: Service {
     let service: SiteService
     let logger: Logger
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            let counting = Task { await service.countStores() }
+            defer { counting.cancel() }
             while !Task.isCancelled {
                 do { try service.flushIdentities() } catch {
                     logger.warning("writing the identity index failed", metadata: ["error": "\(error)"])
+                }
+                do { try service.publishUsage() } catch {
+                    logger.warning("recording tenants' usage failed", metadata: ["error": "\(error)"])
                 }
                 try? await Task.sleep(for: .seconds(1))
             }

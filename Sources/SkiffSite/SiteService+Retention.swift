@@ -33,7 +33,7 @@ extension SiteService {
     /// Retires every seal the plan retires. Seals that became protected since the plan was
     /// made (a new hold, a new head) are left and listed as refused.
     package func applyRetention(tenant: TenantRecord, principal: Principal, now: Date = Date()) async throws -> RetirementReport {
-        try requireAdministrator(principal, tenant: tenant, attempt: "retention apply")
+        try requireAdministrator(principal, tenant: tenant, attempt: "apply retention")
         var report = RetirementReport(retired: [], refused: [])
         for decision in try await retentionPlan(tenant: tenant, principal: principal, now: now).retired {
             do {
@@ -43,6 +43,8 @@ extension SiteService {
                 report.retired.append("\(decision.host)#\(decision.sequence)")
             } catch let error as SiteError where error.status < 500 {
                 report.refused.append("\(decision.host)#\(decision.sequence): \(error.code)")
+                try registry.audit(actor: principal.tokenID, action: "refused-retire", tenant: tenant.id,
+                                   detail: "\(decision.host)#\(decision.sequence): \(error.code): \(error.message)")
             }
         }
         try registry.audit(actor: principal.tokenID, action: "retention-apply", tenant: tenant.id,
@@ -55,7 +57,8 @@ extension SiteService {
     /// reached become garbage once they leave the reuse horizon. Idempotent.
     /// - Throws: `forbidden` (not an administrator), `not-found` (no seal of that name),
     ///   `immutable` (accepted within the immutability window), `held`, `chain-head` (the
-    ///   host's newest seal). Every refusal is written to the audit trail.
+    ///   host's newest seal). Refusals of requests are written to the audit trail by
+    ///   `SiteRefusalTrail`, refusals within `applyRetention` by it.
     package func retireSeal(tenant: TenantRecord, name: SealName, principal: Principal, reason: String, now: Date = Date()) async throws {
         let (host, sequence) = (name.host, name.sequence)
         try requireAdministrator(principal, tenant: tenant, attempt: "retire seal \(name.short)")
@@ -77,11 +80,7 @@ extension SiteService {
             } else {
                 refusal = nil
             }
-            if let refusal {
-                try registry.audit(actor: principal.tokenID, action: "refused-retire", tenant: tenant.id, detail: "\(name.short): \(refusal.code)")
-                metrics.rejected(code: refusal.code)
-                throw refusal
-            }
+            if let refusal { throw refusal }
             let store = try store(tenant.id)
             try await translated {
                 let bytes = try await store.get(.seal(name))
@@ -107,7 +106,7 @@ extension SiteService {
 
     /// Runs garbage collection for a tenant (administrators only).
     package func collectGarbage(tenant: TenantRecord, principal: Principal) async throws -> CollectionReport {
-        try requireAdministrator(principal, tenant: tenant, attempt: "garbage collection")
+        try requireAdministrator(principal, tenant: tenant, attempt: "collect garbage")
         // One collection per tenant at a time in this process.
         return try await sealLocks.withLock("gc/\(tenant.id.hex)") {
             do {
@@ -118,12 +117,8 @@ extension SiteService {
         }
     }
 
-    /// Refuses (and records) an attempt by anyone but an administrator.
+    /// Refuses an attempt by anyone but an administrator (the refusal trail records it).
     func requireAdministrator(_ principal: Principal, tenant: TenantRecord, attempt: String) throws {
-        guard principal.mayDelete else {
-            try registry.audit(actor: principal.tokenID, action: "refused-retention", tenant: tenant.id, detail: "\(attempt) (role \(principal.role.rawValue))")
-            metrics.rejected(code: "forbidden")
-            throw SiteError.forbidden("only administrators may retire seals or collect garbage")
-        }
+        guard principal.mayDelete else { throw SiteError.forbidden("only administrators may \(attempt)") }
     }
 }

@@ -13,6 +13,8 @@ package final class SiteService: Sendable {
     package let registry: SiteRegistry
     package let stores: any TenantStores
     package let metrics: SiteMetrics
+    /// What each tenant stores and has not sealed, against its quota.
+    package let quotas: QuotaLedger
     let logger: Logger
     let sealLocks = KeyedLocks<String>()
     private let pendingIdentities = Mutex<[(TenantID, ObjectIdentity, ObjectAddress)]>([])
@@ -27,6 +29,7 @@ package final class SiteService: Sendable {
         self.stores = stores
         self.metrics = metrics
         self.logger = logger
+        quotas = QuotaLedger(readQuota: { [registry] in try registry.quota(tenant: $0) })
     }
 
     /// The store of a tenant's objects and seals.
@@ -37,10 +40,16 @@ package final class SiteService: Sendable {
     }
 
     /// The tenant, if the principal may act on it. Unknown and foreign tenants are refused
-    /// alike, so a token cannot probe which tenants exist.
+    /// alike, so a token cannot probe which tenants exist. A writer acts only while its host
+    /// is registered (a host removed with `skiff-site host remove` keeps no write access).
     package func tenant(_ text: String, for principal: Principal) throws -> TenantRecord {
         guard let id = TenantID(hex: text), principal.covers(id), let record = try registry.tenant(id) else {
-            throw SiteError.forbidden("this token has no access to tenant \(text)")
+            throw SiteError.forbidden("this token has no access to tenant \(text.prefix(64))")
+        }
+        if principal.role == .writer {
+            guard let host = principal.host, try registry.host(tenant: id, name: host) != nil else {
+                throw SiteError.forbidden("host \(principal.host ?? "?") of this writer token is not registered at the site")
+            }
         }
         return record
     }
@@ -52,7 +61,11 @@ package final class SiteService: Sendable {
     package func putObject(tenant: TenantRecord, address: ObjectAddress, bytes: [UInt8], principal: Principal) async throws -> PutOutcome {
         guard principal.mayWriteObjects else { throw SiteError.forbidden("a \(principal.role.rawValue) token cannot upload") }
         let identity = try check(address, bytes)
-        return try await store(address, bytes, identity: identity, tenant: tenant)
+        return try await withQuota(bytes.count, tenant: tenant) { added in
+            let (outcome, isNew) = try await store(address, bytes, identity: identity, tenant: tenant)
+            if isNew { added.append((address, bytes.count)) }
+            return outcome
+        }
     }
 
     /// Stores the objects of one bundle. Every object is checked first (address and header):
@@ -74,15 +87,34 @@ package final class SiteService: Sendable {
             throw SiteError(422, "address-mismatch", "\(mismatched.count) objects of the bundle do not hash to their addresses; nothing was stored",
                             addresses: mismatched.map(\.hex))
         }
-        var acceptance = BundleAcceptance(stored: 0, present: 0)
-        for (object, identity) in zip(objects, identities) {
-            if try await store(object.address, object.bytes, identity: identity, tenant: tenant) == .stored {
-                acceptance.stored += 1
-            } else {
-                acceptance.present += 1
+        return try await withQuota(objects.reduce(0) { $0 + $1.bytes.count }, tenant: tenant) { added in
+            var acceptance = BundleAcceptance(stored: 0, present: 0)
+            for (object, identity) in zip(objects, identities) {
+                let (outcome, isNew) = try await store(object.address, object.bytes, identity: identity, tenant: tenant)
+                if isNew { added.append((object.address, object.bytes.count)) }
+                if outcome == .stored { acceptance.stored += 1 } else { acceptance.present += 1 }
             }
+            return acceptance
         }
-        return acceptance
+    }
+
+    /// Runs an upload of `bytes` within the tenant's quota: room is reserved first (all of a
+    /// bundle at once), and what `body` adds to the list is counted as stored, also when it
+    /// fails half-way.
+    /// - Throws: `SiteError.quotaExceeded` before anything is stored when it would not fit.
+    private func withQuota<T>(_ bytes: Int, tenant: TenantRecord, _ body: (inout [(address: ObjectAddress, bytes: Int)]) async throws -> T)
+        async throws -> T
+    {
+        let reservation = try quotas.reserve(bytes, tenant: tenant.id, name: tenant.name)
+        var added: [(address: ObjectAddress, bytes: Int)] = []
+        do {
+            let result = try await body(&added)
+            quotas.settle(reservation, stored: added, tenant: tenant.id)
+            return result
+        } catch {
+            quotas.settle(reservation, stored: added, tenant: tenant.id)
+            throw error
+        }
     }
 
     /// Checks that `bytes` hash to `address` and that the header parses; returns the keyed
@@ -93,20 +125,23 @@ package final class SiteService: Sendable {
         }
         let actual = ObjectAddress(SHA256Hasher.digest(bytes))
         guard actual == address else {
-            metrics.rejected(code: "address-mismatch")
             throw SiteError.addressMismatch(address, actual)
         }
         do { return try ObjectHeader.parse(bytes).identity } catch let error as FormatError {
-            metrics.rejected(code: "malformed-object")
             throw SiteError.malformedObject("\(address.hex): \(error)")
         }
     }
 
     /// Stores checked bytes. When the address is already here but its copy no longer hashes
     /// to it (disk damage; healing re-sends such objects), the verified upload replaces it.
-    private func store(_ address: ObjectAddress, _ bytes: [UInt8], identity: ObjectIdentity?, tenant: TenantRecord) async throws -> PutOutcome {
+    /// - Returns: `.stored` for a new or repaired copy, and whether the bytes are new to the
+    ///   store (not a repair).
+    private func store(_ address: ObjectAddress, _ bytes: [UInt8], identity: ObjectIdentity?, tenant: TenantRecord) async throws
+        -> (PutOutcome, isNew: Bool)
+    {
         let store = try store(tenant.id)
         var outcome = try await translated { try await store.put(.object(address), bytes) }
+        let isNew = outcome == .stored
         if outcome == .alreadyPresent {
             // The host will reuse it: refresh its age as a "present" answer does (rule G3).
             _ = try await translated { try await store.vouch(.object(address)) }
@@ -125,7 +160,7 @@ package final class SiteService: Sendable {
             metrics.objectStored(tenant: tenant.name, bytes: bytes.count)
             if let identity { pendingIdentities.withLock { $0.append((tenant.id, identity, address)) } }
         }
-        return outcome
+        return (outcome, isNew)
     }
 
     /// Vouches for each address (rule G3) and returns those present, several at a time: on a
@@ -160,9 +195,24 @@ package final class SiteService: Sendable {
         return (missing, candidates.filter { held.contains($0.value) })
     }
 
-    package func getObject(tenant: TenantRecord, address: ObjectAddress, range: Range<Int>?, principal: Principal) async throws -> [UInt8] {
+    /// A whole object.
+    package func getObject(tenant: TenantRecord, address: ObjectAddress, principal: Principal) async throws -> [UInt8] {
         try await readingObject(tenant: tenant, address: address, principal: principal) { store, key in
-            try await store.get(key, byteRange: range)
+            try await store.get(key)
+        }
+    }
+
+    /// The bytes of `range` of an object (a `Range` request), clamped to its size, with the
+    /// range actually served and the object's size.
+    /// - Throws: `SiteError.rangeNotSatisfiable` when the range starts at or after the end.
+    package func getObject(tenant: TenantRecord, address: ObjectAddress, range: Range<Int>, principal: Principal) async throws
+        -> (bytes: [UInt8], range: Range<Int>, size: Int)
+    {
+        try await readingObject(tenant: tenant, address: address, principal: principal) { store, key in
+            guard let size = try await store.size(key) else { throw StoreError.notFound(key) }
+            guard range.lowerBound < size else { throw SiteError.rangeNotSatisfiable(size: size) }
+            let served = range.clamped(to: 0..<size)
+            return (try await store.get(key, byteRange: served), served, size)
         }
     }
 
@@ -203,16 +253,10 @@ package final class SiteService: Sendable {
     /// Deletes an object. Administrators only; every deletion and every refused attempt is
     /// written to the audit trail.
     package func deleteObject(tenant: TenantRecord, address: ObjectAddress, principal: Principal) async throws {
-        guard principal.mayDelete else {
-            try registry.audit(actor: principal.tokenID, action: "refused-delete", tenant: tenant.id, detail: "object \(address) (role \(principal.role.rawValue))")
-            metrics.rejected(code: "forbidden")
-            throw SiteError.forbidden("only administrators may delete")
-        }
+        guard principal.mayDelete else { throw SiteError.forbidden("only administrators may delete") }
         let store = try store(tenant.id)
         let window = try registry.retentionSettings(tenant: tenant.id).immutability.effective(at: Date())
         if let (modified, _) = try await translated({ try await store.age(.object(address)) }), modified + window > Int(Date().timeIntervalSince1970) {
-            try registry.audit(actor: principal.tokenID, action: "refused-delete", tenant: tenant.id, detail: "object \(address): immutable")
-            metrics.rejected(code: "immutable")
             throw SiteError(423, "immutable", "object \(address.hex) is inside the immutability window (\(RetentionPlan.duration(window)))")
         }
         try await translated { try await store.delete(.object(address)) }
@@ -234,25 +278,19 @@ package final class SiteService: Sendable {
         }
         let seal: Seal
         do { seal = try Seal.decode(bytes) } catch {
-            metrics.rejected(code: "malformed-seal")
             throw SiteError.malformedSeal("\(error)")
         }
         guard seal.tenant == tenant.id else { throw SiteError.wrongTenant("the seal is for tenant \(seal.tenant)") }
         if principal.role == .writer, principal.host != seal.hostName {
-            try registry.audit(actor: principal.tokenID, action: "refused-seal", tenant: tenant.id, detail: "writer of \(principal.host ?? "?") sent a seal of \(seal.hostName)")
-            metrics.rejected(code: "wrong-host")
             throw SiteError.wrongHost("this token writes for host \(principal.host ?? "?"), not \(seal.hostName)")
         }
         guard let host = try registry.host(tenant: tenant.id, name: seal.hostName) else {
-            metrics.rejected(code: "unknown-signer")
             throw SiteError.unknownSigner("host \(seal.hostName) is not registered for this tenant")
         }
         guard host.certificate.publicKey == seal.certificate.publicKey, (try? seal.certificate.verify(by: tenant.publicKey)) != nil else {
-            metrics.rejected(code: "unknown-signer")
             throw SiteError.unknownSigner("the seal is signed by key \(seal.certificate.publicKey.fingerprint.prefix(16))…, not the key registered for \(seal.hostName)")
         }
         do { try seal.verifySignature() } catch {
-            metrics.rejected(code: "bad-signature")
             throw SiteError.badSignature("the signature of seal \(seal.name.short) does not verify")
         }
         let store = try store(tenant.id)
@@ -262,14 +300,21 @@ package final class SiteService: Sendable {
             if let head, head.sequence == seal.sequence, head.hash == seal.hash { return (seal.name, false) }
             let continues = head.map { seal.sequence == $0.sequence + 1 && seal.previous == $0.hash } ?? (seal.sequence == 1)
             guard continues else {
-                metrics.rejected(code: "chain-conflict")
                 let state = head.map { "the newest seal of \(seal.hostName) here is #\($0.sequence) \($0.hash.hex.prefix(12))" } ?? "no seal of \(seal.hostName) is here yet"
                 throw SiteError.chainConflict("seal #\(seal.sequence) does not continue the chain: \(state)")
             }
-            let missing = try await missingBelow(seal.root, tenant: tenant.id, store: store)
+            let previousTime = try head.flatMap { try registry.sealEntry(tenant: tenant.id, host: seal.hostName, sequence: $0.sequence) }
+                .map { Timestamp(unixNanoseconds: $0.time) }
+            if let problem = SealPlausibility.problem(seal, previousTime: previousTime, now: Timestamp(unixNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))) {
+                throw SiteError.implausibleSeal("seal #\(seal.sequence) of \(seal.hostName) is refused: \(problem)")
+            }
+            let (missing, reached) = try await missingBelow(seal.root, tenant: tenant.id, store: store)
             guard missing.isEmpty else {
-                metrics.rejected(code: "missing-objects")
                 throw SiteError.missingObjects(Array(missing.prefix(1000)))
+            }
+            let rootKind = try await translated { try await Repository(store: store, location: "site").objectHeader(seal.root).kind }
+            guard rootKind == .snapshot else {
+                throw SiteError.implausibleSeal("seal #\(seal.sequence) of \(seal.hostName) is refused: its root is a \(rootKind) object, not a snapshot")
             }
             try await translated { try await store.flush() }
             try await claim(seal, store: store)
@@ -278,6 +323,7 @@ package final class SiteService: Sendable {
                 try await store.flush()
             }
             try registry.recordSeal(seal, tenant: tenant.id)
+            quotas.sealed(reached, tenant: tenant.id)
             metrics.sealAccepted(tenant: tenant.name, host: seal.hostName, time: seal.time)
             logger.info("accepted seal", metadata: ["tenant": "\(tenant.name)", "seal": "\(seal.name.short)"])
             return (seal.name, true)
@@ -293,7 +339,6 @@ package final class SiteService: Sendable {
         guard try await translated({ try await store.put(key, seal.hash.bytes) }) == .alreadyPresent else { return }
         let holder = try await translated { try await store.get(key) }
         guard holder != seal.hash.bytes else { return }
-        metrics.rejected(code: "chain-conflict")
         throw SiteError.chainConflict("seal #\(seal.sequence) of \(seal.hostName) was already taken by another seal (\(Hex.encode(holder.prefix(6))))")
     }
 
@@ -337,13 +382,17 @@ package final class SiteService: Sendable {
         }
     }
 
-    /// Every object reachable from `root` that the store lacks. Subtrees found complete are
+    /// Every object reachable from `root` that the store lacks, and those it holds that the walk
+    /// reached (all but the subtrees already known complete). Subtrees found complete are
     /// remembered, so a new snapshot only walks what is new.
-    private func missingBelow(_ root: ObjectAddress, tenant: TenantID, store: any SiteStore) async throws -> [ObjectAddress] {
+    private func missingBelow(_ root: ObjectAddress, tenant: TenantID, store: any SiteStore) async throws
+        -> (missing: [ObjectAddress], reached: [ObjectAddress])
+    {
         let repository = Repository(store: store, location: "site")
         // On a bucket every header read is a round trip: keep several in flight.
         let lanes = store.isShared ? 16 : 1
         var missing: [ObjectAddress] = []
+        var reached: [ObjectAddress] = []
         var visited = Set<ObjectAddress>()
         var nodes: [ObjectAddress] = []
         var frontier = [root]
@@ -364,13 +413,14 @@ package final class SiteService: Sendable {
                     missing.append(address)
                     continue
                 }
+                reached.append(address)
                 if !header.children.isEmpty { nodes.append(address) }
                 next.append(contentsOf: header.links)
             }
             frontier = next
         }
         if missing.isEmpty { try registry.markComplete(nodes, tenant: tenant) }
-        return missing
+        return (missing, reached)
     }
 
     /// The index of seals. On a shared store, first indexes what other site processes accepted
@@ -403,7 +453,9 @@ package final class SiteService: Sendable {
     package func quarantine(_ address: ObjectAddress, tenant: TenantRecord, reason: String) async throws {
         let store = try store(tenant.id)
         guard try await !Self.isIntact(address, in: store) else { return }
+        let size = try await store.size(.object(address)) ?? 0
         guard try await store.quarantine(.object(address)) else { return }
+        quotas.removed(objects: 1, bytes: size, tenant: tenant.id)
         quarantinedAddresses.withLock { _ = $0[tenant.id, default: []].insert(address) }
         try registry.quarantine(address, tenant: tenant.id, reason: reason)
         try registry.forgetCompleteness(tenant: tenant.id)

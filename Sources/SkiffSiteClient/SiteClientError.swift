@@ -17,6 +17,8 @@ package enum SiteClientError: Error, Equatable, CustomStringConvertible {
     package var isTransient: Bool {
         switch self {
         case .unreachable: return true
+        // Over quota: the site answers and refuses until its administrator acts; not an outage.
+        case .rejected(_, _, "quota-exceeded", _, _): return false
         case .rejected(_, let status, _, _, _): return status >= 500 || status == 429 || status == 408
         case .untrusted, .protocolViolation: return false
         }

@@ -81,6 +81,10 @@ import Testing
         #expect(wrongPassphrase.status == 5, "\(wrongPassphrase)")
         #expect(wrongPassphrase.standardError.contains("wrong passphrase"))
 
+        let missingPassphraseFile = try w.skiff(["verify", "--repo", w.repo, "--restore-key", w.restoreKey,
+                                                 "--passphrase-file", w.folder.appending("no-such-file").description])
+        #expect(missingPassphraseFile.status == 5 && missingPassphraseFile.standardError.contains("passphrase file"), "\(missingPassphraseFile)")
+
         let noRepository = try w.skiff(["backup", w.source.description, "--repo", w.folder.appending("missing").description, "--host-key", w.hostKey])
         #expect(noRepository.status == 4, "\(noRepository)")
 

@@ -105,6 +105,9 @@ import Testing
         try TreeGenerator.write(Array(otherTenant.publicKey.armored.utf8), to: setup.farm.folder.appending("other.pub"))
         let data = setup.farm.sites[0].data.description
         try SiteFarm.siteCLI(["tenant", "add", "other", "--data", data, "--key", setup.farm.folder.appending("other.pub").description])
+        let otherTenantHost = try TestKeys.host("web1", of: otherTenant)
+        try TreeGenerator.write(Array(otherTenantHost.certificate.armored(tenant: otherTenant.tenant).utf8), to: setup.farm.folder.appending("other-web1.cert"))
+        try SiteFarm.siteCLI(["host", "add", "--data", data, "--certificate", setup.farm.folder.appending("other-web1.cert").description])
         try SiteFarm.siteCLI(["token", "create", "--data", data, "--role", "writer", "--tenant", "other", "--host", "web1",
                               "--out", setup.farm.folder.appending("other.writer").description])
         let otherWriter = try await setup.client(token: String(decoding: try FileIO.readFile(setup.farm.folder.appending("other.writer")), as: UTF8.self)

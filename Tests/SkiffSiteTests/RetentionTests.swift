@@ -175,7 +175,7 @@ import Testing
         #expect(try Self.seals(farm, state: "retained").count == 2)
 
         let trail = try SiteFarm.siteCLI(["audit-trail", "--data", farm.sites[0].data.description, "--json"]).standardOutput
-        #expect(trail.contains("refused-retention") && trail.contains("refused-retire") && trail.contains("refused-delete")
+        #expect(trail.contains("refused-retire-seal") && trail.contains("\"writer\"") && trail.contains("refused-delete")
                 && trail.contains("immutability-window"), "\(trail)")
     }
 

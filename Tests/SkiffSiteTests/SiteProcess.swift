@@ -64,4 +64,7 @@ final class SiteProcess: Sendable {
     }
 
     var isRunning: Bool { state.withLock { $0.process?.isRunning ?? false } }
+
+    /// The server's process id while it runs.
+    var processIdentifier: Int32? { state.withLock { $0.process?.processIdentifier } }
 }

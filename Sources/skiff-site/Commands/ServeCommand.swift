@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Metrics
-import Prometheus
 import SkiffSite
 import SkiffSystem
 
@@ -31,6 +29,14 @@ struct ServeCommand: AsyncParsableCommand {
     var scrubInterval: Double = 24
     @Option(name: .long, help: ArgumentHelp("Apply every tenant's retention policy and collect garbage every this many hours (0: only on request).", valueName: "HOURS"))
     var gcInterval: Double = 24
+    @Option(name: .long, help: ArgumentHelp("Memory for request bodies in flight; requests beyond it wait (up to 30 s), then get 503.", valueName: "MIB"))
+    var bodyMemory: Int = 256
+    @Option(name: .long, help: ArgumentHelp("How long a request waits for body memory before it gets 503 overloaded.", valueName: "SECONDS"))
+    var bodyWait: Int = 30
+    @Option(name: .long, help: ArgumentHelp("Cut off a client whose request body arrives slower than this (after 10 s).", valueName: "KIB/S"))
+    var minUploadRate: Int = 32
+    @Option(name: .long, help: ArgumentHelp("Cut off a client whose request takes longer than this to arrive.", valueName: "SECONDS"))
+    var requestTimeout: Int = 600
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -41,6 +47,11 @@ struct ServeCommand: AsyncParsableCommand {
         guard scrubRate >= 0, scrubInterval >= 0, gcInterval >= 0 else {
             throw SiteCommandFailure.usage("--scrub-rate, --scrub-interval and --gc-interval cannot be negative")
         }
+        guard (16...1 << 20).contains(bodyMemory), (1...3600).contains(bodyWait), (1...1 << 20).contains(minUploadRate),
+              (10...86_400).contains(requestTimeout) else {
+            throw SiteCommandFailure.usage(
+                "--body-memory is 16 to 1048576 MiB, --body-wait 1 to 3600 s, --min-upload-rate 1 to 1048576 KiB/s, --request-timeout 10 to 86400 s")
+        }
         let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         _ = try data.registry()
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -49,8 +60,6 @@ struct ServeCommand: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let metrics = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         var configuration = SiteServerConfiguration(
             dataFolder: data.folder, host: host, port: port,
             certificatePath: certificate ?? data.folder.appending("tls/certificate.pem").description,
@@ -60,8 +69,12 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.scrubBytesPerSecond = Int(scrubRate * 1_048_576)
         configuration.scrubPause = .seconds(scrubInterval * 3600)
         configuration.retentionInterval = gcInterval > 0 ? .seconds(gcInterval * 3600) : nil
+        configuration.bodyMemoryBytes = bodyMemory << 20
+        configuration.bodyMemoryWait = .seconds(bodyWait)
+        configuration.slowClients.minimumBytesPerSecond = minUploadRate << 10
+        configuration.slowClients.requestDeadline = .seconds(requestTimeout)
         do {
-            try await SiteServer.run(configuration: configuration, registry: metrics, logger: Logger(label: "skiff.site")) { bound in
+            try await SiteServer.run(configuration: configuration, logger: Logger(label: "skiff.site")) { bound in
                 FileHandle.standardOutput.write(Data("listening on \(host):\(bound)\n".utf8))
             }
         } catch let error as SiteSetupError {

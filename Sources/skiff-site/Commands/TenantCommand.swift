@@ -6,7 +6,7 @@ import SkiffSystem
 
 struct TenantCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tenant", abstract: "Add and list tenants.", subcommands: [Add.self, List.self])
+        commandName: "tenant", abstract: "Add and list tenants, and set their quotas.", subcommands: [Add.self, List.self, TenantQuotaCommand.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(

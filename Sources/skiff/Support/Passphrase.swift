@@ -8,7 +8,10 @@ struct PassphraseSource {
 
     func read(prompt: String, confirm: Bool = false) throws -> [UInt8] {
         if let file {
-            let bytes = try FileIO.readFile(RawPath(file), limit: 4096)
+            let bytes: [UInt8]
+            do { bytes = try FileIO.readFile(RawPath(file), limit: 4096) } catch let error as SystemError {
+                throw CommandFailure(.keyProblem, "cannot read the passphrase file: \(error)")
+            }
             let line = bytes.split(separator: 0x0a, omittingEmptySubsequences: false).first.map(Array.init) ?? []
             guard !line.isEmpty else { throw CommandFailure(.keyProblem, "passphrase file \(file) is empty") }
             return line
