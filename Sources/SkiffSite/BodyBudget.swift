@@ -3,9 +3,9 @@ import Hummingbird
 import Synchronization
 
 /// One memory budget shared by every request body in flight (docs/PROTOCOL.md, "Limits"), so
-/// the site's memory stays bounded whatever the number of clients. A request reserves twice
-/// its declared length (the body, and the objects copied out of it), or twice its route's
-/// limit when it declares none, before a byte of its body is read; while the budget is spent,
+/// the site's memory stays bounded whatever the number of clients. A request reserves its
+/// declared length (bodies are copied once, as they arrive, into the arrays the site keeps),
+/// or its route's limit when it declares none, before a byte of its body is read; while the budget is spent,
 /// it waits its turn (first come, first served, and unread: the client's bytes stay in the
 /// kernel), for at most `wait`, then is refused `503 overloaded` with `Retry-After`.
 ///
@@ -44,7 +44,7 @@ package final class BodyBudget: Sendable {
     package func withRoom<T>(for request: Request, limit: Int, _ body: () async throws -> T) async throws -> T {
         let declared = request.headers[.contentLength].flatMap { Int($0) }
         if let declared, declared > limit { throw SiteError.tooLarge("the body declares \(declared) bytes; at most \(limit) are accepted here") }
-        let bytes = min(capacity, 2 * (declared ?? limit))
+        let bytes = min(capacity, declared ?? limit)
         try await acquire(bytes)
         defer { release(bytes) }
         return try await body()

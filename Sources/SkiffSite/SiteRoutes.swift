@@ -77,8 +77,6 @@ struct SiteRoutes: Sendable {
         return address
     }
 
-    static func bytes(_ buffer: ByteBuffer) -> [UInt8] { Array(buffer.readableBytesView) }
-
     /// "bytes=a-b" or "bytes=a-" → a half-open range, open-ended as `..<Int.max`. Callers
     /// clamp it to the value before reading (`SiteService.getObject`).
     static func range(_ header: String?) throws -> Range<Int>? {
@@ -119,26 +117,53 @@ struct SiteRoutes: Sendable {
         let address = try address(context)
         guard principal.mayWriteObjects else { throw SiteError.forbidden("a \(principal.role.rawValue) token cannot upload") }
         return try await bodies.withRoom(for: request, limit: ObjectHeader.maxObjectSize) {
-            let body = try await request.body.collect(upTo: ObjectHeader.maxObjectSize)
-            let outcome = try await service.putObject(tenant: tenant, address: address, bytes: Self.bytes(body), principal: principal)
+            let bytes = try await Self.body(of: request, limit: ObjectHeader.maxObjectSize)
+            let outcome = try await service.putObject(tenant: tenant, address: address, bytes: bytes, principal: principal)
             return Response(status: outcome == .stored ? .created : .ok)
         }
     }
 
+    /// A bundle's objects are copied out of the body as it arrives, each into its own array,
+    /// so the site holds the body's bytes once, never the whole body besides its objects.
     @Sendable func putObjects(_ request: Request, context: SiteRequestContext) async throws -> Response {
         let (tenant, principal) = try tenant(context)
         guard principal.mayWriteObjects else { throw SiteError.forbidden("a \(principal.role.rawValue) token cannot upload") }
         return try await bodies.withRoom(for: request, limit: ObjectBundle.maxBodySize) {
-            let body = try await request.body.collect(upTo: ObjectBundle.maxBodySize)
-            let objects = try body.readableBytesView.withUnsafeBytes { raw in
-                do {
-                    return try ObjectBundle.records(raw).map { (address: $0.address, bytes: Array(UnsafeRawBufferPointer(rebasing: raw[$0.range]))) }
-                } catch let error as FormatError {
-                    throw SiteError.badRequest("malformed object bundle: \(error)")
+            var parser = ObjectBundleParser.upload(declaredLength: Self.declaredLength(request))
+            var objects: [(address: ObjectAddress, bytes: [UInt8])] = []
+            var received = 0
+            do {
+                for try await piece in request.body {
+                    received += piece.readableBytes
+                    guard received <= ObjectBundle.maxBodySize else { throw SiteError.tooLarge("bundles are at most \(ObjectBundle.maxBodySize) bytes") }
+                    try piece.withUnsafeReadableBytes { raw in
+                        try parser.consume(raw) { address, bytes in
+                            guard let bytes else { return }
+                            objects.append((address, bytes))
+                        }
+                    }
                 }
+                try parser.finish()
+            } catch let error as FormatError {
+                throw SiteError.badRequest("malformed object bundle: \(error)")
             }
             return Self.json(try await service.putObjects(tenant: tenant, objects: objects, principal: principal))
         }
+    }
+
+    /// The `Content-Length` the request declares, if any.
+    static func declaredLength(_ request: Request) -> Int? { request.headers[.contentLength].flatMap { Int($0) } }
+
+    /// A whole request body, copied once into an array as it arrives.
+    /// - Throws: `tooLarge` past `limit`.
+    static func body(of request: Request, limit: Int) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(min(declaredLength(request) ?? 0, limit))
+        for try await piece in request.body {
+            guard bytes.count + piece.readableBytes <= limit else { throw SiteError.tooLarge("the body is over its limit of \(limit) bytes") }
+            piece.withUnsafeReadableBytes { bytes.append(contentsOf: $0) }
+        }
+        return bytes
     }
 
     /// Objects a fetch answer reads ahead of the one it sends.
@@ -270,8 +295,8 @@ struct SiteRoutes: Sendable {
 
     @Sendable func putSeal(_ request: Request, context: SiteRequestContext) async throws -> Response {
         let (tenant, principal) = try tenant(context)
-        let body = try await request.body.collect(upTo: Seal.maxEncodedSize)
-        let (name, accepted) = try await service.putSeal(tenant: tenant, bytes: Self.bytes(body), principal: principal)
+        let (name, accepted) = try await service.putSeal(tenant: tenant, bytes: try await Self.body(of: request, limit: Seal.maxEncodedSize),
+                                                         principal: principal)
         return Self.json(SealAcceptance(seal: "\(name)", accepted: accepted), status: accepted ? .created : .ok)
     }
 

@@ -53,7 +53,7 @@ package final class SiteClient: ObjectStore, SiteConnection {
                 if status >= 400 { throw refusal(status, data, site: endpoint.name) }
                 throw SiteClientError.protocolViolation(site: endpoint.name, "a fetch answered \(status), not 200")
             }
-            var parser = FetchAnswerParser(wanted: Set(addresses))
+            var parser = ObjectBundleParser.fetchAnswer(wanted: Set(addresses))
             for try await piece in response.body {
                 try piece.withUnsafeReadableBytes { try parser.consume($0, deliver: deliver) }
             }

@@ -45,27 +45,6 @@ package enum ObjectBundle {
 
     /// In a fetch answer, the length that says "not here" (no bytes follow).
     package static let absentLength: UInt32 = 0xFFFF_FFFF
-
-    /// Splits a bundle into its records (ranges of `body`, without copying).
-    /// - Throws: `FormatError` (truncated) when a record is cut short, (invalid) when an object
-    ///   is over `ObjectHeader.maxObjectSize` or the bundle has more than `maxObjects`.
-    package static func records(_ body: UnsafeRawBufferPointer) throws -> [(address: ObjectAddress, range: Range<Int>)] {
-        var records: [(address: ObjectAddress, range: Range<Int>)] = []
-        var offset = 0
-        while offset < body.count {
-            guard body.count - offset >= framing else { throw FormatError.truncated("object bundle, record header at byte \(offset)") }
-            let (address, length) = readHeader(UnsafeRawBufferPointer(rebasing: body[offset..<offset + framing]))
-            let start = offset + framing
-            guard length <= ObjectHeader.maxObjectSize else {
-                throw FormatError.invalid("object bundle, record \(records.count)", "declares \(length) bytes, over the object limit")
-            }
-            guard body.count - start >= length else { throw FormatError.truncated("object bundle, record \(records.count) (\(address.hex))") }
-            records.append((address, start..<start + length))
-            offset = start + length
-            guard records.count <= maxObjects else { throw FormatError.invalid("object bundle", "holds at most \(maxObjects) objects") }
-        }
-        return records
-    }
 }
 
 /// `POST …/fetch` body: the objects wanted, in the order the answer lists them.

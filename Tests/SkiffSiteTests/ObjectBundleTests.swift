@@ -13,8 +13,20 @@ import Testing
         }
     }
 
-    static func parse(_ body: [UInt8]) throws -> [(address: ObjectAddress, bytes: [UInt8])] {
-        try body.withUnsafeBytes { raw in try ObjectBundle.records(raw).map { ($0.address, Array(raw[$0.range])) } }
+    /// An uploaded bundle as the site reads it: in pieces of `pieceSize` bytes, of a body
+    /// that declares `declared` bytes (nil: no length declared).
+    static func parse(_ body: [UInt8], pieceSize: Int = 1000, declared: Int?? = .none) throws -> [(address: ObjectAddress, bytes: [UInt8])] {
+        var parser = ObjectBundleParser.upload(declaredLength: declared ?? body.count)
+        var records: [(address: ObjectAddress, bytes: [UInt8])] = []
+        try body.withUnsafeBytes { raw in
+            for start in stride(from: 0, to: raw.count, by: pieceSize) {
+                try parser.consume(UnsafeRawBufferPointer(rebasing: raw[start..<min(start + pieceSize, raw.count)])) { address, bytes in
+                    records.append((address, try #require(bytes)))
+                }
+            }
+        }
+        try parser.finish()
+        return records
     }
 
     @Test func recordsComeBackInOrder() throws {
@@ -25,6 +37,22 @@ import Testing
         #expect(parsed.map(\.address) == Self.objects().map(\.address))
         #expect(parsed.map(\.bytes) == Self.objects().map(\.bytes))
         #expect(try Self.parse([]).isEmpty)
+        for pieceSize in [1, 7, 36, 4096, 1 << 20] {
+            #expect(try Self.parse(body, pieceSize: pieceSize, declared: .some(nil)).map(\.bytes) == Self.objects().map(\.bytes), "pieces of \(pieceSize)")
+        }
+    }
+
+    @Test func anUploadThatDeclaresMoreThanItsBodyOrMarksARecordAbsentIsRefused() throws {
+        var body: [UInt8] = []
+        for object in Self.objects() { ObjectBundle.append(object.address, object.bytes, to: &body) }
+        let claim = ObjectBundle.recordHeader(Self.objects()[3].address, length: 1 << 20) + Array(repeating: 0, count: 10)
+        #expect(throws: FormatError.self, "a record longer than what is left of the declared body is refused before it is read") {
+            try Self.parse(claim, pieceSize: claim.count, declared: claim.count)
+        }
+        #expect(throws: FormatError.self, "a body longer than declared") { try Self.parse(body, declared: body.count - 1) }
+        var absent = ObjectBundle.recordHeader(Self.objects()[0].address, length: nil)
+        absent += body
+        #expect(throws: FormatError.self, "an upload has no absent records") { try Self.parse(absent) }
     }
 
     @Test func aCutAnywhereIsRefused() throws {
@@ -56,7 +84,7 @@ import Testing
     }
 
     /// A fetch answer with the objects present, one absent, in pieces of `pieceSize` bytes.
-    static func answer(_ parser: inout FetchAnswerParser, absent: ObjectAddress, pieceSize: Int, cutAt end: Int? = nil) throws
+    static func answer(_ parser: inout ObjectBundleParser, absent: ObjectAddress, pieceSize: Int, cutAt end: Int? = nil) throws
         -> [(ObjectAddress, [UInt8]?)]
     {
         var body: [UInt8] = []
@@ -77,7 +105,7 @@ import Testing
         let absent = ObjectAddress(SHA256Hasher.digest(Array("not here".utf8)))
         let wanted = Set(Self.objects().map(\.address) + [absent])
         for pieceSize in [1, 7, 36, 37, 4096, 1 << 20] {
-            var parser = FetchAnswerParser(wanted: wanted)
+            var parser = ObjectBundleParser.fetchAnswer(wanted: wanted)
             let delivered = try Self.answer(&parser, absent: absent, pieceSize: pieceSize)
             #expect(delivered.map(\.0) == Self.objects().map(\.address) + [absent], "pieces of \(pieceSize)")
             #expect(delivered.dropLast().map(\.1) == Self.objects().map(\.bytes), "pieces of \(pieceSize)")
@@ -89,12 +117,12 @@ import Testing
         let absent = ObjectAddress(SHA256Hasher.digest(Array("not here".utf8)))
         let wanted = Set(Self.objects().map(\.address) + [absent])
         for cut in [1, 35, 37, 100, 4_000] {
-            var parser = FetchAnswerParser(wanted: wanted)
+            var parser = ObjectBundleParser.fetchAnswer(wanted: wanted)
             #expect(throws: FormatError.self, "cut at \(cut)") { try Self.answer(&parser, absent: absent, pieceSize: 10, cutAt: cut) }
         }
-        var parser = FetchAnswerParser(wanted: wanted.subtracting([Self.objects()[2].address]))
+        var parser = ObjectBundleParser.fetchAnswer(wanted: wanted.subtracting([Self.objects()[2].address]))
         #expect(throws: FormatError.self) { try Self.answer(&parser, absent: absent, pieceSize: 512) }
-        var oversized = FetchAnswerParser(wanted: [absent])
+        var oversized = ObjectBundleParser.fetchAnswer(wanted: [absent])
         let header = ObjectBundle.recordHeader(absent, length: ObjectHeader.maxObjectSize + 1)
         #expect(throws: FormatError.self) { try header.withUnsafeBytes { try oversized.consume($0) { _, _ in } } }
     }
