@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOSSL
 import SkiffSiteProtocol
 
 /// Turns every refusal into the protocol's JSON error body with a stable code.
@@ -54,6 +55,9 @@ struct SiteErrorMiddleware: RouterMiddleware {
             default: return SiteHTTPError(error: SiteError(Int(error.status.code), error.status.code < 500 ? "bad-request" : "internal", error.body ?? error.status.reasonPhrase))
             }
         case is DecodingError: return SiteHTTPError(error: .badRequest("the JSON body does not match the protocol"))
+        // The client went away mid-request: its failure, not the site's (and nobody reads the answer).
+        case NIOSSLError.uncleanShutdown, ChannelError.ioOnClosedChannel, ChannelError.eof:
+            return SiteHTTPError(error: .badRequest("the connection closed before the request was complete"))
         case is CancellationError: return SiteHTTPError(error: .unavailable("the site is shutting down"))
         default:
             logger.error("request failed", metadata: ["error": "\(error)"])
