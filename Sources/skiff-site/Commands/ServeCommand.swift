@@ -11,7 +11,8 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the site over HTTPS until SIGTERM or SIGINT.",
         discussion: """
-            Prints "listening on HOST:PORT" once ready (with --listen …:0 the port is chosen by the system).
+            Prints "listening on HOST:PORT" once ready (with --listen …:0 the port is chosen by the system);
+            under systemd (Type=notify) it then reports READY=1.
             On SIGTERM, stops accepting, lets requests in flight finish (up to 30 s), and exits; an upload cut
             short leaves nothing visible.
             """)
@@ -61,8 +62,10 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.scrubPause = .seconds(scrubInterval * 3600)
         configuration.retentionInterval = gcInterval > 0 ? .seconds(gcInterval * 3600) : nil
         do {
+            let notifier = SystemdNotifier()
             try await SiteServer.run(configuration: configuration, registry: metrics, logger: Logger(label: "skiff.site")) { bound in
                 FileHandle.standardOutput.write(Data("listening on \(host):\(bound)\n".utf8))
+                notifier.notify("READY=1\nSTATUS=listening on \(host):\(bound)")
             }
         } catch let error as SiteSetupError {
             throw SiteCommandFailure.key("\(error)")
