@@ -70,7 +70,7 @@ struct AgentCommand: AsyncParsableCommand {
                     let fresh = try HostConfiguration.load(path: configuration.file)
                     guard let settings = fresh.agent else { throw CommandFailure(.usage, "the agent: section is gone") }
                     agent.reload(settings: settings, options: try Self.options(settings, excluding: [state, cacheDirectory], scratch: state.appending("database-copies")))
-                    logger.info("configuration re-read; applied at the next change set")
+                    logger.info("configuration re-read; a snapshot with it follows")
                 } catch {
                     logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
                 }
