@@ -216,8 +216,8 @@ package final class Agent: Service, Sendable {
         metrics.sealed(seconds: seconds, changedPaths: changedPaths, statistics: result.statistics, warnings: result.warnings.count)
         let s = result.statistics
         logger.info("sealed snapshot", metadata: [
-            "seal": "\(result.seal.name.short)", "reason": "\(reason)", "files_read": "\(s.filesRead)", "new_bytes": "\(s.bytesStored)",
-            "subtrees_reused": "\(s.subtreesReused)",
+            "seal": "\(result.seal.name.short)", "reason": "\(reason)", "files": "\(s.filesSeen)", "files_read": "\(s.filesRead)",
+            "new_objects": "\(s.objectsStored)", "new_bytes": "\(s.bytesStored)", "subtrees_reused": "\(s.subtreesReused)",
             "seconds": "\(seconds)",
         ])
         for warning in result.warnings { logger.warning("entry skipped", metadata: ["warning": "\(warning)"]) }
