@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing Skiff needs on Debian or Ubuntu (run as root, or with sudo).
 set -euo pipefail
-packages=(liblz4-dev libssl-dev libsqlite3-dev pkg-config rsync acl attr systemd curl openssl prometheus python3-pip)
+# debootstrap, systemd-container (systemd-nspawn) and procps: the boot test of the systemd units
+# (Tools/systemd/boot-test.sh) builds a Debian root and boots it.
+packages=(liblz4-dev libssl-dev libsqlite3-dev pkg-config rsync acl attr systemd curl openssl prometheus python3-pip
+          debootstrap systemd-container procps)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

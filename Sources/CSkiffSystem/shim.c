@@ -64,8 +64,3 @@ void skiff_release_free_memory(void) { malloc_trim(0); }
 uint64_t skiff_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
 unsigned int skiff_major(uint64_t dev) { return major(dev); }
 unsigned int skiff_minor(uint64_t dev) { return minor(dev); }
-
-int skiff_set_io_priority(int io_class, int level) {
-    /* IOPRIO_WHO_PROCESS = 1; priority = class << 13 | level (linux/ioprio.h). */
-    return (int)syscall(SYS_ioprio_set, 1, 0, (io_class << 13) | (io_class == 2 ? level : 0));
-}

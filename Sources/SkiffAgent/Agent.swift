@@ -36,7 +36,8 @@ package struct AgentPlan: Sendable {
 /// - Graceful shutdown (SIGTERM): stops watching, lets the snapshot in progress finish and
 ///   seal, gives delivery up to `deliveryGrace` to catch up, and returns. Anything not yet
 ///   delivered stays in the durable outbox for the next start.
-/// - `reload()` (SIGHUP) takes a new plan at the next change set: the watcher is rebuilt.
+/// - `reload()` (SIGHUP) takes effect at once: a change set follows, in which the watcher is
+///   rebuilt for the new paths and every protected path is walked.
 package final class Agent: Service, Sendable {
     private let plan: Mutex<AgentPlan>
     private let notifier: SystemdNotifier
@@ -44,6 +45,8 @@ package final class Agent: Service, Sendable {
     private let deliveryGrace: Duration
     /// Set by `reload`, taken at the next change set.
     private let pendingPlan = Mutex<AgentPlan?>(nil)
+    /// The collector the loop waits on, so that `reload` can start a change set.
+    private let activeCollector = Mutex<ChangeCollector?>(nil)
     private let metrics: AgentMetrics
 
     package init(plan: AgentPlan, metrics: AgentMetrics = AgentMetrics(), notifier: SystemdNotifier = SystemdNotifier(), logger: Logger,
@@ -55,8 +58,9 @@ package final class Agent: Service, Sendable {
         self.deliveryGrace = deliveryGrace
     }
 
-    /// Uses new settings (paths, excludes, timings) from the next change set on. Keys, sites
-    /// and the state folder stay as started: changing those needs a restart.
+    /// Uses new settings (paths, excludes, timings) from a change set that it starts (after
+    /// the debounce); a change in a newly added path is seen from then on. Keys, sites and the
+    /// state folder stay as started: changing those needs a restart.
     package func reload(settings: AgentSettings, options: BackupOptions) {
         pendingPlan.withLock { pending in
             var next = pending ?? plan.withLock { $0 }
@@ -64,6 +68,7 @@ package final class Agent: Service, Sendable {
             next.options = options
             pending = next
         }
+        activeCollector.withLock { $0 }?.requestRescan(reason: "configuration reloaded")
     }
 
     /// Snapshots changes until graceful shutdown; the sites' connections are shut down however it ends.
@@ -98,6 +103,7 @@ package final class Agent: Service, Sendable {
             gauges.cancel()
         }
         let collector = ChangeCollector()
+        activeCollector.withLock { $0 = collector }
         let watcher = try startWatching(initial, collector: collector)
         do { try await snapshot(initial, reason: "start", changedPaths: 0) } catch {
             // Keep running: delivery of what is queued goes on, and the next change retries.
@@ -154,6 +160,8 @@ package final class Agent: Service, Sendable {
                 current = fresh
                 plan.withLock { $0 = fresh }
                 collector = ChangeCollector()
+                let newCollector = collector
+                activeCollector.withLock { $0 = newCollector }
                 do { watcher = try startWatching(current, collector: collector) } catch {
                     logger.error("cannot watch the new paths; relying on rescans", metadata: ["error": "\(error)"])
                 }
@@ -208,8 +216,8 @@ package final class Agent: Service, Sendable {
         metrics.sealed(seconds: seconds, changedPaths: changedPaths, statistics: result.statistics, warnings: result.warnings.count)
         let s = result.statistics
         logger.info("sealed snapshot", metadata: [
-            "seal": "\(result.seal.name.short)", "reason": "\(reason)", "files_read": "\(s.filesRead)", "new_bytes": "\(s.bytesStored)",
-            "subtrees_reused": "\(s.subtreesReused)",
+            "seal": "\(result.seal.name.short)", "reason": "\(reason)", "files": "\(s.filesSeen)", "files_read": "\(s.filesRead)",
+            "new_objects": "\(s.objectsStored)", "new_bytes": "\(s.bytesStored)", "subtrees_reused": "\(s.subtreesReused)",
             "seconds": "\(seconds)",
         ])
         for warning in result.warnings { logger.warning("entry skipped", metadata: ["warning": "\(warning)"]) }

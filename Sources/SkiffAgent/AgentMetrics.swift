@@ -113,8 +113,11 @@ package struct AgentMetricsServer: Service {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(bytes: metrics.text)))
         }
+        // Hummingbird announces its start at info level; `onListening` says where /metrics is.
+        var serverLogger = logger
+        serverLogger.logLevel = max(logger.logLevel, .notice)
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "skiff-agent"),
-                              onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) }, logger: logger)
+                              onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) }, logger: serverLogger)
         try await app.runService()
     }
 }

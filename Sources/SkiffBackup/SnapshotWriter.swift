@@ -100,7 +100,7 @@ package final class SnapshotWriter: Sendable {
         try ledger.cache.setStateValue(Self.lastSealKey, seal.hash.bytes)
         try ledger.snapshotSealed(at: time)
         logger.debug("seal committed", metadata: ["elapsed": "\(clock.now - started)"])
-        logger.info("sealed snapshot", metadata: [
+        logger.debug("sealed snapshot", metadata: [
             "seal": "\(seal.name)", "files": "\(final.filesSeen)", "new_objects": "\(final.objectsStored)",
             "new_bytes": "\(final.bytesStored)",
         ])

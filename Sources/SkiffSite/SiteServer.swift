@@ -92,11 +92,15 @@ package enum SiteServer {
         } else {
             server = try .tls(.http1(configuration: perConnection), tlsConfiguration: tls)
         }
+        // Hummingbird announces its start at info level; `onListening` already says where it
+        // listens, so the server's own logger starts at notice (request errors stay).
+        var serverLogger = logger
+        serverLogger.logLevel = max(logger.logLevel, .notice)
         let app = Application(
             router: router, server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "skiff-site"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
-            logger: logger)
+            logger: serverLogger)
         let housekeeping = Housekeeping(service: service, logger: logger)
         var services: [any Service] = [housekeeping, app]
         if configuration.scrubBytesPerSecond > 0 {

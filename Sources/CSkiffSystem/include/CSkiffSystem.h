@@ -38,8 +38,12 @@ void skiff_release_free_memory(void);
 uint64_t skiff_makedev(unsigned int major, unsigned int minor);
 unsigned int skiff_major(uint64_t dev);
 unsigned int skiff_minor(uint64_t dev);
-/// Sets this process's I/O scheduling class (1 realtime, 2 best-effort, 3 idle) and level
-/// (0-7, best-effort only), as ionice(1) does. Returns 0, or -1 with errno.
-int skiff_set_io_priority(int io_class, int level);
+/// Lowers the priority of every thread of this process, and so of the threads they start: the
+/// nice value to at least `nice` (a thread already nicer keeps its value), and, when `io_class`
+/// is not 0, the I/O scheduling class (1 realtime, 2 best-effort, 3 idle) and level (0-7,
+/// best-effort only), as renice(1) and ionice(1) do for a process. Returns 0, or -1 with errno
+/// of the last failure. setpriority() on the calling thread itself (who == 0) does nothing in
+/// this process: see thread_priority.c.
+int skiff_lower_priority(int nice, int io_class, int level);
 
 #endif

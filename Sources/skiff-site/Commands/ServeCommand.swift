@@ -9,7 +9,8 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the site over HTTPS until SIGTERM or SIGINT.",
         discussion: """
-            Prints "listening on HOST:PORT" once ready (with --listen …:0 the port is chosen by the system).
+            Prints "listening on HOST:PORT" once ready (with --listen …:0 the port is chosen by the system);
+            under systemd (Type=notify) it then reports READY=1.
             On SIGTERM, stops accepting, lets requests in flight finish (up to 30 s), and exits; an upload cut
             short leaves nothing visible.
             """)
@@ -74,8 +75,10 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.slowClients.minimumBytesPerSecond = minUploadRate << 10
         configuration.slowClients.requestDeadline = .seconds(requestTimeout)
         do {
+            let notifier = SystemdNotifier()
             try await SiteServer.run(configuration: configuration, logger: Logger(label: "skiff.site")) { bound in
                 FileHandle.standardOutput.write(Data("listening on \(host):\(bound)\n".utf8))
+                notifier.notify("READY=1\nSTATUS=listening on \(host):\(bound)")
             }
         } catch let error as SiteSetupError {
             throw SiteCommandFailure.key("\(error)")

@@ -46,11 +46,9 @@ struct AgentCommand: AsyncParsableCommand {
         var agentLogger = Logger(label: "skiff.agent")
         if ProcessInfo.processInfo.environment["SKIFF_LOG_LEVEL"] == nil { agentLogger.logLevel = .info }
         let logger = agentLogger
-        if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Int32(settings.nice)) != 0 {
-            logger.warning("cannot set the CPU priority (nice)", metadata: ["errno": "\(errno)"])
-        }
-        if skiff_set_io_priority(settings.ioClass == "idle" ? 3 : 2, 7) != 0 {
-            logger.warning("cannot set the I/O priority", metadata: ["errno": "\(errno)"])
+        // Every thread's, not only this one's: nice and I/O priorities belong to threads.
+        if skiff_lower_priority(Int32(settings.nice), settings.ioClass == "idle" ? 3 : 2, 7) != 0 {
+            logger.warning("cannot lower the CPU and I/O priority (nice, io_class)", metadata: ["errno": "\(errno)"])
         }
         let state = RawPath(configuration.stateDirectory)
         let replicator = try Replicator(stateDirectory: state, sites: endpoints, tenant: key.tenant.tenant, quorum: configuration.quorum, logger: logger)
@@ -72,7 +70,7 @@ struct AgentCommand: AsyncParsableCommand {
                     let fresh = try HostConfiguration.load(path: configuration.file)
                     guard let settings = fresh.agent else { throw CommandFailure(.usage, "the agent: section is gone") }
                     agent.reload(settings: settings, options: try Self.options(settings, excluding: [state, cacheDirectory], scratch: state.appending("database-copies")))
-                    logger.info("configuration re-read; applied at the next change set")
+                    logger.info("configuration re-read; a snapshot with it follows")
                 } catch {
                     logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
                 }
