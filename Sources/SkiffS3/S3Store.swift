@@ -251,16 +251,30 @@ package final class S3Store: ObjectStore {
         if let after { query.append(("start-after", base + after.path)) }
         let answer = try await send(.GET, path: bucketPath + "/", query: query, limit: 16 << 20)
         guard answer.status == 200 else { throw failure(answer, "LIST \(prefix)") }
-        let text = String(decoding: answer.body, as: UTF8.self)
-        var keys: [StoreKey] = []
-        var rest = text[...]
-        while let start = rest.range(of: "<Key>"), let end = rest.range(of: "</Key>", range: start.upperBound..<rest.endIndex) {
-            let name = String(rest[start.upperBound..<end.lowerBound])
-            rest = rest[end.upperBound...]
-            guard name.hasPrefix(base), let key = try? StoreKey(String(name.dropFirst(base.count))) else { continue }
-            keys.append(key)
+        return Self.elements("Key", in: String(decoding: answer.body, as: UTF8.self)).compactMap { name in
+            name.hasPrefix(base) ? try? StoreKey(String(name.dropFirst(base.count))) : nil
         }
-        return keys
+    }
+
+    /// The names of the folders directly under `prefix` (ListObjectsV2 with a delimiter: one
+    /// request per thousand folders, however many keys they hold).
+    package func folders(under prefix: String) async throws -> [String] {
+        let base = location.prefix.isEmpty ? "" : "\(location.prefix)/"
+        var folders: [String] = []
+        var token: String?
+        repeat {
+            var query = [("list-type", "2"), ("prefix", base + prefix), ("delimiter", "/"), ("max-keys", "1000")]
+            if let token { query.append(("continuation-token", token)) }
+            let answer = try await send(.GET, path: bucketPath + "/", query: query, limit: 16 << 20)
+            guard answer.status == 200 else { throw failure(answer, "LIST \(prefix)") }
+            let text = String(decoding: answer.body, as: UTF8.self)
+            folders += Self.elements("Prefix", in: text).compactMap { name -> String? in
+                guard name.hasPrefix(base + prefix), name.hasSuffix("/"), name.count > base.count + prefix.count + 1 else { return nil }
+                return String(name.dropFirst(base.count + prefix.count).dropLast())
+            }
+            token = Self.elements("IsTruncated", in: text).first == "true" ? Self.elements("NextContinuationToken", in: text).first : nil
+        } while token != nil
+        return folders
     }
 
     package func delete(_ key: StoreKey) async throws {

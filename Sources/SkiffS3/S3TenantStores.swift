@@ -34,6 +34,10 @@ package final class S3TenantStores: TenantStores {
         }
     }
 
+    package func tenantIDs() async throws -> [TenantID] {
+        try await root().folders(under: "tenants/").compactMap { TenantID(hex: $0) }
+    }
+
     /// Creates the bucket; one that exists and is ours is fine.
     package func createBucket() async throws {
         try await root().createBucket()

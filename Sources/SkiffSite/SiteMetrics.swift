@@ -53,6 +53,9 @@ package struct SiteMetrics: Sendable {
 
     func sealRetired(tenant: String) { count("seals_retired_total", tenant: tenant) }
 
+    /// A lost or damaged seal stored again after it was checked as at first acceptance.
+    func sealRecovered(tenant: String) { count("seals_recovered_total", tenant: tenant) }
+
     func collected(_ report: CollectionReport, at time: Double) {
         count("gc_runs_total", tenant: report.tenant)
         count("gc_objects_deleted_total", by: report.deletedObjects, tenant: report.tenant)

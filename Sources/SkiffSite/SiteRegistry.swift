@@ -271,10 +271,12 @@ package final class SiteRegistry: Sendable {
     }
 
     /// Records an accepted seal: index entry and new head, in one transaction.
-    package func recordSeal(_ seal: Seal, tenant: TenantID) throws {
+    /// `accepted` is now, except when the index is rebuilt from the store (the file's time).
+    package func recordSeal(_ seal: Seal, tenant: TenantID, accepted: Date = Date()) throws {
         try database.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO seals (tenant, host, sequence, time, hash, accepted) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [tenant.hex, seal.hostName, Int64(seal.sequence), seal.time.unixNanoseconds, Data(seal.hash.bytes), Date().timeIntervalSince1970])
+                           arguments: [tenant.hex, seal.hostName, Int64(seal.sequence), seal.time.unixNanoseconds, Data(seal.hash.bytes),
+                                       accepted.timeIntervalSince1970])
             try db.execute(sql: """
                 INSERT INTO seal_heads (tenant, host, sequence, hash) VALUES (?, ?, ?, ?)
                 ON CONFLICT (tenant, host) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash

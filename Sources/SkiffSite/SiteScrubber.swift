@@ -80,5 +80,16 @@ struct SiteScrubber: Service {
         try registry.recordScrubPass(pass, tenant: tenant.id)
         service.metrics.scrubPassCompleted(tenant: tenant.name, seconds: pass.completed!.timeIntervalSince(pass.started), at: pass.completed!.timeIntervalSince1970)
         logger.info("scrub pass completed", metadata: ["tenant": "\(tenant.name)", "objects": "\(pass.objects)", "quarantined": "\(pass.quarantined)"])
+        // Seals too: every file read back against its name and the index (a seal file lost or
+        // damaged is a finding here, and in the audit trail, until a heal brings it back).
+        for finding in try await service.checkIndex(tenant: tenant, deep: true, repair: true) {
+            try registry.audit(actor: "scrubber", action: finding.repaired ? "index-repaired" : "index-problem", tenant: tenant.id,
+                               detail: "\(finding)", code: finding.kind.rawValue)
+            if finding.repaired {
+                logger.notice("repaired the seal index", metadata: ["finding": "\(finding)"])
+            } else {
+                logger.error("the store and the index disagree", metadata: ["finding": "\(finding)"])
+            }
+        }
     }
 }

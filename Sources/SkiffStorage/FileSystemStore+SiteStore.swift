@@ -33,6 +33,14 @@ package final class FolderTenantStores: TenantStores {
 
     package init(root: RawPath) { self.root = root }
 
+    package func tenantIDs() async throws -> [TenantID] {
+        do {
+            return try FileIO.directoryEntries(root).compactMap { TenantID(hex: String(decoding: $0, as: UTF8.self)) }
+        } catch let error as SystemError where error.isNotFound {
+            return []
+        }
+    }
+
     package func store(for tenant: TenantID) throws -> any SiteStore {
         if let store = stores.withLock({ $0[tenant] }) { return store }
         let store = try FileSystemStore.create(at: root.appending(tenant.hex))

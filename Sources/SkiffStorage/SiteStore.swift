@@ -117,6 +117,8 @@ extension SiteStore {
 package protocol TenantStores: Sendable {
     /// The tenant's store; the same instance on every call.
     func store(for tenant: TenantID) throws -> any SiteStore
+    /// The tenants that have a store here (for rebuilding a lost registry from the stores).
+    func tenantIDs() async throws -> [TenantID]
     /// Closes network connections, if any. Call once, when the site stops.
     func shutdown() async
 }

@@ -5,8 +5,9 @@ import SkiffCore
 ///
 /// The layout is fixed by docs/FORMAT.md, "Repository layout":
 /// `config`, `objects/<2 hex>/<64 hex>`, `seals/<host>/<16 hex sequence>-<64 hex hash>`, and at
-/// sites `retired/<host>/<same file name>` for seals retention retired and `chains/<host>/<16 hex
-/// sequence>` for sequence claims.
+/// sites `retired/<host>/<same file name>` for seals retention retired, `chains/<host>/<16 hex
+/// sequence>` for sequence claims, `tenant` and `hosts/<host>/<fingerprint>` for the registry's
+/// records of the tenant and its hosts.
 package struct StoreKey: Hashable, Comparable, Sendable, CustomStringConvertible {
     package let path: String
 
@@ -54,9 +55,20 @@ package struct StoreKey: Hashable, Comparable, Sendable, CustomStringConvertible
     /// has it. Created only by conditional put, so two site processes sharing a bucket can never
     /// accept two different seals with one sequence (docs/FORMAT.md, rule S6).
     package static func chainClaim(host: String, sequence: UInt64) -> StoreKey {
-        let hex = String(sequence, radix: 16)
-        return StoreKey(unchecked: "chains/\(host)/\(String(repeating: "0", count: max(0, 16 - hex.count)) + hex)")
+        StoreKey(unchecked: "chains/\(host)/\(SealName.filePrefix(sequence: sequence).dropLast())")
     }
+
+    /// At sites: the tenant's own record (its name and public key), so that a site whose
+    /// registry was lost can rebuild it from the store alone (`skiff-site reindex`).
+    package static let tenantRecord = StoreKey(unchecked: "tenant")
+
+    /// At sites: a registered host's certificate, one key per certificate (a re-keyed host has
+    /// several; the newest issued counts), for the same purpose.
+    package static func hostCertificate(host: String, fingerprint: String) -> StoreKey {
+        StoreKey(unchecked: "\(hostsPrefix)\(host)/\(fingerprint)")
+    }
+
+    package static let hostsPrefix = "hosts/"
 
     /// The object address if this key is an object key.
     /// Read on every object access (a restore asks it tens of thousands of times): compares

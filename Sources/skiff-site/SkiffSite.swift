@@ -13,12 +13,12 @@ struct SkiffSiteCommand: AsyncParsableCommand {
         abstract: "A Skiff site: stores tenants' encrypted objects and verified seals, over HTTPS.",
         discussion: """
             Exit codes: 0 success, 1 failure, 2 usage, 3 refused (retention: immutable, held, chain head; gc: incomplete objects),
-            4 no initialised data folder, 5 unusable key or certificate file.
+            4 no initialised data folder, 5 unusable key or certificate file, 6 the stores and the index disagree (check).
             """,
         version: "0.1.0",
         subcommands: [
             InitCommand.self, ServeCommand.self, TenantCommand.self, TokenCommand.self, HostCommand.self,
-            AuditTrailCommand.self, FingerprintCommand.self, RetentionCommand.self, CollectCommand.self,
+            AuditTrailCommand.self, FingerprintCommand.self, RetentionCommand.self, CollectCommand.self, CheckCommand.self, ReindexCommand.self,
         ])
 
     static func main() async {
@@ -84,6 +84,15 @@ struct DataOptions: ParsableArguments {
             throw SiteCommandFailure.noData("\(folder) is not an initialised site data folder (run `skiff-site init --data \(folder)`)")
         }
         return try SiteRegistry(path: database.description)
+    }
+
+    /// The registry, created empty when the folder has none (`reindex` of a lost registry); the
+    /// folder must still be a site's: its TLS certificate is there.
+    func registryCreatingIfMissing() throws -> SiteRegistry {
+        guard FileIO.exists(folder.appending("tls/certificate.pem")) else {
+            throw SiteCommandFailure.noData("\(folder) is not a site data folder (no tls/certificate.pem): run `skiff-site init --data \(folder)` first")
+        }
+        return try SiteRegistry(path: folder.appending("site.sqlite").description)
     }
 
     /// Where the tenants' objects and seals are: the bucket of `storage.json`, else `<data>/tenants/`.

@@ -11,9 +11,12 @@ package struct SealName: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// "0000000000000007-<64 hex>": the file name within the host's seal folder.
-    package var fileName: String {
-        let seq = String(sequence, radix: 16)
-        return String(repeating: "0", count: max(0, 16 - seq.count)) + seq + "-" + hash.hex
+    package var fileName: String { Self.filePrefix(sequence: sequence) + hash.hex }
+
+    /// "0000000000000007-": how the file names of every seal with this sequence begin.
+    package static func filePrefix(sequence: UInt64) -> String {
+        let digits = String(sequence, radix: 16)
+        return String(repeating: "0", count: max(0, 16 - digits.count)) + digits + "-"
     }
 
     package init?(host: String, fileName: some StringProtocol) {

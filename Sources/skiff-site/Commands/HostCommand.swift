@@ -8,7 +8,7 @@ struct HostCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "host", abstract: "Register the hosts whose seals the site accepts.", subcommands: [Add.self, List.self, Remove.self])
 
-    struct Add: ParsableCommand {
+    struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register a host from its certificate (`skiff key export --host-certificate`).",
             discussion: "The certificate must be signed by the tenant's key; registering a name again replaces its key.")
@@ -17,8 +17,9 @@ struct HostCommand: ParsableCommand {
         @Option(name: .long, help: ArgumentHelp("The host certificate file.", valueName: "FILE"))
         var certificate: String
 
-        func run() throws {
-            let registry = try data.registry()
+        func run() async throws {
+            let service = try SiteCommandService.open(data)
+            let registry = service.registry
             let text = String(decoding: try FileIO.readFile(RawPath(certificate)), as: UTF8.self)
             let tenantID: TenantID
             let hostCertificate: HostCertificate
@@ -34,6 +35,7 @@ struct HostCommand: ParsableCommand {
             }
             try registry.audit(actor: "cli", action: "register-host", tenant: tenant.id,
                                detail: "host \(record.name) key \(hostCertificate.publicKey.fingerprint)")
+            try await SiteCommandService.mirror(tenant, with: service)
             print("host \(record.name) of tenant \(tenant.name) registered (key \(hostCertificate.publicKey.fingerprint.prefix(16))…)")
         }
     }
@@ -60,7 +62,7 @@ struct HostCommand: ParsableCommand {
         }
     }
 
-    struct Remove: ParsableCommand {
+    struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop accepting a host's seals (its stored seals stay).")
         @OptionGroup var data: DataOptions
         @Option(name: .long, help: "The tenant (name or id).")
@@ -68,11 +70,12 @@ struct HostCommand: ParsableCommand {
         @Argument(help: "The host name.")
         var name: String
 
-        func run() throws {
-            let registry = try data.registry()
-            guard let record = try registry.tenant(named: tenant) else { throw SiteCommandFailure.usage("no tenant \(tenant)") }
-            try registry.removeHost(tenant: record.id, name: name)
-            try registry.audit(actor: "cli", action: "remove-host", tenant: record.id, detail: "host \(name)")
+        func run() async throws {
+            let service = try SiteCommandService.open(data)
+            let record = try SiteCommandService.tenants(tenant, in: service.registry)[0]
+            try service.registry.removeHost(tenant: record.id, name: name)
+            try service.registry.audit(actor: "cli", action: "remove-host", tenant: record.id, detail: "host \(name)")
+            try await SiteCommandService.mirror(record, with: service)
             print("host \(name) removed")
         }
     }

@@ -23,12 +23,8 @@ struct RetentionCommand: AsyncParsableCommand {
         var tenant: String
 
         func open() throws -> (SiteService, TenantRecord) {
-            let registry = try data.registry()
-            guard let record = try registry.tenant(named: tenant) else { throw SiteCommandFailure.usage("no tenant \(tenant)") }
-            var logger = Logger(label: "skiff.site")
-            logger.logLevel = .warning  // the command prints its own outcome
-            let service = SiteService(registry: registry, stores: try data.tenantStores(), metrics: SiteMetrics(), logger: logger)
-            return (service, record)
+            let service = try SiteCommandService.open(data)
+            return (service, try SiteCommandService.tenants(tenant, in: service.registry)[0])
         }
     }
 

@@ -8,7 +8,7 @@ struct TenantCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant", abstract: "Add and list tenants, and set their quotas.", subcommands: [Add.self, List.self, TenantQuotaCommand.self])
 
-    struct Add: ParsableCommand {
+    struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a tenant from its public key (`skiff key export --public`).")
 
@@ -18,8 +18,9 @@ struct TenantCommand: ParsableCommand {
         @Option(name: .long, help: ArgumentHelp("The tenant public key file.", valueName: "FILE"))
         var key: String
 
-        func run() throws {
-            let registry = try data.registry()
+        func run() async throws {
+            let service = try SiteCommandService.open(data)
+            let registry = service.registry
             let text = String(decoding: try FileIO.readFile(RawPath(key)), as: UTF8.self)
             let publicKey: TenantPublicKey
             do { publicKey = try TenantPublicKey.dearmor(text) } catch {
@@ -27,6 +28,7 @@ struct TenantCommand: ParsableCommand {
             }
             let record = try registry.addTenant(name: name, publicKey: publicKey)
             try registry.audit(actor: "cli", action: "add-tenant", tenant: record.id, detail: "name \(name), key \(publicKey.fingerprint)")
+            try await SiteCommandService.mirror(record, with: service)
             print("tenant \(name) added: id \(record.id), key fingerprint \(publicKey.fingerprint)")
         }
     }

@@ -1,0 +1,45 @@
+import ArgumentParser
+import SkiffSite
+import SkiffSystem
+
+/// `skiff-site reindex`: the registry rebuilt from the stores.
+struct ReindexCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reindex",
+        abstract: "Rebuild the site's index from its stores alone: tenants, hosts, seals, heads, the identity index.",
+        discussion: """
+            For a site whose registry (site.sqlite) was lost or cannot be trusted. Run it with the server stopped. A lost
+            registry: keep the data folder's tls/ and storage.json (or run `skiff-site init` again with the same
+            storage), remove site.sqlite, then reindex: tenants and hosts come back from the records each tenant's store
+            holds. Tokens cannot come back (the site kept only their hashes): create them again. The audit trail,
+            quarantine records and scrub passes start empty.
+            """)
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var output: JSONFlag
+
+    struct Result: Encodable {
+        var tenant: String
+        var seals: Int
+        var unverifiableSeals: [String]
+        var identities: Int
+    }
+
+    func run() async throws {
+        let service = try SiteCommandService.open(data, creatingRegistry: true)
+        let results = try await withCleanup {
+            try await service.rebuildRegistry { if !output.json { print($0) } }
+        } cleanup: {
+            await service.stores.shutdown()
+        }
+        let rows = results.map { Result(tenant: $0.tenant, seals: $0.seals, unverifiableSeals: $0.unverifiable, identities: $0.identities) }
+        if output.json { return try output.print(rows) }
+        for row in rows {
+            print("tenant \(row.tenant): \(row.seals) seals and \(row.identities) identities indexed"
+                  + (row.unverifiableSeals.isEmpty ? "" : "; left out, not verifying: \(row.unverifiableSeals.joined(separator: ", "))"))
+        }
+        if try service.registry.tokens().isEmpty {
+            print("no tokens: create them again (skiff-site token create); the site kept only their hashes")
+        }
+    }
+}
