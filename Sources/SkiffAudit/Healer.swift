@@ -67,14 +67,17 @@ package struct Healer: Sendable {
         report.damagedFound = walk.damaged.count
         var bundle: [(address: ObjectAddress, bytes: [UInt8])] = []
         var bundleSize = 0
+        var unavailable = Set<ObjectAddress>()
         for address in walk.damaged.sorted() {
             let bytes: [UInt8]
             do { bytes = try await from.repository.objectBytes(address) } catch ObjectError.missing {
                 report.unhealable.append(AuditFinding(.missingObject, source: from.name, object: address, message: "needed to heal \(to.name), but missing here too"))
+                unavailable.insert(address)
                 continue
             }
             guard SHA256Hasher.digest(bytes) == address.digest else {
                 report.unhealable.append(AuditFinding(.corruptObject, source: from.name, object: address, message: "needed to heal \(to.name), but damaged here too"))
+                unavailable.insert(address)
                 continue
             }
             if !ObjectBundle.accepts(bytes.count, count: bundle.count, bytes: bundleSize, targetBytes: Self.bundleBytes) {
@@ -93,9 +96,28 @@ package struct Healer: Sendable {
                 report.unhealable.append(AuditFinding(.missingSeal, source: to.name, seals: [seal.name.short], message: "the site refused the seal: \(error)"))
             }
         }
+        report.unhealable += try await remaining(sealsToCopy, objects: walk.damaged.subtracting(unavailable), at: to, copiedFrom: from.name)
         report.seconds = Date().timeIntervalSince(started)
         logger.info("heal finished", metadata: ["from": "\(from.name)", "to": "\(to.name)", "objects": "\(report.objectsCopied)", "seals": "\(report.sealsCopied.count)"])
         return report
+    }
+
+    /// What is still wrong at `to` after healing, read back from it rather than taken from the
+    /// answers it gave: its seals must verify and chain (a seal lost at both sites leaves a
+    /// hole), each seal copied must now be there, each object copied must be present. A heal
+    /// that leaves any of this behind is not complete.
+    private func remaining(_ seals: [Seal], objects: Set<ObjectAddress>, at to: AuditSource, copiedFrom from: String) async throws -> [AuditFinding] {
+        let catalog = try await SealCatalog.load(repository: to.repository, tenant: tenant)
+        var findings = catalog.problems.map { AuditFinding.from($0, source: to.name) }
+        let held = Set(catalog.seals.map(\.hash))
+        for seal in seals where !held.contains(seal.hash) {
+            findings.append(AuditFinding(.missingSeal, source: to.name, seals: [seal.name.short],
+                                         message: "still not there after healing from \(from): the site answered, but does not hold it"))
+        }
+        for address in try await to.missing(Array(objects)).sorted() {
+            findings.append(AuditFinding(.missingObject, source: to.name, object: address, message: "still missing after healing from \(from)"))
+        }
+        return findings
     }
 
     private func send(_ bundle: [(address: ObjectAddress, bytes: [UInt8])], to target: SiteClient, report: inout HealReport) async throws {
