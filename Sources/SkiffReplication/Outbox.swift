@@ -46,8 +46,11 @@ package struct SiteCursor: Sendable, Equatable, Codable {
 ///   encrypted once whatever the number of sites.
 /// - `commit()` is the durability point: the spool is synced and the appended entries are
 ///   written in one transaction. After a crash or reboot every committed entry is delivered.
-/// - A site that is down only makes its backlog longer; entries are removed once every site
-///   has them.
+/// - A site that is down only makes its backlog longer. Entries are removed once every site
+///   has them and they are older than `keepDelivered`: a site that loses what it acknowledged
+///   (restored from an old copy of its data) gets it again from here for that long (docs/
+///   PROTOCOL.md, "Recovery"). Every seal the host made is kept for good (a few hundred bytes
+///   each), so the host can always re-deliver its chain.
 package final class Outbox: Sendable {
     package let folder: RawPath
     package let sites: [String]
@@ -100,6 +103,22 @@ package final class Outbox: Sendable {
                 );
                 CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);
                 """)
+        }
+        migrator.registerMigration("v2-seal-history") { db in
+            try db.execute(sql: """
+                CREATE TABLE seal_history (
+                    sequence INTEGER PRIMARY KEY,
+                    hash BLOB NOT NULL,
+                    seal BLOB NOT NULL
+                );
+                """)
+            var known: [Data] = try Data.fetchAll(db, sql: "SELECT seal FROM entries WHERE kind = 2")
+            if let last = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'last-seal'") { known.append(last) }
+            for bytes in known {
+                guard let seal = try? Seal.decode(Array(bytes)) else { continue }
+                try db.execute(sql: "INSERT OR IGNORE INTO seal_history (sequence, hash, seal) VALUES (?, ?, ?)",
+                               arguments: [Int64(seal.sequence), Data(seal.hash.bytes), bytes])
+            }
         }
         try migrator.migrate(database)
         try spool.removeStaleTemporaryFiles()
@@ -167,9 +186,20 @@ package final class Outbox: Sendable {
             try db.execute(sql: "INSERT INTO entries (sequence, kind, size, seal, created) VALUES (?, 2, ?, ?, ?)",
                            arguments: [entry.sequence, seal.encoded.count, Data(seal.encoded), entry.created])
             try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('last-seal', ?)", arguments: [Data(seal.encoded)])
+            try db.execute(sql: "INSERT OR IGNORE INTO seal_history (sequence, hash, seal) VALUES (?, ?, ?)",
+                           arguments: [Int64(seal.sequence), Data(seal.hash.bytes), Data(seal.encoded)])
         }
         changed.signal()
         return entry
+    }
+
+    /// The host's seals with sequence numbers in `range`, in order (every seal it ever made is
+    /// kept).
+    package func seals(_ range: ClosedRange<UInt64>) throws -> [Seal] {
+        try database.read { db in
+            try Data.fetchAll(db, sql: "SELECT seal FROM seal_history WHERE sequence BETWEEN ? AND ? ORDER BY sequence",
+                              arguments: [Int64(clamping: range.lowerBound), Int64(clamping: range.upperBound)])
+        }.map { try Seal.decode(Array($0)) }
     }
 
     /// The newest seal this host appended, if any (survives restarts).
@@ -289,12 +319,19 @@ package final class Outbox: Sendable {
         return (count, bytes, oldest)
     }
 
-    /// Removes entries every site has, and their spool files.
-    package func collectGarbage() async throws {
+    /// How long entries every site acknowledged are kept (objects in the spool) for a site
+    /// that loses them again.
+    package static let keepDelivered: Double = 24 * 3600
+
+    /// Removes entries every site has that are older than `keepDelivered`, and their spool
+    /// files.
+    package func collectGarbage(now: Double = Date().timeIntervalSince1970) async throws {
         let minimum = try sites.map { try cursor($0).deliveredThrough }.min() ?? 0
+        let cutoff = now - Self.keepDelivered
         let removed = try await database.write { db -> [ObjectAddress] in
-            let addresses = try Data.fetchAll(db, sql: "SELECT address FROM entries WHERE kind = 1 AND sequence <= ?", arguments: [minimum])
-            try db.execute(sql: "DELETE FROM entries WHERE sequence <= ?", arguments: [minimum])
+            let addresses = try Data.fetchAll(db, sql: "SELECT address FROM entries WHERE kind = 1 AND sequence <= ? AND created < ?",
+                                              arguments: [minimum, cutoff])
+            try db.execute(sql: "DELETE FROM entries WHERE sequence <= ? AND created < ?", arguments: [minimum, cutoff])
             return addresses.map { ObjectAddress(Digest256(bytes: $0)) }
         }
         for address in removed {

@@ -17,6 +17,10 @@ package struct SiteStatus: Sendable, Codable, Equatable {
     package var backlogEntries: Int
     package var backlogBytes: Int
     package var lastError: String?
+    /// The newest seal of this host the site holds now, when it could be asked.
+    package var siteNewestSeal: String?
+    /// Why the site is behind although it acknowledged everything (it lost seals), if it is.
+    package var problem: String?
 }
 
 /// One host's replication: the outbox and one sender per site.
@@ -62,9 +66,10 @@ package final class Replicator: Sendable {
         }
     }
 
-    /// Runs delivery until every site has everything queued now, or `timeout` passes.
-    /// Returns the sites still behind.
-    package func drain(timeout: Duration) async throws -> [String] {
+    /// Runs delivery until every site has everything queued now, or `timeout` passes; then
+    /// brings every site that lost seals it had acknowledged back up to this host's newest
+    /// seal (`SiteSender.redeliver`). Returns the sites still behind, with why.
+    package func drain(timeout: Duration) async throws -> [(site: String, reason: String)] {
         let target = try outbox.newestSequence()
         let delivery = Task { await self.run() }
         defer { delivery.cancel() }
@@ -72,7 +77,24 @@ package final class Replicator: Sendable {
         delivery.cancel()
         await delivery.value
         try await outbox.collectGarbage()
-        return try sites.map(\.name).filter { try outbox.cursor($0).deliveredThrough < target }
+        var behind: [(site: String, reason: String)] = []
+        for sender in senders {
+            let name = sender.site.name
+            guard try outbox.cursor(name).deliveredThrough >= target else {
+                behind.append((name, try outbox.cursor(name).lastError ?? "not all delivered in time"))
+                continue
+            }
+            guard let last = try outbox.lastSeal() else { continue }
+            do {
+                if try await sender.redeliver(host: last.hostName, through: last.sequence) == nil {
+                    behind.append((name, "the site's newest seal of \(last.hostName) is not one of this host's (a fork): audit it"))
+                }
+            } catch {
+                try? await outbox.recordError(site: name, "\(error)")
+                behind.append((name, "\(error)"))
+            }
+        }
+        return behind
     }
 
     /// Waits up to `timeout` for every site to acknowledge everything queued now, with
@@ -104,14 +126,37 @@ package final class Replicator: Sendable {
                 group.cancelAll()
                 return first
             }
-            result.append(SiteStatus(
+            var status = SiteStatus(
                 site: site.name, url: site.endpoint.url, reachable: reachable,
                 lastSeal: cursor.lastSealSequence.map { "#\($0) \(cursor.lastSealHash?.prefix(12) ?? "")" },
                 lastSealTime: cursor.lastSealTime.map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0)) },
                 lagSeconds: backlog.oldest.map { max(0, now - $0) } ?? 0, backlogEntries: backlog.entries, backlogBytes: backlog.bytes,
-                lastError: cursor.lastError))
+                lastError: cursor.lastError)
+            if reachable, let acknowledged = cursor.lastSealSequence, let host = try outbox.lastSeal()?.hostName {
+                try await checkHead(of: site, host: host, acknowledged: acknowledged, into: &status, now: now)
+            }
+            result.append(status)
         }
         return result
+    }
+
+    /// Asks the site for its newest seal of `host` and, when it is older than the one it
+    /// acknowledged, says so: the site lost seals (it was restored from an old copy), and the
+    /// lag runs from the oldest seal it lost.
+    private func checkHead(of site: ReconnectingSite, host: String, acknowledged: UInt64, into status: inout SiteStatus, now: Double) async throws {
+        guard let held = try? await site.client().newestSeal(host: host) else {
+            status.siteNewestSeal = nil
+            return
+        }
+        status.siteNewestSeal = "#\(held.sequence) \(held.hash.hex.prefix(12))"
+        guard held.sequence < acknowledged else { return }
+        status.problem = """
+            the site holds #\(held.sequence) but had accepted #\(acknowledged): it lost \(acknowledged - held.sequence) seals \
+            (restored from an old copy?); `skiff sync` delivers them again
+            """
+        if let oldestLost = try outbox.seals((held.sequence + 1)...(held.sequence + 1)).first {
+            status.lagSeconds = max(status.lagSeconds, now - Double(oldestLost.time.seconds))
+        }
     }
 
     package func shutdown() async {

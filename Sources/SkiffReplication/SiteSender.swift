@@ -111,23 +111,76 @@ package final class SiteSender: Sendable {
     }
 
     /// Uploads a seal. When the site says objects are missing (it lost them), re-sends those
-    /// still in the spool and tries again.
+    /// still in the spool and tries again, as long as that makes progress. When the seal does
+    /// not continue the site's chain because the site lost seals it had accepted (restored
+    /// from an old copy), re-delivers the lost ones first (`catchUp`).
     private func deliver(_ seal: Seal) async throws {
         do {
-            _ = try await site.putSeal(seal)
-        } catch SiteClientError.rejected(_, _, "missing-objects", let message, let addresses) {
-            let missing = addresses.compactMap { ObjectAddress(hex: $0) }
-            var resent = 0
-            for address in missing where try await outbox.hasObject(address) {
-                try await site.putObject(address, bytes: try await outbox.objectBytes(address))
-                resent += 1
-            }
-            guard resent == missing.count, resent > 0 else {
-                throw ReplicationError.siteLostObjects(site: site.name, count: missing.count - resent, detail: message)
-            }
-            _ = try await site.putSeal(seal)
+            try await putSeal(seal)
+        } catch SiteClientError.rejected(_, _, "chain-conflict", _, _) {
+            guard try await catchUp(before: seal) else { throw SiteClientError.rejected(site: site.name, status: 409, code: "chain-conflict",
+                                                                                       message: "seal #\(seal.sequence) does not continue the site's chain, and the site's newest seal of \(seal.hostName) is not one of this host's", addresses: []) }
+            try await putSeal(seal)
         }
         logger.info("site accepted seal", metadata: ["site": "\(site.name)", "seal": "\(seal.name.short)"])
+    }
+
+    /// `putSeal`, re-sending the objects the site lacks from the spool while it names new ones.
+    private func putSeal(_ seal: Seal) async throws {
+        var resent = Set<ObjectAddress>()
+        while true {
+            do {
+                _ = try await site.putSeal(seal)
+                return
+            } catch SiteClientError.rejected(_, _, "missing-objects", let message, let addresses) {
+                let missing = addresses.compactMap { ObjectAddress(hex: $0) }.filter { !resent.contains($0) }
+                var lost = 0
+                for address in missing {
+                    guard try await outbox.hasObject(address) else {
+                        lost += 1
+                        continue
+                    }
+                    try await site.putObject(address, bytes: try await outbox.objectBytes(address))
+                    resent.insert(address)
+                }
+                guard lost == 0, !missing.isEmpty else {
+                    throw ReplicationError.siteLostObjects(site: site.name, count: max(lost, 1), detail: message)
+                }
+            }
+        }
+    }
+
+    /// Whether the site lost seals of this host that it had accepted (its newest is older than
+    /// the one `seal` follows, and is one this host made); if so, re-delivers the lost ones.
+    /// Returns false when the conflict is not a loss (a fork, which is not repaired here).
+    func catchUp(before seal: Seal) async throws -> Bool {
+        try await redeliver(host: seal.hostName, through: seal.sequence - 1) != nil
+    }
+
+    /// Brings the site's chain of `host` up to this host's seal `sequence`: when the site's
+    /// newest seal is older and is one this host made, re-delivers the seals after it in order,
+    /// each with the objects it reaches that the site lacks (from the spool, kept
+    /// `Outbox.keepDelivered`). Idempotent.
+    /// - Returns: how many seals were delivered (0: the site was not behind), or nil when the
+    ///   site's newest seal of `host` is not one of this host's (a fork: nothing is sent).
+    /// - Throws: `ReplicationError` when the site needs what this host no longer holds.
+    package func redeliver(host: String, through sequence: UInt64) async throws -> Int? {
+        let held = try await site.newestSeal(host: host)
+        let heldSequence = held?.sequence ?? 0
+        if let held {
+            guard try outbox.seals(held.sequence...held.sequence).first?.hash == held.hash else { return nil }
+        }
+        guard heldSequence < sequence else { return 0 }
+        let lost = try outbox.seals((heldSequence + 1)...sequence)
+        guard lost.count == Int(sequence - heldSequence) else {
+            throw ReplicationError.sealsNotKept(site: site.name, from: heldSequence + 1, through: sequence)
+        }
+        logger.warning("site lacks seals it had accepted; delivering them again", metadata: [
+            "site": "\(site.name)", "site-newest": "\(heldSequence)", "seals": "\(lost.count)",
+        ])
+        try? await outbox.recordError(site: site.name, "the site holds \(host)#\(heldSequence) but had accepted #\(sequence): it lost \(lost.count) seals (restored from an old copy?); delivering them again")
+        for lostSeal in lost { try await putSeal(lostSeal) }
+        return lost.count
     }
 }
 
@@ -148,11 +201,16 @@ struct Backoff {
 package enum ReplicationError: Error, Equatable, CustomStringConvertible {
     /// The site lacks objects the host no longer holds: heal it from another site.
     case siteLostObjects(site: String, count: Int, detail: String)
+    /// The site lost seals that the host no longer holds either (an outbox from before seals
+    /// were kept): heal it from another site.
+    case sealsNotKept(site: String, from: UInt64, through: UInt64)
 
     package var description: String {
         switch self {
         case .siteLostObjects(let site, let count, let detail):
-            return "site \(site) lacks \(count) objects this host no longer holds (\(detail)); heal it from another site"
+            return "site \(site) lacks \(count) objects this host no longer holds (\(detail)); heal it from another site (skiff heal --to \(site))"
+        case .sealsNotKept(let site, let from, let through):
+            return "site \(site) lost seals #\(from) to #\(through), which this host no longer holds; heal it from another site (skiff heal --to \(site))"
         }
     }
 }

@@ -25,14 +25,17 @@ struct StatusCommand: AsyncParsableCommand {
             try JSONOutput.print(statuses)
             return
         }
-        var table = TextTable(header: ["Site", "Reachable", "Last seal", "Seal time", "Lag", "Backlog", "Last error"])
+        var table = TextTable(header: ["Site", "Reachable", "Last seal", "Site holds", "Seal time", "Lag", "Backlog", "Last error"])
         for status in statuses {
             table.rows.append([
-                status.site, status.reachable ? "yes" : "no", status.lastSeal ?? "-", status.lastSealTime ?? "-",
+                status.site, status.reachable ? "yes" : "no", status.lastSeal ?? "-", status.siteNewestSeal ?? "-", status.lastSealTime ?? "-",
                 String(format: "%.1f s", status.lagSeconds), "\(status.backlogEntries) (\(Units.bytes(status.backlogBytes)))",
                 status.lastError.map { String($0.prefix(60)) } ?? "-",
             ])
         }
         print(table.rendered)
+        for status in statuses {
+            if let problem = status.problem { print("site \(status.site) is behind: \(problem)") }
+        }
     }
 }

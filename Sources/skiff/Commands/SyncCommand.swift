@@ -8,7 +8,13 @@ struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
         abstract: "Deliver the host's backlog to every configured site.",
-        discussion: "Exit code 0: every site holds everything queued. Exit code 8: some sites are still behind (listed).")
+        discussion: """
+            Delivers what each site has not acknowledged; then asks each site for its newest seal of this host, and
+            delivers again what a site lost after acknowledging it (a site restored from an old copy of its data), with
+            the objects it lacks: from this host's outbox, which keeps what it delivered for 24 hours and every seal it
+            made. Exit code 0: every site holds this host's newest seal and everything queued. Exit code 8: some sites
+            are still behind (listed, with why; a site that lost what this host no longer holds needs `skiff heal`).
+            """)
 
     @OptionGroup var sites: SiteOptions
     @Option(name: .long, help: ArgumentHelp("Host key file (default: the configuration's host_key).", valueName: "FILE"))
@@ -28,8 +34,11 @@ struct SyncCommand: AsyncParsableCommand {
             await replicator.shutdown()
         }
         for status in statuses {
-            let state = status.backlogEntries == 0 ? "up to date" : "behind by \(status.backlogEntries) entries"
-            print("site \(status.site): \(state)\(status.lastError.map { "; last error: \($0)" } ?? "")")
+            if let reason = behind.first(where: { $0.site == status.site })?.reason {
+                print("site \(status.site): behind (\(status.backlogEntries) entries queued): \(reason)")
+            } else {
+                print("site \(status.site): up to date\(status.siteNewestSeal.map { ", holds \($0)" } ?? "")")
+            }
         }
         if !behind.isEmpty { throw ExitCode(ExitStatus.notDurableYet.rawValue) }
     }
