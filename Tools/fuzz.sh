@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes every parser of outside bytes with libFuzzer (docs/ARCHITECTURE.md, "Fuzzing").
 #
-#   Tools/fuzz.sh [--seconds N] [--target NAME]... [--seeds] [--build-only]
+#   Tools/fuzz.sh [--seconds N] [--target NAME]... [--seeds] [--build-only | --no-build]
 #
 # Builds the fuzz targets once (SKIFF_FUZZ=1, fuzzer + address sanitizer, release, into
 # .build-fuzz), then runs each target for N seconds (default 60), one process at a time, from
@@ -12,7 +12,8 @@
 # .build-fuzz/crashes/<target>/crash-* (or leak-, timeout-, oom-): copy it into
 # Tests/FuzzCorpus/<target>/ with the fix, where `swift test` keeps running it.
 #
-# --seeds rebuilds the seed corpora from a real backup (swift run skiff-fuzz-seeds) first.
+# --seeds rebuilds the seed corpora from a real backup (skiff-fuzz-seeds) first; --no-build runs
+# the targets built before.
 # Environment: FUZZ_NICE (default 10), FUZZ_RSS_MB (2048), FUZZ_MALLOC_MB (64: no single
 # allocation may be larger; inputs stay below FUZZ_MAX_LEN, 64 KiB), FUZZ_TIMEOUT (10 s per input).
 set -euo pipefail
@@ -21,22 +22,26 @@ seconds=60
 targets=()
 seeds=0
 build_only=0
+no_build=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
         --target) targets+=("$2"); shift 2 ;;
         --seeds) seeds=1; shift ;;
         --build-only) build_only=1; shift ;;
-        *) echo "usage: Tools/fuzz.sh [--seconds N] [--target NAME]... [--seeds] [--build-only]" >&2; exit 2 ;;
+        --no-build) no_build=1; shift ;;
+        *) echo "usage: Tools/fuzz.sh [--seconds N] [--target NAME]... [--seeds] [--build-only | --no-build]" >&2; exit 2 ;;
     esac
 done
 all=$(sed -n 's/^let fuzzTargets = \[\(.*\)\]$/\1/p' Package.swift | tr -d '"' | tr ',' ' ')
 [ ${#targets[@]} -eq 0 ] && read -r -a targets <<< "$all"
-lock=(flock /tmp/skiff-build.lock)
-command -v flock >/dev/null || lock=()
-
+# Builds hold /tmp/skiff-build.lock (two Swift builds at once thrash two cores), all of them
+# under one hold, so that other builds do not slip in between the targets.
+exec 9>>/tmp/skiff-build.lock
+[ "$no_build" = 0 ] && command -v flock >/dev/null && flock 9
+start=$(date +%s)
 if [ "$seeds" = 1 ]; then
-    "${lock[@]}" swift build --product skiff-fuzz-seeds
+    swift build --product skiff-fuzz-seeds
     .build/debug/skiff-fuzz-seeds Tests/FuzzCorpus
 fi
 
@@ -44,15 +49,16 @@ fi
 # main, -Xswiftc adds address sanitizing (two --sanitize flags: the driver keeps the last).
 build=(env SKIFF_FUZZ=1 swift build -c release --scratch-path .build-fuzz --sanitize fuzzer
        -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address)
-start=$(date +%s)
+mkdir -p .build-fuzz/logs
 for target in "${targets[@]}"; do
-    mkdir -p .build-fuzz/logs
-    if ! "${lock[@]}" "${build[@]}" --product "fuzz-$target" > .build-fuzz/logs/build.log 2>&1; then
+    [ "$no_build" = 1 ] && { [ -x ".build-fuzz/release/fuzz-$target" ] || { echo "fuzz-$target is not built" >&2; exit 1; }; continue; }
+    if ! "${build[@]}" --product "fuzz-$target" > .build-fuzz/logs/build.log 2>&1; then
         grep -v "Cannot export local symbol" .build-fuzz/logs/build.log >&2
         echo "fuzz-$target did not build" >&2
         exit 1
     fi
 done
+command -v flock >/dev/null && flock -u 9
 echo "fuzz targets built in $(( $(date +%s) - start )) s"
 [ "$build_only" = 1 ] && exit 0
 
