@@ -191,6 +191,20 @@ let package = Package(
             dependencies: ["SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffSite", "SkiffSiteProtocol", .product(name: "Logging", package: "swift-log")],
             path: "Tools/gcfixture"
         ),
+        // One function per fuzz target: every parser of outside bytes, fed any input, must not crash.
+        .target(
+            name: "SkiffFuzzTargets",
+            dependencies: ["SkiffCore", "SkiffSiteProtocol", "SkiffConfig"]
+        ),
+        // Writes the fuzz seed corpora (Tests/FuzzCorpus) from a real backup (Tools/README.md).
+        .executableTarget(
+            name: "skiff-fuzz-seeds",
+            dependencies: [
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffRestore", "SkiffSiteProtocol", "SkiffFuzzTargets",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/fuzz/seeds"
+        ),
         // Release-mode micro benchmarks of the hot path (Tools/README.md).
         .executableTarget(
             name: "skiff-microbench",
@@ -198,6 +212,8 @@ let package = Package(
             path: "Tools/microbench"
         ),
         .testTarget(name: "SkiffCoreTests", dependencies: ["SkiffCore", "SkiffTestSupport"]),
+        // Runs every checked-in fuzz seed and crasher (Tests/FuzzCorpus) through its target.
+        .testTarget(name: "SkiffFuzzTests", dependencies: ["SkiffFuzzTargets"]),
         .testTarget(name: "SkiffS3Tests", dependencies: ["SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffStorageConformance", "SkiffS3", "SkiffTestSupport"]),
         .testTarget(
             name: "SkiffStorageTests",
@@ -224,3 +240,13 @@ let package = Package(
         ),
     ]
 )
+
+/// The libFuzzer executables, one per `FuzzTarget`, exist only for `Tools/fuzz.sh`, which builds
+/// them with SKIFF_FUZZ=1 and the fuzzer and address sanitizers into `.build-fuzz`. Each is one
+/// file exporting `LLVMFuzzerTestOneInput` (libFuzzer supplies `main`).
+let fuzzTargets = ["object", "object-body", "node", "bundle", "fetch-answer", "seal", "config", "key-file", "site-request"]
+if Context.environment["SKIFF_FUZZ"] == "1" {
+    for name in fuzzTargets {
+        package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: ["SkiffFuzzTargets"], path: "Tools/fuzz/targets/\(name)"))
+    }
+}

@@ -77,16 +77,14 @@ struct SiteRoutes: Sendable {
         return address
     }
 
-    /// "bytes=a-b" or "bytes=a-" → a half-open range, open-ended as `..<Int.max`. Callers
-    /// clamp it to the value before reading (`SiteService.getObject`).
+    /// "bytes=a-b" or "bytes=a-" (`ByteRangeHeader`) → a half-open range, open-ended as
+    /// `Int.max`. Callers clamp it to the value before reading (`SiteService.getObject`).
     static func range(_ header: String?) throws -> Range<Int>? {
         guard let header else { return nil }
-        guard header.hasPrefix("bytes="), !header.contains(",") else { throw SiteError.badRequest("only single byte ranges are served") }
-        let parts = header.dropFirst(6).split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, let start = Int(parts[0]), start >= 0 else { throw SiteError.badRequest("unreadable Range header") }
-        if parts[1].isEmpty { return start..<Int.max }
-        guard let end = Int(parts[1]), end >= start else { throw SiteError.badRequest("unreadable Range header") }
-        return start..<(end == Int.max ? end : end + 1)
+        guard let range = ByteRangeHeader.parse(header) else {
+            throw SiteError.badRequest("unreadable Range header: one range bytes=a-b or bytes=a- is served")
+        }
+        return range.first..<(range.end ?? Int.max)
     }
 
     // MARK: Objects
@@ -305,9 +303,8 @@ struct SiteRoutes: Sendable {
         let query = request.uri.queryParameters
         var after: (String, UInt64)?
         if let text = query.get("after") {
-            let parts = text.split(separator: "/")
-            guard parts.count == 2, let sequence = UInt64(parts[1]) else { throw SiteError.badRequest("after must be host/sequence") }
-            after = (String(parts[0]), sequence)
+            guard let cursor = SealListCursor.parse(text) else { throw SiteError.badRequest("after must be host/sequence") }
+            after = (cursor.host, cursor.sequence)
         }
         let retired: Bool
         switch query.get("state") {

@@ -50,4 +50,15 @@ import Testing
         #expect(Digest256(hex: high.hex) == high)
         #expect(Digest256(hex: "zz") == nil)
     }
+
+    /// Found by fuzzing: tree and content-list nodes reserved room for the item count they
+    /// declare (up to 2^20 entries, 200 MiB for a tree node) before reading any item.
+    @Test func reservationsForDeclaredCountsAreBoundedByTheBytesLeft() throws {
+        var reader = ByteReader([0x80, 0x80, 0x40, 1, 2, 3, 4, 5, 6], context: "test")
+        let count = try reader.count(limit: 1 << 20)
+        #expect(count == 1 << 20)
+        #expect(reader.capacity(for: count, minimumSize: 2) == 3)
+        #expect(reader.capacity(for: count, minimumSize: 14) == 0)
+        #expect(reader.capacity(for: 2, minimumSize: 1) == 2)
+    }
 }

@@ -96,6 +96,19 @@ import Testing
         #expect(throws: FormatError.self) { try ChunkerParameters(minSize: 1024, averageSize: 4096, maxSize: 2048).validate() }
     }
 
+    /// Found by fuzzing key files: an average below 64 bytes (or above 64 MiB) made `validate`
+    /// build a range whose bounds were reversed, a trap, when reading a tenant public key,
+    /// host key, restore key or a store's config.
+    @Test(arguments: [(64, 1, 64), (64, 32, 64), (64, 1 << 27, 1 << 27), (64, 1 << 40, 1 << 41), (64, Int.min, 64), (-1, 4096, 8192), (64, 4096, Int.max)])
+    func parametersFromAnyIntegersAreRefusedWithoutTrapping(_ sizes: (Int, Int, Int)) {
+        #expect(throws: FormatError.self) { try ChunkerParameters(minSize: sizes.0, averageSize: sizes.1, maxSize: sizes.2).validate() }
+    }
+
+    @Test func theExtremesOfTheValidRangeAreAccepted() throws {
+        try ChunkerParameters(minSize: 64, averageSize: 256, maxSize: 256).validate()
+        try ChunkerParameters(minSize: 16 << 20, averageSize: 16 << 20, maxSize: 64 << 20).validate()
+    }
+
     @Test func fixedPolicyCutsAlignedPieces() {
         let policy = ChunkingPolicy.fixed(size: 4096)
         let data = [UInt8](repeating: 9, count: 10_000)

@@ -172,4 +172,10 @@ import SkiffTestSupport
             root: Self.address(7))
         #expect(try SnapshotRecord.decode(body: record.body, children: record.children) == record)
     }
+
+    @Test func nodesDeclaringMoreItemsThanTheyHoldAreRefused() {
+        let claim: [UInt8] = [1, 0, 0x80, 0x80, 0x40]
+        #expect(throws: FormatError.self) { _ = try TreeNode.decode(body: claim, children: []) }
+        #expect(throws: FormatError.self) { _ = try ContentListNode.decode(body: claim, children: [Self.address(1)]) }
+    }
 }

@@ -141,4 +141,53 @@ import SkiffTestSupport
         writer.u32(UInt32.max)
         #expect(throws: FormatError.self) { _ = try ObjectHeader.parse(writer.bytes) }
     }
+
+    /// An object sealed under the fixture's session with `payload` as its stored body.
+    static func sealed(_ fixture: Fixture, compression: CompressionAlgorithm, payload: [UInt8]) throws -> (ObjectAddress, [UInt8]) {
+        let header = ObjectHeader(kind: .chunk, aead: .aes256GCM, compression: compression, children: [],
+                                  keyField: fixture.session.keyAddress.digest, identityField: .zero, nonce: SecureRandom.bytes(12))
+        let headerBytes = header.encoded
+        var bytes = headerBytes + [UInt8](repeating: 0, count: payload.count + AEADAlgorithm.tagCount)
+        try bytes.withUnsafeMutableBytes { out in
+            try headerBytes.withUnsafeBytes { aad in
+                try header.nonce.withUnsafeBytes { nonce in
+                    try payload.withUnsafeBytes { plain in
+                        _ = try AEADCipher().seal(.aes256GCM, key: fixture.session.dataKey, nonce: nonce, associatedData: aad, plaintext: plain,
+                                                  into: UnsafeMutableRawBufferPointer(rebasing: out[headerBytes.count...]))
+                    }
+                }
+            }
+        }
+        return (ObjectAddress(SHA256Hasher.digest(bytes)), bytes)
+    }
+
+    /// Found by fuzzing: the u32 size before an LZ4 block was allocated as claimed (up to
+    /// 96 MiB) before LZ4 read the block, whatever the block's size; a block expands at most
+    /// 255 times, so larger claims are refused first.
+    @Test func anLZ4SizeClaimBeyondWhatTheBlockCanHoldIsRefusedBeforeDecompressing() throws {
+        let fixture = try Fixture()
+        let decoder = ObjectDecoder(identityKey: nil)
+        let block: [UInt8] = [0x10, 0x61, 0, 0, 0, 0]
+        for (claim, refusedUpFront) in [(64 << 20, true), (block.count * LZ4Block.maxExpansion + 1, true), (block.count * LZ4Block.maxExpansion, false)] {
+            var size = [UInt8](repeating: 0, count: 4)
+            size.withUnsafeMutableBytes { $0.storeBytes(of: UInt32(claim).littleEndian, as: UInt32.self) }
+            let (address, bytes) = try Self.sealed(fixture, compression: .lz4, payload: size + block)
+            let header = try decoder.header(of: bytes, address: address, expecting: .chunk)
+            do {
+                _ = try decoder.openBody(bytes, header: header, address: address, dataKey: fixture.session.dataKey)
+                Issue.record("a block claiming \(claim) bytes opened")
+            } catch let error as ObjectError {
+                #expect("\(error)".contains("claims \(claim) bytes") == refusedUpFront, "\(error)")
+            }
+        }
+    }
+
+    /// The bound leaves room for the best compression LZ4 achieves: 16 MiB of zeros.
+    @Test func theMostCompressibleBodyStillOpens() throws {
+        let fixture = try Fixture()
+        let zeros = [UInt8](repeating: 0, count: 16 << 20)
+        let object = try fixture.encoder.encode(kind: .chunk, children: [], body: zeros, compression: .lz4)
+        #expect(try ObjectHeader.parse(object.bytes).compression == .lz4)
+        #expect(try fixture.open(object, expecting: .chunk) == zeros)
+    }
 }

@@ -76,4 +76,18 @@ import SkiffTestSupport
         #expect(name.fileName.hasPrefix("0000000000000001-"))
         #expect(SealName(host: "h", fileName: "zz-00") == nil)
     }
+
+    /// Seal paths come from requests (`GET …/seals/{host}/{file}`) and become store keys:
+    /// found by fuzzing, `..` or an empty host was taken as a host, and `+`-signed or
+    /// upper-case file names named the same seal as the canonical one.
+    @Test func onlyCanonicalSealNamesWithValidHostsParse() {
+        let file = SealName(host: "web1", sequence: 7, hash: Digest256(bytes: [UInt8](repeating: 0xab, count: 32))).fileName
+        #expect(SealName(host: "web1", fileName: file) != nil)
+        for host in ["..", ".", "", "a/b", "-x", String(repeating: "h", count: 65)] {
+            #expect(SealName(host: host, fileName: file) == nil, "host \(host)")
+        }
+        for name in ["+" + file.dropFirst(), file.uppercased(), "0" + file, file + "-", "-" + file, String(file.dropFirst())] {
+            #expect(SealName(host: "web1", fileName: name) == nil, "file \(name)")
+        }
+    }
 }

@@ -65,6 +65,12 @@ package struct ByteReader {
         return Int(value)
     }
 
+    /// What to reserve for `count` items read from the input, each at least `minimumSize`
+    /// bytes: never more than the bytes left can hold, so a count alone cannot demand memory.
+    package func capacity(for count: Int, minimumSize: Int) -> Int {
+        min(count, remaining / minimumSize)
+    }
+
     package mutating func zigzag() throws -> Int64 {
         let v = try varint()
         return Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1)

@@ -18,18 +18,18 @@ package struct ChunkerParameters: Codable, Equatable, Sendable {
     /// log2 of the average size.
     package var averageBits: Int { Int.bitWidth - 1 - averageSize.leadingZeroBitCount }
 
+    /// Throws `FormatError` unless the sizes are usable: a power-of-two average from 256 B to
+    /// 16 MiB, a minimum from 64 B to the average, a maximum from the average to 64 MiB. The
+    /// values come from key files and stores, so any `Int` is checked without trapping.
     package func validate() throws {
-        guard averageSize.nonzeroBitCount == 1 else {
-            throw FormatError.invalid("chunker parameters", "average size \(averageSize) is not a power of two")
+        guard averageSize.nonzeroBitCount == 1, (8...24).contains(averageBits) else {
+            throw FormatError.invalid("chunker parameters", "average size \(averageSize) is not a power of two between 256 B and 16 MiB")
         }
-        guard (64...averageSize).contains(minSize) else {
+        guard minSize >= 64, minSize <= averageSize else {
             throw FormatError.invalid("chunker parameters", "min size \(minSize) must be 64 bytes or more and at most the average")
         }
-        guard (averageSize...(64 << 20)).contains(maxSize) else {
+        guard maxSize >= averageSize, maxSize <= 64 << 20 else {
             throw FormatError.invalid("chunker parameters", "max size \(maxSize) must be between the average and 64 MiB")
-        }
-        guard (8...24).contains(averageBits) else {
-            throw FormatError.invalid("chunker parameters", "average size must be between 256 B and 16 MiB")
         }
     }
 }

@@ -5,6 +5,10 @@ package enum LZ4Block {
     /// Largest input LZ4 accepts in one block.
     package static let maxInputSize = Int(LZ4_MAX_INPUT_SIZE)
 
+    /// The most bytes one byte of an LZ4 block can expand to: a match length grows by at
+    /// most 255 per byte of input, so no block decompresses to more than 255 times its size.
+    package static let maxExpansion = 255
+
     /// Worst-case compressed size of `count` input bytes.
     package static func compressBound(_ count: Int) -> Int {
         Int(LZ4_compressBound(Int32(count)))

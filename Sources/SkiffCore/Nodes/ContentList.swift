@@ -38,7 +38,7 @@ package struct ContentListNode: Equatable, Sendable {
         let count = try reader.count(limit: 1 << 20)
         guard count > 0 else { throw FormatError.invalid("content list", "empty node") }
         var items: [ContentItem] = []
-        items.reserveCapacity(count)
+        items.reserveCapacity(reader.capacity(for: count, minimumSize: 2))
         func child() throws -> ObjectAddress {
             guard !children.isEmpty else { throw FormatError.invalid("content list", "reference without children") }
             return children[try reader.count(limit: children.count - 1)]

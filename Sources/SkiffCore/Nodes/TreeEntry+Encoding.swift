@@ -13,6 +13,8 @@ extension TreeEntry {
     }
 
     static let maxXattrCount = 4096
+    /// The fewest bytes an entry takes (a one-byte name, single-byte numbers, no options).
+    static let minimumEncodedSize = 14
     static let maxXattrValue = 1 << 20
 
     /// Encodes the entry; its content address is written as an index into `children`.

@@ -19,7 +19,7 @@ package enum TreeNode: Equatable, Sendable {
         let count = try reader.count(limit: 1 << 20)
         if level == 0 {
             var entries: [TreeEntry] = []
-            entries.reserveCapacity(count)
+            entries.reserveCapacity(reader.capacity(for: count, minimumSize: TreeEntry.minimumEncodedSize))
             for _ in 0..<count {
                 let entry = try TreeEntry.read(from: &reader, children: children)
                 if let previous = entries.last, !previous.name.lexicographicallyPrecedes(entry.name) {

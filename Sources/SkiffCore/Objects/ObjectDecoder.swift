@@ -72,8 +72,10 @@ package final class ObjectDecoder {
     private func decompress(_ payload: [UInt8], address: ObjectAddress) throws -> [UInt8] {
         guard payload.count > 4 else { throw ObjectError.malformed(address, .truncated("compressed body")) }
         let size = payload.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
-        guard size <= ObjectHeader.maxObjectSize * 4 else {
-            throw ObjectError.malformed(address, .invalid("compressed body", "claims \(size) bytes"))
+        // The claimed size is allocated before LZ4 reads the block: a block can expand at most
+        // `LZ4Block.maxExpansion` times, so a larger claim is refused before any allocation.
+        guard size <= ObjectHeader.maxObjectSize * 4, size <= (payload.count - 4) * LZ4Block.maxExpansion else {
+            throw ObjectError.malformed(address, .invalid("compressed body", "claims \(size) bytes from \(payload.count - 4)"))
         }
         do {
             // Uninitialized: LZ4Block.decompress fills exactly `size` bytes or throws.

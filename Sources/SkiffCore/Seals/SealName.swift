@@ -19,11 +19,17 @@ package struct SealName: Hashable, Comparable, Sendable, CustomStringConvertible
         return String(repeating: "0", count: max(0, 16 - digits.count)) + digits + "-"
     }
 
+    /// Reads a seal's place from a store listing or a request path. Only the exact form
+    /// `fileName` writes is accepted (lower-case hex, no sign), with a valid host name: the
+    /// result names a store key, and a path such as `../x` or an alias of another seal's name
+    /// must not get that far.
     package init?(host: String, fileName: some StringProtocol) {
-        let parts = fileName.split(separator: "-")
-        guard parts.count == 2, parts[0].count == 16, let sequence = UInt64(parts[0], radix: 16),
+        guard (try? HostName.validate(host)) != nil else { return nil }
+        let parts = fileName.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].utf8.count == 16, let sequence = UInt64(parts[0], radix: 16),
               let hash = Digest256(hex: parts[1]) else { return nil }
         self.init(host: host, sequence: sequence, hash: hash)
+        guard self.fileName.utf8.elementsEqual(fileName.utf8) else { return nil }
     }
 
     /// A short form for tables: "web1#7 3fa9c2d1".

@@ -1,0 +1,8 @@
+import SkiffFuzzTargets
+
+/// libFuzzer's entry point for `FuzzTarget.config` (built by Tools/fuzz.sh only).
+@_cdecl("LLVMFuzzerTestOneInput")
+func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzTarget.config.run(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
