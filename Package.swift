@@ -65,11 +65,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Snapshot reader: selecting, verifying, restoring.
+        // The keyless graph of seals and objects, read side: the seal catalog, the one traversal
+        // of the Merkle DAG through clear links, time formatting. Below restore, audit and site.
+        .target(
+            name: "SkiffGraph",
+            dependencies: ["SkiffCore", "SkiffSystem", "SkiffStorage"]
+        ),
+        // Snapshot reader with the restore key: decrypting, verifying, restoring.
         .target(
             name: "SkiffRestore",
             dependencies: [
-                "SkiffCore", "SkiffSystem", "SkiffStorage", "CSkiffSystem",
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffGraph", "CSkiffSystem",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -81,7 +87,7 @@ let package = Package(
         .target(
             name: "SkiffSite",
             dependencies: [
-                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffSiteProtocol", "CSkiffTLS",
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffGraph", "SkiffSiteProtocol", "CSkiffTLS",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -126,7 +132,7 @@ let package = Package(
         .target(
             name: "SkiffReplication",
             dependencies: [
-                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffSiteClient", "SkiffSiteProtocol",
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffGraph", "SkiffSiteClient", "SkiffSiteProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -135,7 +141,7 @@ let package = Package(
         .target(
             name: "SkiffAgent",
             dependencies: [
-                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffRestore", "SkiffReplication", "SkiffConfig",
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffGraph", "SkiffReplication", "SkiffConfig",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -148,7 +154,7 @@ let package = Package(
         .target(
             name: "SkiffAudit",
             dependencies: [
-                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffRestore", "SkiffSiteProtocol", "SkiffSiteClient",
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffGraph", "SkiffSiteProtocol", "SkiffSiteClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -168,7 +174,7 @@ let package = Package(
         .executableTarget(
             name: "skiff",
             dependencies: [
-                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffRestore", "SkiffConfig",
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffGraph", "SkiffRestore", "SkiffConfig",
                 "SkiffSiteClient", "SkiffReplication", "SkiffAudit", "SkiffSiteProtocol", "SkiffAgent", "CSkiffSystem",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -200,7 +206,7 @@ let package = Package(
         .executableTarget(
             name: "skiff-fuzz-seeds",
             dependencies: [
-                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffRestore", "SkiffSiteProtocol", "SkiffFuzzTargets",
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffGraph", "SkiffRestore", "SkiffSiteProtocol", "SkiffFuzzTargets",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tools/fuzz/seeds"
@@ -222,7 +228,7 @@ let package = Package(
         .testTarget(
             name: "SkiffBackupTests",
             dependencies: [
-                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffRestore", "SkiffTestSupport",
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffBackup", "SkiffGraph", "SkiffRestore", "SkiffTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

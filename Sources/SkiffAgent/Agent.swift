@@ -5,7 +5,7 @@ import SkiffBackup
 import SkiffConfig
 import SkiffCore
 import SkiffReplication
-import SkiffRestore
+import SkiffGraph
 import SkiffStorage
 import SkiffSystem
 import Synchronization

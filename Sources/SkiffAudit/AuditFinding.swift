@@ -1,4 +1,5 @@
 import SkiffCore
+import SkiffGraph
 
 /// One thing an audit found wrong, typed so that scripts can act on it.
 package struct AuditFinding: Sendable, Codable, Equatable, CustomStringConvertible {

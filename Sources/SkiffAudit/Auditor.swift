@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import SkiffCore
-import SkiffRestore
+import SkiffGraph
 import SkiffStorage
 
 /// Audits sources without any decryption key: for each host's seal chain at each source,
@@ -13,14 +13,14 @@ package struct Auditor: Sendable {
     let state: AuditState
     let options: WalkOptions
     /// With it, every object is also decrypted: AEAD tags, keyed identities, node structure.
-    let restoreKey: RestoreKey?
+    let keyedCheck: (any KeyedCheck)?
     let logger: Logger
 
-    package init(tenant: TenantPublicKey, state: AuditState, options: WalkOptions, restoreKey: RestoreKey? = nil, logger: Logger) {
+    package init(tenant: TenantPublicKey, state: AuditState, options: WalkOptions, keyedCheck: (any KeyedCheck)? = nil, logger: Logger) {
         self.tenant = tenant
         self.state = state
         self.options = options
-        self.restoreKey = restoreKey
+        self.keyedCheck = keyedCheck
         self.logger = logger
     }
 
@@ -68,10 +68,9 @@ package struct Auditor: Sendable {
         findings += Self.implausibleSeals(catalog.seals + catalog.retired, source: source.name)
         let walk = try await DAGWalk(source: source, state: state, options: options, fallback: nil).run(catalog.seals, progress: progress)
         findings += walk.findings
-        if let restoreKey {
+        if let keyedCheck {
             // Keyless findings (missing, corrupt, seals) are already in; add what only the key shows.
-            let report = try await RepositoryVerifier(reader: ObjectReader(repository: source.repository, restoreKey: restoreKey), tenant: tenant).verify()
-            for problem in report.findings where !Self.keylessCodes.contains(problem.code) {
+            for problem in try await keyedCheck.problems(in: source.repository) where !Self.keylessCodes.contains(problem.code) {
                 var finding = AuditFinding(.undecryptableObject, source: source.name, message: problem.description)
                 finding.object = problem.object
                 finding.seals = problem.seal.map { [$0] } ?? []

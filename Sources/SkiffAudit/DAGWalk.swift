@@ -1,5 +1,6 @@
 import Foundation
 import SkiffCore
+import SkiffGraph
 import SkiffStorage
 
 /// What a walk reads again and what it trusts from the audit state.
@@ -37,7 +38,7 @@ package struct WalkOutcome: Sendable {
 /// Walks the Merkle DAG below seals without any key: every reachable object must exist and
 /// hash to its address, and its clear header must parse (that is where the links are).
 ///
-/// Breadth-first, one level at a time, in pages: objects the audit state knows are only
+/// Breadth-first through the shared `DAGTraversal`, one level at a time, in pages: objects the audit state knows are only
 /// checked for presence (one batch query per page) unless sampled or deep; the rest are read
 /// in parallel. When an object is missing or damaged and a `fallback` source is given (heal),
 /// its links are read there so that the walk still reaches everything below it.
@@ -66,68 +67,64 @@ struct DAGWalk {
     /// (unreachable, refused); everything wrong with the data is a finding.
     func run(_ seals: [Seal], progress: @Sendable (Int) -> Void = { _ in }) async throws -> WalkOutcome {
         var outcome = WalkOutcome()
-        var visited = Set<ObjectAddress>()
         var nodeLinks: [ObjectAddress: [ObjectAddress]] = [:]
-        var frontier = seals.enumerated().map { Item(address: $1.root, path: [], seal: $0) }
-        while !frontier.isEmpty {
-            var next: [Item] = []
-            let items = frontier.filter { visited.insert($0.address).inserted }
-            for start in stride(from: 0, to: items.count, by: Self.pageSize) {
-                let page = Array(items[start..<min(start + Self.pageSize, items.count)])
-                let known = options.deep ? [:] : try state.verified(page.map(\.address), source: source.stateKey)
-                var trusted: [Item] = []
-                var toRead: [Item] = []
-                for item in page {
-                    if known[item.address] != nil, options.samplePercent <= 0 || Double.random(in: 0..<100) >= options.samplePercent {
-                        trusted.append(item)
-                    } else {
-                        toRead.append(item)
-                    }
+        var traversal = DAGTraversal()
+        try await traversal.walk(from: seals.enumerated().map { Item(address: $1.root, path: [], seal: $0) }, address: \.address,
+                                 pageSize: Self.pageSize) { page in
+            let known = options.deep ? [:] : try state.verified(page.map(\.address), source: source.stateKey)
+            var trusted: [Item] = []
+            var toRead: [Item] = []
+            for item in page {
+                if known[item.address] != nil, options.samplePercent <= 0 || Double.random(in: 0..<100) >= options.samplePercent {
+                    trusted.append(item)
+                } else {
+                    toRead.append(item)
                 }
-                outcome.objectsReread += toRead.count(where: { known[$0.address] != nil })
-                let absent = try await source.missing(trusted.map(\.address))
-                var verified: [(address: ObjectAddress, links: [ObjectAddress])] = []
-                var linksOf: [ObjectAddress: [ObjectAddress]] = [:]
-                for item in trusted {
-                    linksOf[item.address] = known[item.address]
-                    if absent.contains(item.address) {
-                        outcome.damaged.insert(item.address)
-                        outcome.findings.append(finding(.missingObject, item, seals, "the object is not here (an earlier audit verified it)"))
-                    }
-                }
-                outcome.objectsTrusted += trusted.count - absent.count
-                for (item, result) in zip(toRead, try await read(toRead.map(\.address), from: source)) {
-                    switch result {
-                    case .intact(let links, let size, let kind):
-                        if item.path.isEmpty, kind != .snapshot {
-                            outcome.findings.append(finding(.implausibleSeal, item, seals, "the seal's root is a \(kind) object, not a snapshot"))
-                        }
-                        outcome.objectsRead += 1
-                        outcome.bytesRead += size
-                        verified.append((item.address, links))
-                        linksOf[item.address] = links
-                    case .missing:
-                        outcome.damaged.insert(item.address)
-                        outcome.findings.append(finding(.missingObject, item, seals, "the object is not here"))
-                        linksOf[item.address] = try await fallbackLinks(item.address)
-                    case .damaged(let why):
-                        outcome.objectsRead += 1
-                        outcome.damaged.insert(item.address)
-                        outcome.findings.append(finding(.corruptObject, item, seals, why))
-                        linksOf[item.address] = try await fallbackLinks(item.address)
-                    }
-                }
-                try state.markVerified(verified, source: source.stateKey)
-                try state.forget(page.map(\.address).filter { outcome.damaged.contains($0) }, source: source.stateKey)
-                for item in page {
-                    guard let links = linksOf[item.address], !links.isEmpty else { continue }
-                    nodeLinks[item.address] = links
-                    let path = item.path + [item.address]
-                    next += links.map { Item(address: $0, path: path, seal: item.seal) }
-                }
-                progress(outcome.objectsRead + outcome.objectsTrusted)
             }
-            frontier = next
+            outcome.objectsReread += toRead.count(where: { known[$0.address] != nil })
+            let absent = try await source.missing(trusted.map(\.address))
+            var verified: [(address: ObjectAddress, links: [ObjectAddress])] = []
+            var linksOf: [ObjectAddress: [ObjectAddress]] = [:]
+            for item in trusted {
+                linksOf[item.address] = known[item.address]
+                if absent.contains(item.address) {
+                    outcome.damaged.insert(item.address)
+                    outcome.findings.append(finding(.missingObject, item, seals, "the object is not here (an earlier audit verified it)"))
+                }
+            }
+            outcome.objectsTrusted += trusted.count - absent.count
+            for (item, result) in zip(toRead, try await read(toRead.map(\.address), from: source)) {
+                switch result {
+                case .intact(let links, let size, let kind):
+                    if item.path.isEmpty, kind != .snapshot {
+                        outcome.findings.append(finding(.implausibleSeal, item, seals, "the seal's root is a \(kind) object, not a snapshot"))
+                    }
+                    outcome.objectsRead += 1
+                    outcome.bytesRead += size
+                    verified.append((item.address, links))
+                    linksOf[item.address] = links
+                case .missing:
+                    outcome.damaged.insert(item.address)
+                    outcome.findings.append(finding(.missingObject, item, seals, "the object is not here"))
+                    linksOf[item.address] = try await fallbackLinks(item.address)
+                case .damaged(let why):
+                    outcome.objectsRead += 1
+                    outcome.damaged.insert(item.address)
+                    outcome.findings.append(finding(.corruptObject, item, seals, why))
+                    linksOf[item.address] = try await fallbackLinks(item.address)
+                }
+            }
+            try state.markVerified(verified, source: source.stateKey)
+            try state.forget(page.map(\.address).filter { outcome.damaged.contains($0) }, source: source.stateKey)
+            var next: [Item] = []
+            for item in page {
+                guard let links = linksOf[item.address], !links.isEmpty else { continue }
+                nodeLinks[item.address] = links
+                let path = item.path + [item.address]
+                next += links.map { Item(address: $0, path: path, seal: item.seal) }
+            }
+            progress(outcome.objectsRead + outcome.objectsTrusted)
+            return next
         }
         outcome.completeSeals = Set(completeSeals(seals, nodeLinks: nodeLinks, damaged: outcome.damaged))
         return outcome

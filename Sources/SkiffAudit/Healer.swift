@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import SkiffCore
-import SkiffRestore
+import SkiffGraph
 import SkiffSiteClient
 import SkiffSiteProtocol
 import SkiffStorage

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SkiffCore
+import SkiffGraph
 import SkiffSiteClient
 import SkiffSystem
 
@@ -129,7 +130,7 @@ package final class Replicator: Sendable {
             var status = SiteStatus(
                 site: site.name, url: site.endpoint.url, reachable: reachable,
                 lastSeal: cursor.lastSealSequence.map { "#\($0) \(cursor.lastSealHash?.prefix(12) ?? "")" },
-                lastSealTime: cursor.lastSealTime.map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0)) },
+                lastSealTime: cursor.lastSealTime.map { TimeFormat.iso8601(Timestamp(unixNanoseconds: Int64($0 * 1e9))) },
                 lagSeconds: backlog.oldest.map { max(0, now - $0) } ?? 0, backlogEntries: backlog.entries, backlogBytes: backlog.bytes,
                 lastError: cursor.lastError)
             if reachable, let acknowledged = cursor.lastSealSequence, let host = try outbox.lastSeal()?.hostName {

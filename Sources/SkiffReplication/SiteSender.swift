@@ -117,8 +117,8 @@ package final class SiteSender: Sendable {
     private func deliver(_ seal: Seal) async throws {
         do {
             try await putSeal(seal)
-        } catch SiteClientError.rejected(_, _, "chain-conflict", _, _) {
-            guard try await catchUp(before: seal) else { throw SiteClientError.rejected(site: site.name, status: 409, code: "chain-conflict",
+        } catch SiteClientError.rejected(_, _, .chainConflict?, _, _) {
+            guard try await catchUp(before: seal) else { throw SiteClientError.rejected(site: site.name, status: 409, code: .chainConflict,
                                                                                        message: "seal #\(seal.sequence) does not continue the site's chain, and the site's newest seal of \(seal.hostName) is not one of this host's", addresses: []) }
             try await putSeal(seal)
         }
@@ -132,7 +132,7 @@ package final class SiteSender: Sendable {
             do {
                 _ = try await site.putSeal(seal)
                 return
-            } catch SiteClientError.rejected(_, _, "missing-objects", let message, let addresses) {
+            } catch SiteClientError.rejected(_, _, .missingObjects?, let message, let addresses) {
                 let missing = addresses.compactMap { ObjectAddress(hex: $0) }.filter { !resent.contains($0) }
                 var lost = 0
                 for address in missing {

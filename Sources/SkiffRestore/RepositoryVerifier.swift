@@ -1,23 +1,7 @@
 import SkiffCore
+import SkiffGraph
 import SkiffStorage
 import Synchronization
-
-/// One problem found by `skiff verify`.
-package struct VerificationFinding: Sendable, Codable, Equatable, CustomStringConvertible {
-    /// Stable code: corrupt-object, missing-object, authentication-failed, bad-signature, ...
-    package var code: String
-    package var message: String
-    package var object: String?
-    package var seal: String?
-    /// Where in the snapshot the object sits ("/etc/hosts"), when known.
-    package var path: String?
-
-    package var description: String {
-        var text = message
-        if let path { text += " (at \(path))" }
-        return text
-    }
-}
 
 package struct VerificationReport: Sendable, Codable {
     package var sealsChecked = 0
@@ -193,5 +177,20 @@ package final class RepositoryVerifier: Sendable {
         }
         treeSummaries.withLock { $0[address] = .some(summary) }
         return summary
+    }
+}
+
+/// The audit's check with the restore key: every object decrypted (`skiff audit --restore-key`).
+package struct DecryptingCheck: KeyedCheck {
+    let restoreKey: RestoreKey
+    let tenant: TenantPublicKey
+
+    package init(restoreKey: RestoreKey, tenant: TenantPublicKey) {
+        self.restoreKey = restoreKey
+        self.tenant = tenant
+    }
+
+    package func problems(in repository: Repository) async throws -> [VerificationFinding] {
+        try await RepositoryVerifier(reader: ObjectReader(repository: repository, restoreKey: restoreKey), tenant: tenant).verify().findings
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SkiffCore
+import SkiffGraph
 import SkiffSiteProtocol
 import SkiffStorage
 import SkiffSystem
@@ -66,7 +67,7 @@ package struct SiteCollector: Sendable {
         }
         guard marker.unreadable.isEmpty else {
             let sample = marker.unreadable.prefix(5).map(\.hex).joined(separator: ", ")
-            throw SiteError(409, "incomplete-dag", """
+            throw SiteError(.incompleteDAG, """
                 garbage collection stopped, nothing deleted: \(marker.unreadable.count) objects that retained seals reach are missing or \
                 damaged (\(sample)…); heal the site first (skiff heal)
                 """)
@@ -166,19 +167,25 @@ package struct SiteCollector: Sendable {
         }
     }
 
-    /// The mark phase: a breadth-first walk of object headers, several reads at a time.
+    /// The mark phase: the shared DAG traversal over object headers, each page read in lanes
+    /// that each gather their links in one array (a result array per object made the
+    /// 1,000,001-object collection twice as slow).
     struct Marker {
         let repository: Repository
-        var marked = Set<ObjectAddress>()
+        private var traversal = DAGTraversal()
         var unreadable: [ObjectAddress] = []
 
+        init(repository: Repository) { self.repository = repository }
+
+        /// Every address reached so far.
+        var marked: Set<ObjectAddress> { traversal.visited }
+
         mutating func mark(_ roots: [ObjectAddress]) async throws {
-            var frontier = roots.filter { marked.insert($0).inserted }
-            while !frontier.isEmpty {
-                let slices = laneSlices(frontier, lanes: SiteCollector.parallelReads)
-                let repository = self.repository
+            let repository = self.repository
+            var unreadable: [ObjectAddress] = []
+            try await traversal.walk(from: roots, pageSize: 1 << 16) { page in
                 let results = try await withThrowingTaskGroup(of: ([ObjectAddress], [ObjectAddress]).self) { group in
-                    for slice in slices {
+                    for slice in laneSlices(page, lanes: SiteCollector.parallelReads) {
                         group.addTask {
                             var links: [ObjectAddress] = []
                             var unreadable: [ObjectAddress] = []
@@ -196,13 +203,10 @@ package struct SiteCollector: Sendable {
                     for try await result in group { all.append(result) }
                     return all
                 }
-                var next: [ObjectAddress] = []
-                for (links, unreadable) in results {
-                    self.unreadable += unreadable
-                    for link in links where marked.insert(link).inserted { next.append(link) }
-                }
-                frontier = next
+                unreadable += results.flatMap(\.1)
+                return results.flatMap(\.0)
             }
+            self.unreadable += unreadable
         }
     }
 }

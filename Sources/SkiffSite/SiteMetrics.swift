@@ -66,8 +66,8 @@ package struct SiteMetrics: Sendable {
     }
 
     /// A refused request, by its code (docs/PROTOCOL.md, "Errors").
-    func rejected(code: String) {
-        aggregate.makeCounter(name: "skiff_site_refusals_total", labels: [("code", code)]).increment()
+    func rejected(code: SiteErrorCode) {
+        aggregate.makeCounter(name: "skiff_site_refusals_total", labels: [("code", code.rawValue)]).increment()
     }
 
     func sealAccepted(tenant: String, host: String, time: Timestamp) {

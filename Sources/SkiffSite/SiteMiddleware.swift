@@ -14,7 +14,7 @@ struct SiteHTTPError: HTTPResponseError {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         // A HEAD answer has no body (HTTP), refusal or not.
         if request.method == .head { return Response(status: status) }
-        let body = ErrorBody(code: error.code, message: error.message, addresses: error.addresses.isEmpty ? nil : error.addresses)
+        let body = ErrorBody(code: error.code.rawValue, message: error.message, addresses: error.addresses.isEmpty ? nil : error.addresses)
         let data = try SiteAPI.jsonEncoder().encode(body)
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter = error.retryAfterSeconds { headers[.retryAfter] = "\(retryAfter)" }
@@ -52,7 +52,7 @@ struct SiteErrorMiddleware: RouterMiddleware {
             switch error.status.code {
             case 404: return SiteHTTPError(error: .notFound(error.body ?? "no such endpoint"))
             case 413: return SiteHTTPError(error: .tooLarge(error.body ?? "the request body is too large"))
-            default: return SiteHTTPError(error: SiteError(Int(error.status.code), error.status.code < 500 ? "bad-request" : "internal", error.body ?? error.status.reasonPhrase))
+            default: return SiteHTTPError(error: SiteError(error.status.code < 500 ? .badRequest : .internal, error.body ?? error.status.reasonPhrase, status: Int(error.status.code)))
             }
         case is DecodingError: return SiteHTTPError(error: .badRequest("the JSON body does not match the protocol"))
         // The client went away mid-request: its failure, not the site's (and nobody reads the answer).
@@ -105,7 +105,7 @@ struct SiteAuthMiddleware: RouterMiddleware {
                 try registry.audit(actor: "anonymous", action: "auth-throttled", tenant: nil, detail: """
                     \(Int(limiter.burst)) failed authentications: further requests without a known token are refused with 429 \
                     (one more try every \(limiter.refill))
-                    """, client: context.clientAddress, code: "too-many-failures")
+                    """, client: context.clientAddress, code: SiteErrorCode.tooManyFailures.rawValue)
             }
             throw SiteError.unauthorized(secret == nil ? "a valid bearer token is required" : "the token is unknown or revoked")
         }

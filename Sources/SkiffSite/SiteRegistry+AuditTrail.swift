@@ -31,7 +31,7 @@ struct RefusalRecord: Sendable {
     var tenantAsked: String
     var subject: String?
     var status: Int
-    var code: String
+    var code: SiteErrorCode
     var message: String
 }
 
@@ -51,8 +51,8 @@ extension SiteRegistry {
             try db.execute(sql: """
                 INSERT INTO audit (time, actor, action, tenant, detail, role, client, subject, code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [Date().timeIntervalSince1970, refusal.tokenID ?? "anonymous", "refused-\(refusal.operation.trailName)",
-                                 clipped(refusal.tenantAsked), "\(refusal.status) \(refusal.code): \(clipped(refusal.message) ?? "")",
-                                 refusal.role?.rawValue, refusal.client, clipped(refusal.subject), refusal.code])
+                                 clipped(refusal.tenantAsked), "\(refusal.status) \(refusal.code.rawValue): \(clipped(refusal.message) ?? "")",
+                                 refusal.role?.rawValue, refusal.client, clipped(refusal.subject), refusal.code.rawValue])
         }
     }
 

@@ -199,7 +199,7 @@ struct SiteRoutes: Sendable {
                     try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { try fill($0) }
                     return buffer
                 }
-            } catch let error as SiteError where error.code == "not-found" {
+            } catch let error as SiteError where error.code == .notFound {
                 return nil
             }
         }

@@ -42,9 +42,9 @@ extension SiteService {
                                      principal: principal, reason: decision.reasons.joined(separator: "; "), now: now)
                 report.retired.append("\(decision.host)#\(decision.sequence)")
             } catch let error as SiteError where error.status < 500 {
-                report.refused.append("\(decision.host)#\(decision.sequence): \(error.code)")
+                report.refused.append("\(decision.host)#\(decision.sequence): \(error.code.rawValue)")
                 try registry.audit(actor: principal.tokenID, action: "refused-retire", tenant: tenant.id,
-                                   detail: "\(decision.host)#\(decision.sequence): \(error.code): \(error.message)")
+                                   detail: "\(decision.host)#\(decision.sequence): \(error.code.rawValue): \(error.message)")
             }
         }
         try registry.audit(actor: principal.tokenID, action: "retention-apply", tenant: tenant.id,
@@ -72,11 +72,11 @@ extension SiteService {
             let refusal: SiteError?
             if entry.accepted.addingTimeInterval(TimeInterval(window)) > now {
                 let until = ISO8601DateFormatter().string(from: entry.accepted.addingTimeInterval(TimeInterval(window)))
-                refusal = SiteError(423, "immutable", "seal #\(sequence) of \(host) is inside the immutability window (\(RetentionPlan.duration(window))) until \(until)")
+                refusal = SiteError(.immutable, "seal #\(sequence) of \(host) is inside the immutability window (\(RetentionPlan.duration(window))) until \(until)")
             } else if let hold = settings.holds.first(where: { $0.host == host && $0.sequence == sequence }) {
-                refusal = SiteError(409, "held", "seal #\(sequence) of \(host) is held: \(hold.label)")
+                refusal = SiteError(.held, "seal #\(sequence) of \(host) is held: \(hold.label)")
             } else if try registry.head(tenant: tenant.id, host: host)?.sequence == sequence {
-                refusal = SiteError(409, "chain-head", "seal #\(sequence) is the newest seal of \(host); the next seal chains to it")
+                refusal = SiteError(.chainHead, "seal #\(sequence) is the newest seal of \(host); the next seal chains to it")
             } else {
                 refusal = nil
             }

@@ -1,5 +1,6 @@
 import Foundation
 import SkiffCore
+import SkiffGraph
 import SkiffSiteProtocol
 import SkiffStorage
 import SkiffSystem
@@ -152,13 +153,11 @@ extension SiteService {
         let lanes = store.isShared ? 16 : 1
         var missing: [ObjectAddress] = []
         var reached: [ObjectAddress] = []
-        var visited = Set<ObjectAddress>()
         var nodes: [ObjectAddress] = []
-        var frontier = [root]
-        while !frontier.isEmpty {
-            let complete = try registry.completeNodes(among: frontier, tenant: tenant)
-            let toRead = frontier.filter { !complete.contains($0) && visited.insert($0).inserted }
-            guard !toRead.isEmpty else { break }
+        var traversal = DAGTraversal()
+        try await traversal.walk(from: [root]) { page in
+            let complete = try registry.completeNodes(among: page, tenant: tenant)
+            let toRead = page.filter { !complete.contains($0) }
             let headers = try await concurrentMap(toRead, lanes: lanes) { address -> ObjectHeader? in
                 do { return try await repository.objectHeader(address) } catch ObjectError.missing {
                     return nil
@@ -166,7 +165,7 @@ extension SiteService {
                     throw SiteError.malformedObject("an object the seal reaches is damaged: \(error)")
                 }
             }
-            var next: [ObjectAddress] = []
+            var links: [ObjectAddress] = []
             for (address, header) in zip(toRead, headers) {
                 guard let header else {
                     missing.append(address)
@@ -174,9 +173,9 @@ extension SiteService {
                 }
                 reached.append(address)
                 if !header.children.isEmpty { nodes.append(address) }
-                next.append(contentsOf: header.links)
+                links += header.links
             }
-            frontier = next
+            return links
         }
         if missing.isEmpty { try registry.markComplete(nodes, tenant: tenant) }
         return (missing, reached)

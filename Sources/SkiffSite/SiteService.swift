@@ -79,12 +79,12 @@ package final class SiteService: Sendable {
         identities.reserveCapacity(objects.count)
         var mismatched: [ObjectAddress] = []
         for object in objects {
-            do { identities.append(try check(object.address, object.bytes)) } catch let error as SiteError where error.code == "address-mismatch" {
+            do { identities.append(try check(object.address, object.bytes)) } catch let error as SiteError where error.code == .addressMismatch {
                 mismatched.append(object.address)
             }
         }
         guard mismatched.isEmpty else {
-            throw SiteError(422, "address-mismatch", "\(mismatched.count) objects of the bundle do not hash to their addresses; nothing was stored",
+            throw SiteError(.addressMismatch, "\(mismatched.count) objects of the bundle do not hash to their addresses; nothing was stored",
                             addresses: mismatched.map(\.hex))
         }
         return try await withQuota(objects.reduce(0) { $0 + $1.bytes.count }, tenant: tenant) { added in
@@ -257,7 +257,7 @@ package final class SiteService: Sendable {
         let store = try store(tenant.id)
         let window = try registry.retentionSettings(tenant: tenant.id).immutability.effective(at: Date())
         if let (modified, _) = try await translated({ try await store.age(.object(address)) }), modified + window > Int(Date().timeIntervalSince1970) {
-            throw SiteError(423, "immutable", "object \(address.hex) is inside the immutability window (\(RetentionPlan.duration(window)))")
+            throw SiteError(.immutable, "object \(address.hex) is inside the immutability window (\(RetentionPlan.duration(window)))")
         }
         try await translated { try await store.delete(.object(address)) }
         try registry.forgetCompleteness(tenant: tenant.id)

@@ -162,9 +162,10 @@ package final class SiteClient: ObjectStore, SiteConnection {
     /// The site's refusal (status 400 and up), with its protocol error code when it sent one.
     private static func refusal(_ status: Int, _ data: ByteBuffer, site: String) -> SiteClientError {
         if let body = try? SiteAPI.jsonDecoder().decode(ErrorBody.self, from: Data(data.readableBytesView)) {
-            return .rejected(site: site, status: status, code: body.error.code, message: body.error.message, addresses: body.error.addresses ?? [])
+            return .rejected(site: site, status: status, code: SiteErrorCode(rawValue: body.error.code), message: body.error.message,
+                             addresses: body.error.addresses ?? [])
         }
-        return .rejected(site: site, status: status, code: "http-\(status)", message: "no protocol error body", addresses: [])
+        return .rejected(site: site, status: status, code: nil, message: "no protocol error body", addresses: [])
     }
 
     private func json<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
@@ -321,7 +322,7 @@ package final class SiteClient: ObjectStore, SiteConnection {
                 switch response.status.code {
                 case 200: return response.headers.first(name: "Content-Length").flatMap(Int.init) ?? 0
                 case 404: return nil
-                default: throw SiteClientError.rejected(site: name, status: Int(response.status.code), code: "http-\(response.status.code)", message: "HEAD refused", addresses: [])
+                default: throw SiteClientError.rejected(site: name, status: Int(response.status.code), code: nil, message: "HEAD refused", addresses: [])
                 }
             } catch let error as SiteClientError {
                 throw error

@@ -8,23 +8,24 @@ package enum SiteClientError: Error, Equatable, CustomStringConvertible {
     /// The TLS handshake failed or the certificate is not the one trusted or pinned. Final
     /// until the configuration changes.
     case untrusted(site: String, String)
-    /// The site answered with a refusal (docs/PROTOCOL.md codes).
-    case rejected(site: String, status: Int, code: String, message: String, addresses: [String])
+    /// The site answered with a refusal: its code (nil when the answer was not a protocol
+    /// refusal, from a proxy in front of the site, say).
+    case rejected(site: String, status: Int, code: SiteErrorCode?, message: String, addresses: [String])
     /// The answer did not follow the protocol.
     case protocolViolation(site: String, String)
 
-    /// Worth trying again later: no answer, or the site's own failure (5xx) or throttling.
+    /// Worth trying again later: no answer, or a refusal the code says is passing (the site
+    /// failed, is busy, throttles or is full; not a quota, which waits for its administrator).
     package var isTransient: Bool {
         switch self {
         case .unreachable: return true
-        // Over quota: the site answers and refuses until its administrator acts; not an outage.
-        case .rejected(_, _, "quota-exceeded", _, _): return false
-        case .rejected(_, let status, _, _, _): return status >= 500 || status == 429 || status == 408
+        case .rejected(_, _, let code?, _, _): return code.isTransient
+        case .rejected(_, let status, nil, _, _): return status >= 500 || status == 429 || status == 408
         case .untrusted, .protocolViolation: return false
         }
     }
 
-    package var code: String? {
+    package var code: SiteErrorCode? {
         if case .rejected(_, _, let code, _, _) = self { return code }
         return nil
     }
@@ -33,7 +34,7 @@ package enum SiteClientError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .unreachable(let site, let why): return "site \(site) unreachable: \(why)"
         case .untrusted(let site, let why): return "site \(site) not trusted: \(why)"
-        case .rejected(let site, let status, let code, let message, _): return "site \(site) refused (\(status) \(code)): \(message)"
+        case .rejected(let site, let status, let code, let message, _): return "site \(site) refused (\(status) \(code?.rawValue ?? "http-\(status)")): \(message)"
         case .protocolViolation(let site, let why): return "site \(site) answered outside the protocol: \(why)"
         }
     }

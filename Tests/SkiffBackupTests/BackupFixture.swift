@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SkiffBackup
 import SkiffCore
+import SkiffGraph
 import SkiffRestore
 import SkiffStorage
 import SkiffSystem

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SkiffCore
+import SkiffGraph
 import SkiffRestore
 import SkiffStorage
 import SkiffSystem

@@ -1,5 +1,6 @@
 import Foundation
 import SkiffCore
+import SkiffGraph
 import SkiffRestore
 import Testing
 

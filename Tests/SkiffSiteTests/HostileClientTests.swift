@@ -80,8 +80,8 @@ import Testing
         let first = try site.chunk(16_000), second = try site.chunk(16_000), third = try site.chunk(16_000)
         try await site.writer.putObject(first.address, bytes: first.bytes)
         try await site.writer.putObject(second.address, bytes: second.bytes)
-        await RefusalTests.expectRefusal(507, "quota-exceeded") { try await site.writer.putObject(third.address, bytes: third.bytes) }
-        await RefusalTests.expectRefusal(507, "quota-exceeded") {
+        await RefusalTests.expectRefusal(507, .quotaExceeded) { try await site.writer.putObject(third.address, bytes: third.bytes) }
+        await RefusalTests.expectRefusal(507, .quotaExceeded) {
             _ = try await site.writer.putObjects([(third.address, third.bytes), (first.address, first.bytes)])
         }
         #expect(try await site.writer.missing([first.address, second.address, third.address]) == [third.address])
@@ -103,7 +103,7 @@ import Testing
         try await Task.sleep(for: .seconds(6))  // the serving process re-reads quotas every 5 s
         let a = try site.chunk(12_000), b = try site.chunk(12_000)
         try await site.writer.putObject(a.address, bytes: a.bytes)
-        await RefusalTests.expectRefusal(507, "quota-exceeded") { try await site.writer.putObject(b.address, bytes: b.bytes) }
+        await RefusalTests.expectRefusal(507, .quotaExceeded) { try await site.writer.putObject(b.address, bytes: b.bytes) }
         let root = try await site.snapshot(reaching: [a])
         _ = try await site.writer.putSeal(try Seal.make(hostKey: site.farm.host, previous: nil, time: Timestamp(seconds: 10, nanoseconds: 0),
                                                         root: root, counts: SealCounts()))
@@ -202,12 +202,12 @@ import Testing
         for (name, bad) in [("year 2200", try seal(7_258_118_400)), ("negative time", try seal(-5)),
                             ("2^62 files", try seal(now, counts: SealCounts(files: 1 << 62))),
                             ("a chunk as root", try seal(now, root: chunk.address))] {
-            await RefusalTests.expectRefusal(422, "implausible-seal") { _ = try await site.writer.putSeal(bad) }
+            await RefusalTests.expectRefusal(422, .implausibleSeal) { _ = try await site.writer.putSeal(bad) }
             _ = name
         }
         let first = try seal(now - 100)
         #expect(try await site.writer.putSeal(first))
-        await RefusalTests.expectRefusal(422, "implausible-seal") { _ = try await site.writer.putSeal(try seal(now - 200, previous: first)) }
+        await RefusalTests.expectRefusal(422, .implausibleSeal) { _ = try await site.writer.putSeal(try seal(now - 200, previous: first)) }
         #expect(try await site.writer.putSeal(try seal(now, previous: first)))
         let audit = try site.farm.audit(["--deep"])
         #expect(audit.status == 0, "the accepted chain audits clean: \(audit)")
@@ -228,8 +228,8 @@ import Testing
         try SiteFarm.siteCLI(["host", "remove", "--data", site.data, "--tenant", "acme", "web1"])
         try await Task.sleep(for: .seconds(6))  // tokens are cached for up to 5 s
         let again = try site.chunk(800)
-        await RefusalTests.expectRefusal(403, "forbidden") { try await site.writer.putObject(again.address, bytes: again.bytes) }
-        await RefusalTests.expectRefusal(403, "forbidden") { _ = try await site.writer.missing([again.address]) }
+        await RefusalTests.expectRefusal(403, .forbidden) { try await site.writer.putObject(again.address, bytes: again.bytes) }
+        await RefusalTests.expectRefusal(403, .forbidden) { _ = try await site.writer.missing([again.address]) }
     }
 
     /// A request body that trickles in is cut off once it falls below the minimum rate; one

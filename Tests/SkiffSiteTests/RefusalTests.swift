@@ -52,12 +52,12 @@ import Testing
         }
     }
 
-    static func expectRefusal(_ status: Int, _ code: String, _ body: () async throws -> Void) async {
+    static func expectRefusal(_ status: Int, _ code: SiteErrorCode, _ body: () async throws -> Void) async {
         do {
             try await body()
             Issue.record("expected a refusal \(status) \(code), got success")
         } catch let SiteClientError.rejected(_, actualStatus, actualCode, _, _) {
-            #expect(actualStatus == status && actualCode == code, "expected \(status) \(code), got \(actualStatus) \(actualCode)")
+            #expect(actualStatus == status && actualCode == code, "expected \(status) \(code), got \(actualStatus) \(String(describing: actualCode))")
         } catch {
             Issue.record("expected a refusal \(status) \(code), got \(error)")
         }
@@ -99,7 +99,7 @@ import Testing
 
         // Credentials.
         let stranger = try await setup.client(token: "skt_not-a-token")
-        await Self.expectRefusal(401, "unauthorized") { _ = try await stranger.missing([object.address]) }
+        await Self.expectRefusal(401, .unauthorized) { _ = try await stranger.missing([object.address]) }
         try? await stranger.shutdown()
         let otherTenant = try TestKeys.tenant()
         try TreeGenerator.write(Array(otherTenant.publicKey.armored.utf8), to: setup.farm.folder.appending("other.pub"))
@@ -112,20 +112,20 @@ import Testing
                               "--out", setup.farm.folder.appending("other.writer").description])
         let otherWriter = try await setup.client(token: String(decoding: try FileIO.readFile(setup.farm.folder.appending("other.writer")), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines))
-        await Self.expectRefusal(403, "forbidden") { try await otherWriter.putObject(object.address, bytes: object.bytes) }
-        await Self.expectRefusal(403, "forbidden") { _ = try await otherWriter.get(.object(object.address)) }
+        await Self.expectRefusal(403, .forbidden) { try await otherWriter.putObject(object.address, bytes: object.bytes) }
+        await Self.expectRefusal(403, .forbidden) { _ = try await otherWriter.get(.object(object.address)) }
         try? await otherWriter.shutdown()
 
         // A writer may neither delete nor read back, and the attempt is recorded.
-        await Self.expectRefusal(403, "forbidden") { try await setup.writer.delete(.object(object.address)) }
-        await Self.expectRefusal(403, "forbidden") { _ = try await setup.writer.get(.object(object.address)) }
+        await Self.expectRefusal(403, .forbidden) { try await setup.writer.delete(.object(object.address)) }
+        await Self.expectRefusal(403, .forbidden) { _ = try await setup.writer.get(.object(object.address)) }
         let trail = try SiteFarm.siteCLI(["audit-trail", "--data", data, "--json"]).standardOutput
         #expect(trail.contains("refused-delete"), "\(trail)")
 
         // Objects: wrong bytes for an address (an overwrite attempt, or corruption in transit).
         let other = try encoder.encode(kind: .chunk, children: [], body: SecureRandom.bytes(100), compression: .none)
-        await Self.expectRefusal(422, "address-mismatch") { try await setup.writer.putObject(object.address, bytes: other.bytes) }
-        await Self.expectRefusal(422, "malformed-object") {
+        await Self.expectRefusal(422, .addressMismatch) { try await setup.writer.putObject(object.address, bytes: other.bytes) }
+        await Self.expectRefusal(422, .malformedObject) {
             let junk = Array("not an object".utf8)
             try await setup.writer.putObject(ObjectAddress(SHA256Hasher.digest(junk)), bytes: junk)
         }
@@ -133,7 +133,7 @@ import Testing
 
         // Bundles: one bad object refuses the whole bundle; a truncated bundle is a bad request.
         let fresh = try encoder.encode(kind: .chunk, children: [], body: SecureRandom.bytes(3000), compression: .none)
-        await Self.expectRefusal(422, "address-mismatch") {
+        await Self.expectRefusal(422, .addressMismatch) {
             _ = try await setup.writer.putObjects([(fresh.address, fresh.bytes), (object.address, other.bytes)])
         }
         #expect(try await setup.admin.size(.object(fresh.address)) == nil, "nothing of a refused bundle may be stored")
@@ -144,7 +144,7 @@ import Testing
         #expect(answer.hasPrefix("400") && answer.contains("bad-request"), "\(answer)")
         #expect(try await setup.admin.size(.object(fresh.address)) == nil)
         let reader = try await setup.client(token: try setup.farm.token(0, "reader"))
-        await Self.expectRefusal(403, "forbidden") { _ = try await reader.putObjects([(fresh.address, fresh.bytes)]) }
+        await Self.expectRefusal(403, .forbidden) { _ = try await reader.putObjects([(fresh.address, fresh.bytes)]) }
         try? await reader.shutdown()
 
         // Seals: out of chain, forged, another host's, reaching missing objects.
@@ -152,25 +152,25 @@ import Testing
         let skipping = try Seal.make(hostKey: setup.farm.host, previous: try Seal.make(hostKey: setup.farm.host, previous: first,
                                      time: Timestamp(seconds: 11, nanoseconds: 0), root: root, counts: SealCounts()),
                                      time: Timestamp(seconds: 12, nanoseconds: 0), root: root, counts: SealCounts())
-        await Self.expectRefusal(409, "chain-conflict") { _ = try await setup.writer.putSeal(skipping) }
+        await Self.expectRefusal(409, .chainConflict) { _ = try await setup.writer.putSeal(skipping) }
         let fork = try Seal.make(hostKey: setup.farm.host, previous: nil, time: Timestamp(seconds: 13, nanoseconds: 0), root: root, counts: SealCounts())
-        await Self.expectRefusal(409, "chain-conflict") { _ = try await setup.writer.putSeal(fork) }
+        await Self.expectRefusal(409, .chainConflict) { _ = try await setup.writer.putSeal(fork) }
         let impostor = try TestKeys.tenant()
         let forgedCertificate = try HostCertificate.issue(by: impostor.certificationKey, tenant: setup.farm.tenant.tenant, hostName: "web1",
                                                           publicKey: setup.farm.host.signingKey.publicKey, issuedAt: 0)
         let forgedKey = HostKey(tenant: setup.farm.tenant.publicKey, signingKey: Ed25519PrivateKey.generate(), certificate: forgedCertificate,
                                 writeSecrets: setup.farm.tenant.writeSecrets)
         let forged = try Seal.make(hostKey: forgedKey, previous: first, time: Timestamp(seconds: 14, nanoseconds: 0), root: root, counts: SealCounts())
-        await Self.expectRefusal(403, "unknown-signer") { _ = try await setup.writer.putSeal(forged) }
+        await Self.expectRefusal(403, .unknownSigner) { _ = try await setup.writer.putSeal(forged) }
         let web2 = try setup.farm.tenant.issueHostKey(hostName: "web2", issuedAt: 0)
         let otherHost = try Seal.make(hostKey: web2, previous: nil, time: Timestamp(seconds: 15, nanoseconds: 0), root: root, counts: SealCounts())
-        await Self.expectRefusal(403, "wrong-host") { _ = try await setup.writer.putSeal(otherHost) }
+        await Self.expectRefusal(403, .wrongHost) { _ = try await setup.writer.putSeal(otherHost) }
         let dangling = try Seal.make(hostKey: setup.farm.host, previous: first, time: Timestamp(seconds: 16, nanoseconds: 0),
                                      root: ObjectAddress(Digest256(bytes: SecureRandom.bytes(32))), counts: SealCounts())
-        await Self.expectRefusal(422, "missing-objects") { _ = try await setup.writer.putSeal(dangling) }
+        await Self.expectRefusal(422, .missingObjects) { _ = try await setup.writer.putSeal(dangling) }
         var tampered = try Seal.make(hostKey: setup.farm.host, previous: first, time: Timestamp(seconds: 17, nanoseconds: 0), root: root, counts: SealCounts()).encoded
         tampered[tampered.count - 1] ^= 1
-        await Self.expectRefusal(422, "bad-signature") { _ = try await setup.writer.put(.seal(SealName(host: "web1", sequence: 2, hash: SHA256Hasher.digest(tampered))), tampered) }
+        await Self.expectRefusal(422, .badSignature) { _ = try await setup.writer.put(.seal(SealName(host: "web1", sequence: 2, hash: SHA256Hasher.digest(tampered))), tampered) }
 
         // Nothing that was stored changed; the new snapshot's objects were added, nothing else.
         let after = try await Self.inventory(setup.admin)

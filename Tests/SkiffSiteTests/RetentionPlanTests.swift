@@ -1,4 +1,5 @@
 import Foundation
+import SkiffSite
 import SkiffSiteProtocol
 import Testing
 

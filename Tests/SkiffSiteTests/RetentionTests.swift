@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SkiffCore
+import SkiffSite
 import SkiffSiteProtocol
 import SkiffSystem
 import SkiffTestSupport

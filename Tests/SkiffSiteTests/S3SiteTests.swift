@@ -1,6 +1,7 @@
 import Foundation
 import SkiffAudit
 import SkiffCore
+import SkiffSite
 import SkiffSiteProtocol
 import SkiffStorage
 import SkiffSystem

@@ -50,7 +50,7 @@ struct SiteDefenceTests {
             _ = try ledger.reserve(200, tenant: tenant, name: "t", now: 101)
             Issue.record("600 unsealed bytes pass a 500-byte unsealed quota")
         } catch let error as SiteError {
-            #expect(error.code == "quota-exceeded" && error.status == 507 && error.message.contains("no seal reaches"), "\(error)")
+            #expect(error.code == .quotaExceeded && error.status == 507 && error.message.contains("no seal reaches"), "\(error)")
         }
         ledger.sealed([a], tenant: tenant)
         let second = try ledger.reserve(450, tenant: tenant, name: "t", now: 102)

@@ -36,7 +36,8 @@ struct AuditCommand: AsyncParsableCommand {
         let configuration = try sites.load()
         let state = try audit.openState(configuration: configuration)
         let connected = try await ConnectedSources.sites(configuration, names: sites.site, tenant: tenant.tenant)
-        let auditor = Auditor(tenant: tenant, state: state, options: audit.walkOptions, restoreKey: key, logger: Logger(label: "skiff.audit"))
+        let auditor = Auditor(tenant: tenant, state: state, options: audit.walkOptions, keyedCheck: key.map { DecryptingCheck(restoreKey: $0, tenant: tenant) },
+                              logger: Logger(label: "skiff.audit"))
         let current = Mutex<(String, Int)>(("", 0))
         let progress = ProgressDisplay { elapsed in
             let (name, count) = current.withLock { $0 }

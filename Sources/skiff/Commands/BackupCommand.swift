@@ -4,6 +4,7 @@ import Logging
 import SkiffBackup
 import SkiffConfig
 import SkiffCore
+import SkiffGraph
 import SkiffReplication
 import SkiffRestore
 import SkiffStorage

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SkiffCore
+import SkiffGraph
 import SkiffRestore
 import SkiffStorage
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import SkiffBackup
 import SkiffCore
+import SkiffGraph
 import SkiffRestore
 import SkiffSiteClient
 import SkiffStorage

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SkiffCore
+import SkiffGraph
 import SkiffRestore
 import SkiffStorage
 

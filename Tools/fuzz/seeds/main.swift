@@ -8,6 +8,7 @@ import Logging
 import SkiffBackup
 import SkiffCore
 import SkiffFuzzTargets
+import SkiffGraph
 import SkiffRestore
 import SkiffSiteProtocol
 import SkiffStorage

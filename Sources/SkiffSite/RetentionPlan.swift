@@ -1,5 +1,6 @@
 import Foundation
 import SkiffCore
+import SkiffSiteProtocol
 
 /// What retention would do with each seal of a tenant, and why: the answer of
 /// `skiff-site retention plan` and `GET …/retention/plan`. Pure: no I/O.
