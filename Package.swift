@@ -60,13 +60,14 @@ let package = Package(
         .target(
             name: "SkiffBackup",
             dependencies: [
-                "SkiffCore", "SkiffSystem", "SkiffStorage", "CSkiffSystem",
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffGraph", "CSkiffSystem",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The keyless graph of seals and objects, read side: the seal catalog, the one traversal
-        // of the Merkle DAG through clear links, time formatting. Below restore, audit and site.
+        // of the Merkle DAG through clear links, the keyless collection (mark and sweep) that
+        // sites and `skiff prune` share, time formatting. Below backup, restore, audit and site.
         .target(
             name: "SkiffGraph",
             dependencies: ["SkiffCore", "SkiffSystem", "SkiffStorage"]
@@ -186,7 +187,7 @@ let package = Package(
         .executableTarget(
             name: "skiff-site",
             dependencies: [
-                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffSite", "SkiffS3",
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffGraph", "SkiffSite", "SkiffS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -236,7 +237,7 @@ let package = Package(
             name: "SkiffSiteTests",
             dependencies: [
                 "skiff", "skiff-site", "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffStorageConformance", "SkiffSiteClient", "SkiffSiteProtocol", "SkiffAudit",
-                "SkiffSite",
+                "SkiffGraph", "SkiffSite",
                 "SkiffTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -1,3 +1,4 @@
+import Logging
 import SkiffCore
 import SkiffStorage
 
@@ -21,6 +22,17 @@ package protocol SnapshotDestination: Sendable {
     /// The newest seal of `host` held by the destination, to chain the next seal to; nil
     /// for a host's first snapshot.
     func latestSeal(host: String) async throws -> Seal?
+
+    /// Called before a snapshot of `host` consults `cache`: holds off anything that deletes from
+    /// the destination until the returned lease ends (after the seal is committed, or when the
+    /// snapshot is abandoned), and makes `cache` forget what deletions since its last snapshot
+    /// may have removed. The default holds nothing and forgets nothing (sites keep what hosts
+    /// may reuse by their own rules, FORMAT §10).
+    func beginSnapshot(host: String, cache: LocalCache, logger: Logger) async throws -> SnapshotLease
+}
+
+extension SnapshotDestination {
+    package func beginSnapshot(host: String, cache: LocalCache, logger: Logger) async throws -> SnapshotLease { SnapshotLease() }
 }
 
 /// A destination that writes straight into one repository (a local folder).

@@ -58,10 +58,16 @@ package final class SnapshotWriter: Sendable {
 
     /// Backs up `paths` (files or directories, made absolute) as one snapshot and seals it.
     ///
+    /// From before it consults the cache until the seal is committed it holds the
+    /// destination's lease (a local repository's lock, shared: a prune waits for it; while a
+    /// prune runs, this waits).
+    ///
     /// Cancellation: stops reading, leaves every stored object in place (a later run reuses
     /// them) and writes no seal.
     package func backup(paths: [RawPath], time: Timestamp) async throws -> BackupResult {
         let targets = try Self.normalizedTargets(paths)
+        let lease = try await destination.beginSnapshot(host: hostKey.hostName, cache: ledger.cache, logger: logger)
+        defer { lease.end() }
         let previous = try await destination.latestSeal(host: hostKey.hostName)
         if let previous, previous.certificate.publicKey != hostKey.signingKey.publicKey {
             throw BackupError.chainConflict(host: hostKey.hostName, signer: previous.certificate.publicKey.fingerprint)

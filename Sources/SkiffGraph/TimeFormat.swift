@@ -75,4 +75,25 @@ package enum TimeFormat {
         clock_gettime(CLOCK_REALTIME, &spec)
         return Timestamp(seconds: Int64(spec.tv_sec), nanoseconds: UInt32(spec.tv_nsec))
     }
+
+    /// "14d", "36h", "15m" or "90s": the largest unit that divides `seconds` exactly.
+    package static func duration(_ seconds: Int) -> String {
+        if seconds % 86_400 == 0 && seconds > 0 { return "\(seconds / 86_400)d" }
+        if seconds % 3600 == 0 && seconds > 0 { return "\(seconds / 3600)h" }
+        if seconds % 60 == 0 && seconds > 0 { return "\(seconds / 60)m" }
+        return "\(seconds)s"
+    }
+
+    /// Parses "90s", "15m", "36h", "14d", "2w" or plain seconds; nil for anything else,
+    /// negative amounts, and amounts whose seconds do not fit in an `Int`.
+    package static func parseDuration(_ text: String) -> Int? {
+        guard let last = text.last else { return nil }
+        if let unit = DurationUnit.seconds(per: last) {
+            guard let value = Int(text.dropLast()), value >= 0 else { return nil }
+            let (seconds, overflow) = value.multipliedReportingOverflow(by: unit)
+            return overflow ? nil : seconds
+        }
+        guard let value = Int(text), value >= 0 else { return nil }
+        return value
+    }
 }

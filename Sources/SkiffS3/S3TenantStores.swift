@@ -24,7 +24,7 @@ package final class S3TenantStores: TenantStores {
         }
     }
 
-    package func store(for tenant: TenantID) throws -> any SiteStore {
+    package func store(for tenant: TenantID) throws -> any CollectableStore {
         let root = try root()
         return state.withLock { state in
             if let existing = state.tenants[tenant] { return existing }

@@ -1,5 +1,6 @@
 import Foundation
 import SkiffCore
+import SkiffGraph
 import SkiffSiteProtocol
 
 /// What retention would do with each seal of a tenant, and why: the answer of
@@ -63,7 +64,7 @@ package struct RetentionPlan: Codable, Sendable, Equatable {
                     continue
                 }
                 if newestTime - seal.time <= Int64(keepWithin) * 1_000_000_000 {
-                    reasons.append("within \(Self.duration(keepWithin)) of the newest seal")
+                    reasons.append("within \(TimeFormat.duration(keepWithin)) of the newest seal")
                 }
                 reasons += buckets.claim(Date(timeIntervalSince1970: Double(seal.time) / 1e9))
                 let keep = !reasons.isEmpty
@@ -117,25 +118,6 @@ package struct RetentionPlan: Codable, Sendable, Equatable {
     static func iso(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         return formatter.string(from: date)
-    }
-
-    /// "90s", "36h", "14d".
-    package static func duration(_ seconds: Int) -> String {
-        if seconds % 86_400 == 0 && seconds > 0 { return "\(seconds / 86_400)d" }
-        if seconds % 3600 == 0 && seconds > 0 { return "\(seconds / 3600)h" }
-        if seconds % 60 == 0 && seconds > 0 { return "\(seconds / 60)m" }
-        return "\(seconds)s"
-    }
-
-    /// Parses "90s", "15m", "36h", "14d", "2w" or plain seconds.
-    package static func parseDuration(_ text: String) -> Int? {
-        guard let last = text.last else { return nil }
-        if let unit = DurationUnit.seconds(per: last) {
-            guard let value = Int(text.dropLast()), value >= 0 else { return nil }
-            return value * unit
-        }
-        guard let value = Int(text), value >= 0 else { return nil }
-        return value
     }
 }
 

@@ -1,4 +1,5 @@
 import SkiffCore
+import SkiffStorage
 import SkiffSiteProtocol
 
 /// Why the site refused a request: a code of the protocol's vocabulary (`SiteErrorCode`, with
@@ -61,4 +62,15 @@ package struct SiteError: Error, Equatable, CustomStringConvertible {
     }
     package static func unavailable(_ message: String) -> SiteError { .init(.unavailable, message) }
     package static func internalError(_ message: String) -> SiteError { .init(.internal, message) }
+
+    /// The refusal for a store failure: a full disk or bucket is `insufficient-storage`, a key
+    /// the store lacks `not-found`, anything else `internal`. Store errors that handlers do not
+    /// catch are mapped here, once (`SiteErrorMiddleware`).
+    package init(_ error: StoreError) {
+        switch error {
+        case .noSpace(let what): self = .insufficientStorage(what)
+        case .notFound(let key): self = .notFound("\(key)")
+        default: self = .internalError("\(error)")
+        }
+    }
 }

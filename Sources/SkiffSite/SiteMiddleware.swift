@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import SkiffSiteProtocol
+import SkiffStorage
 
 /// Turns every refusal into the protocol's JSON error body with a stable code.
 struct SiteHTTPError: HTTPResponseError {
@@ -47,6 +48,7 @@ struct SiteErrorMiddleware: RouterMiddleware {
         switch error {
         case let error as SiteHTTPError: return error
         case let error as SiteError: return SiteHTTPError(error: error)
+        case let error as StoreError: return SiteHTTPError(error: SiteError(error))
         case is NIOTooManyBytesError: return SiteHTTPError(error: .tooLarge("the request body is over its limit (docs/PROTOCOL.md)"))
         case let error as HTTPError:
             switch error.status.code {
@@ -141,6 +143,22 @@ struct SiteRefusalTrail: RouterMiddleware {
             }
             throw mapped
         }
+    }
+}
+
+/// Refuses a principal whose role may not call the matched operation (`Principal.authorize`,
+/// the role matrix), before any handler runs. Runs inside `SiteRefusalTrail`, so refusals of
+/// changes are recorded like every other.
+struct SiteAuthorizationMiddleware: RouterMiddleware {
+    typealias Context = SiteRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let principal = context.principal else { throw SiteError.unauthorized() }
+        guard let pattern = context.endpointPath, let operation = SiteOperation(method: request.method.rawValue, pattern: pattern) else {
+            throw SiteError.notFound("no such endpoint")
+        }
+        try principal.authorize(operation)
+        return try await next(request, context)
     }
 }
 

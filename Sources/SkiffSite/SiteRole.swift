@@ -31,10 +31,6 @@ package struct Principal: Sendable, Equatable {
 
     package func covers(_ tenant: TenantID) -> Bool { role == .admin || tenants.contains(tenant) }
 
-    package var mayWriteObjects: Bool { role == .writer || role == .admin }
-    package var mayReadObjects: Bool { role != .writer }
-    package var mayDelete: Bool { role == .admin }
-
     /// Whether the seals of `host` may be listed and read.
     package func mayReadSeals(of host: String) -> Bool { role == .writer ? self.host == host : true }
 }

@@ -15,6 +15,7 @@ struct SiteRoutes: Sendable {
     func register(on router: Router<SiteRequestContext>) {
         let authentication = SiteAuthMiddleware(registry: service.registry, limiter: limiter, metrics: service.metrics)
         let tenants = router.group().add(middleware: authentication).add(middleware: SiteRefusalTrail(registry: service.registry))
+            .add(middleware: SiteAuthorizationMiddleware())
         let metrics = service.metrics
         for operation in SiteOperation.allCases {
             let method = HTTPRequest.Method(operation.method)!
@@ -113,7 +114,6 @@ struct SiteRoutes: Sendable {
     @Sendable func putObject(_ request: Request, context: SiteRequestContext) async throws -> Response {
         let (tenant, principal) = try tenant(context)
         let address = try address(context)
-        guard principal.mayWriteObjects else { throw SiteError.forbidden("a \(principal.role.rawValue) token cannot upload") }
         return try await bodies.withRoom(for: request, limit: ObjectHeader.maxObjectSize) {
             let bytes = try await Self.body(of: request, limit: ObjectHeader.maxObjectSize)
             let outcome = try await service.putObject(tenant: tenant, address: address, bytes: bytes, principal: principal)
@@ -125,7 +125,6 @@ struct SiteRoutes: Sendable {
     /// so the site holds the body's bytes once, never the whole body besides its objects.
     @Sendable func putObjects(_ request: Request, context: SiteRequestContext) async throws -> Response {
         let (tenant, principal) = try tenant(context)
-        guard principal.mayWriteObjects else { throw SiteError.forbidden("a \(principal.role.rawValue) token cannot upload") }
         return try await bodies.withRoom(for: request, limit: ObjectBundle.maxBodySize) {
             var parser = ObjectBundleParser.upload(declaredLength: Self.declaredLength(request))
             var objects: [(address: ObjectAddress, bytes: [UInt8])] = []

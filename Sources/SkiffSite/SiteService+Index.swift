@@ -68,7 +68,7 @@ extension SiteService {
                 }
                 if deep {
                     let key: StoreKey = file.retired ? .retiredSeal(name) : .seal(name)
-                    let bytes = try await translated { try await store.get(key) }
+                    let bytes = try await store.get(key)
                     if SHA256Hasher.digest(bytes) != name.hash {
                         found(.damagedSealFile, name.short, "its \(bytes.count) bytes do not hash to its name; heal it from another site (skiff heal) or let its host re-send it")
                     }
@@ -113,17 +113,6 @@ extension SiteService {
                                          repaired: repair))
         }
         return findings
-    }
-
-    /// A stored seal, read and verified: the tenant's, signed by a registered host with the
-    /// key registered for it.
-    private func verifiedSeal(_ name: SealName, retired: Bool, tenant: TenantRecord, repository: Repository) async throws -> Seal {
-        let seal = try await repository.seal(named: name, retired: retired)
-        try seal.verify(by: tenant.publicKey)
-        guard let host = try registry.host(tenant: tenant.id, name: seal.hostName), host.certificate.publicKey == seal.certificate.publicKey else {
-            throw SiteError.unknownSigner("host \(seal.hostName) is not registered with the key that signed it")
-        }
-        return seal
     }
 
     /// Rebuilds the tenant's seal index from its store: every verified seal file (its file's
@@ -185,18 +174,18 @@ extension SiteService {
     package func mirrorRegistry(tenant: TenantRecord) async throws {
         let store = try store(tenant.id)
         let record = TenantRecordFile(name: tenant.name, publicKey: tenant.publicKey.armored)
-        _ = try await translated { try await store.put(.tenantRecord, Array(try JSONEncoder().encode(record))) }
+        _ = try await store.put(.tenantRecord, Array(try JSONEncoder().encode(record)))
         let hosts = try registry.hosts(tenant: tenant.id)
         var wanted = Set<String>()
         for host in hosts {
             let key = StoreKey.hostCertificate(host: host.name, fingerprint: host.certificate.publicKey.fingerprint)
             wanted.insert(key.path)
-            _ = try await translated { try await store.put(key, Array(host.certificate.armored(tenant: tenant.id).utf8)) }
+            _ = try await store.put(key, Array(host.certificate.armored(tenant: tenant.id).utf8))
         }
         for try await key in store.keys(prefix: StoreKey.hostsPrefix) where !wanted.contains(key.path) {
-            try await translated { try await store.delete(key) }
+            try await store.delete(key)
         }
-        try await translated { try await store.flush() }
+        try await store.flush()
     }
 
     /// Rebuilds the registry from the stores: every tenant that has a store and a record in

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SkiffCore
+import SkiffGraph
 import SkiffSiteProtocol
 import SkiffStorage
 
@@ -16,14 +17,12 @@ extension SiteService {
     }
 
     package func retentionSettings(tenant: TenantRecord, principal: Principal) throws -> RetentionSettings {
-        guard principal.mayReadObjects else { throw SiteError.forbidden("a writer token cannot read retention settings") }
         return try registry.retentionSettings(tenant: tenant.id)
     }
 
     /// What applying the policy now would retire, seal by seal, with the reasons.
     /// On a shared store, first indexes what other site processes accepted and retired.
     package func retentionPlan(tenant: TenantRecord, principal: Principal, now: Date = Date()) async throws -> RetentionPlan {
-        guard principal.mayReadObjects else { throw SiteError.forbidden("a writer token cannot read retention plans") }
         try await catchUpEveryHost(tenant: tenant)
         let settings = try registry.retentionSettings(tenant: tenant.id)
         return RetentionPlan.make(policy: settings.policy, seals: try registry.retentionCandidates(tenant: tenant.id), holds: settings.holds,
@@ -33,7 +32,6 @@ extension SiteService {
     /// Retires every seal the plan retires. Seals that became protected since the plan was
     /// made (a new hold, a new head) are left and listed as refused.
     package func applyRetention(tenant: TenantRecord, principal: Principal, now: Date = Date()) async throws -> RetirementReport {
-        try requireAdministrator(principal, tenant: tenant, attempt: "apply retention")
         var report = RetirementReport(retired: [], refused: [])
         for decision in try await retentionPlan(tenant: tenant, principal: principal, now: now).retired {
             do {
@@ -61,7 +59,6 @@ extension SiteService {
     ///   `SiteRefusalTrail`, refusals within `applyRetention` by it.
     package func retireSeal(tenant: TenantRecord, name: SealName, principal: Principal, reason: String, now: Date = Date()) async throws {
         let (host, sequence) = (name.host, name.sequence)
-        try requireAdministrator(principal, tenant: tenant, attempt: "retire seal \(name.short)")
         try await sealLocks.withLock("\(tenant.id.hex)/\(host)") {
             guard let entry = try registry.sealEntry(tenant: tenant.id, host: host, sequence: sequence), entry.hash == name.hash.hex else {
                 throw SiteError.notFound("no seal \(name)")
@@ -72,7 +69,7 @@ extension SiteService {
             let refusal: SiteError?
             if entry.accepted.addingTimeInterval(TimeInterval(window)) > now {
                 let until = ISO8601DateFormatter().string(from: entry.accepted.addingTimeInterval(TimeInterval(window)))
-                refusal = SiteError(.immutable, "seal #\(sequence) of \(host) is inside the immutability window (\(RetentionPlan.duration(window))) until \(until)")
+                refusal = SiteError(.immutable, "seal #\(sequence) of \(host) is inside the immutability window (\(TimeFormat.duration(window))) until \(until)")
             } else if let hold = settings.holds.first(where: { $0.host == host && $0.sequence == sequence }) {
                 refusal = SiteError(.held, "seal #\(sequence) of \(host) is held: \(hold.label)")
             } else if try registry.head(tenant: tenant.id, host: host)?.sequence == sequence {
@@ -82,13 +79,11 @@ extension SiteService {
             }
             if let refusal { throw refusal }
             let store = try store(tenant.id)
-            try await translated {
-                let bytes = try await store.get(.seal(name))
-                _ = try await store.put(.retiredSeal(name), bytes)
-                try await store.flush()
-            }
+            let bytes = try await store.get(.seal(name))
+            _ = try await store.put(.retiredSeal(name), bytes)
+            try await store.flush()
             try registry.markRetired(tenant: tenant.id, host: host, sequence: sequence, at: now)
-            try await translated { try await store.delete(.seal(name)) }
+            try await store.delete(.seal(name))
             try registry.audit(actor: principal.tokenID, action: "retire-seal", tenant: tenant.id, detail: "\(name.short): \(reason)")
             metrics.sealRetired(tenant: tenant.name)
         }
@@ -106,7 +101,6 @@ extension SiteService {
 
     /// Runs garbage collection for a tenant (administrators only).
     package func collectGarbage(tenant: TenantRecord, principal: Principal) async throws -> CollectionReport {
-        try requireAdministrator(principal, tenant: tenant, attempt: "collect garbage")
         // One collection per tenant at a time in this process.
         return try await sealLocks.withLock("gc/\(tenant.id.hex)") {
             do {
@@ -117,8 +111,4 @@ extension SiteService {
         }
     }
 
-    /// Refuses an attempt by anyone but an administrator (the refusal trail records it).
-    func requireAdministrator(_ principal: Principal, tenant: TenantRecord, attempt: String) throws {
-        guard principal.mayDelete else { throw SiteError.forbidden("only administrators may \(attempt)") }
-    }
 }

@@ -16,7 +16,7 @@ extension SiteService {
     ///   it (when there is one) must name it; then `admit` checks and stores it as at first
     ///   acceptance, the audit trail records the recovery, and the answer is "stored".
     /// - Returns: the seal's name and whether it was stored now.
-    func recover(_ seal: Seal, bytes: [UInt8], tenant: TenantRecord, store: any SiteStore, principal: Principal) async throws -> (SealName, Bool) {
+    func recover(_ seal: Seal, bytes: [UInt8], tenant: TenantRecord, store: any CollectableStore, principal: Principal) async throws -> (SealName, Bool) {
         let name = seal.name
         let entry = try registry.sealEntry(tenant: tenant.id, host: seal.hostName, sequence: seal.sequence)
         if let entry, entry.hash != seal.hash.hex {
@@ -42,7 +42,7 @@ extension SiteService {
     /// For a seal the index does not know: the seal before it (indexed or stored) must be the
     /// one it names, and the seal after it, if the site has one, must name it.
     /// - Throws: `chain-conflict` when a neighbour disagrees or the one before is unknown.
-    private func checkLinks(_ seal: Seal, tenant: TenantID, store: any SiteStore) async throws {
+    private func checkLinks(_ seal: Seal, tenant: TenantID, store: any CollectableStore) async throws {
         if seal.sequence > 1 {
             let before = try await neighbourHash(host: seal.hostName, sequence: seal.sequence - 1, tenant: tenant, store: store)
             guard before == seal.previous else {
@@ -59,16 +59,16 @@ extension SiteService {
     }
 
     /// The hash of the host's seal at `sequence`, from the index, else from the store.
-    private func neighbourHash(host: String, sequence: UInt64, tenant: TenantID, store: any SiteStore) async throws -> Digest256? {
+    private func neighbourHash(host: String, sequence: UInt64, tenant: TenantID, store: any CollectableStore) async throws -> Digest256? {
         if let entry = try registry.sealEntry(tenant: tenant, host: host, sequence: sequence) { return Digest256(hex: entry.hash) }
         return try await sealNames(host: host, sequence: sequence, store: store).first?.name.hash
     }
 
     /// The stored seals (retained and retired) of `host` at `sequence`.
-    private func sealNames(host: String, sequence: UInt64, store: any SiteStore) async throws -> [(name: SealName, retired: Bool)] {
+    private func sealNames(host: String, sequence: UInt64, store: any CollectableStore) async throws -> [(name: SealName, retired: Bool)] {
         var names: [(name: SealName, retired: Bool)] = []
         for (folder, retired) in [(StoreKey.sealsPrefix, false), (StoreKey.retiredPrefix, true)] {
-            let keys = try await translated { try await store.list(prefix: "\(folder)\(host)/\(SealName.filePrefix(sequence: sequence))", after: nil, limit: 10) }
+            let keys = try await store.list(prefix: "\(folder)\(host)/\(SealName.filePrefix(sequence: sequence))", after: nil, limit: 10)
             names += keys.compactMap { key in (retired ? key.retiredSealName : key.sealName).map { ($0, retired) } }
         }
         return names

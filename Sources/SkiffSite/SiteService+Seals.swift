@@ -21,9 +21,6 @@ extension SiteService {
     /// (`SiteService.recover`), so a heal or the host can bring a lost seal back.
     /// - Returns: the seal's name and whether it was stored now (accepted or recovered).
     package func putSeal(tenant: TenantRecord, bytes: [UInt8], principal: Principal) async throws -> (SealName, Bool) {
-        guard principal.role == .writer || principal.role == .admin else {
-            throw SiteError.forbidden("a \(principal.role.rawValue) token cannot write seals")
-        }
         let seal: Seal
         do { seal = try Seal.decode(bytes) } catch {
             throw SiteError.malformedSeal("\(error)")
@@ -66,7 +63,7 @@ extension SiteService {
     /// its sequence claimed, its bytes written under `key` (over a damaged copy when
     /// `replacing`) and flushed, the index updated.
     /// - Throws: `implausible-seal`, `missing-objects`, `chain-conflict` (the claim).
-    func admit(_ seal: Seal, bytes: [UInt8], at key: StoreKey, replacing: Bool, tenant: TenantRecord, store: any SiteStore) async throws {
+    func admit(_ seal: Seal, bytes: [UInt8], at key: StoreKey, replacing: Bool, tenant: TenantRecord, store: any CollectableStore) async throws {
         let previousTime = try registry.sealEntry(tenant: tenant.id, host: seal.hostName, sequence: seal.sequence - 1)
             .map { Timestamp(unixNanoseconds: $0.time) }
         if let problem = SealPlausibility.problem(seal, previousTime: previousTime, now: Timestamp(unixNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))) {
@@ -76,16 +73,14 @@ extension SiteService {
         guard missing.isEmpty else {
             throw SiteError.missingObjects(Array(missing.prefix(1000)))
         }
-        let rootKind = try await translated { try await Repository(store: store, location: "site").objectHeader(seal.root).kind }
+        let rootKind = try await Repository(store: store, location: "site").objectHeader(seal.root).kind
         guard rootKind == .snapshot else {
             throw SiteError.implausibleSeal("seal #\(seal.sequence) of \(seal.hostName) is refused: its root is a \(rootKind) object, not a snapshot")
         }
-        try await translated { try await store.flush() }
+        try await store.flush()
         try await claim(seal, store: store)
-        try await translated {
-            if replacing { try await store.replaceDamaged(key, bytes) } else { _ = try await store.put(key, bytes) }
-            try await store.flush()
-        }
+        if replacing { try await store.replaceDamaged(key, bytes) } else { _ = try await store.put(key, bytes) }
+        try await store.flush()
         try registry.recordSeal(seal, tenant: tenant.id)
         quotas.sealed(reached, tenant: tenant.id)
     }
@@ -94,10 +89,10 @@ extension SiteService {
     /// processes sharing a bucket only one can take a sequence. Re-claiming with the same seal
     /// (a retry, or a crash between claim and seal) succeeds.
     /// - Throws: `chainConflict` when another seal holds the sequence.
-    func claim(_ seal: Seal, store: any SiteStore) async throws {
+    func claim(_ seal: Seal, store: any CollectableStore) async throws {
         let key = StoreKey.chainClaim(host: seal.hostName, sequence: seal.sequence)
-        guard try await translated({ try await store.put(key, seal.hash.bytes) }) == .alreadyPresent else { return }
-        let holder = try await translated { try await store.get(key) }
+        guard try await store.put(key, seal.hash.bytes) == .alreadyPresent else { return }
+        let holder = try await store.get(key)
         guard holder != seal.hash.bytes else { return }
         throw SiteError.chainConflict("seal #\(seal.sequence) of \(seal.hostName) was already taken by another seal (\(Hex.encode(holder.prefix(6))))")
     }
@@ -118,7 +113,7 @@ extension SiteService {
     /// one's newest (one listing from the head on), and marks retired those another process's
     /// retention moved to `retired/` (one listing of them). Seals that do not verify are left out
     /// (and logged).
-    func catchUp(tenant: TenantRecord, host: String, store: any SiteStore) async throws {
+    func catchUp(tenant: TenantRecord, host: String, store: any CollectableStore) async throws {
         for try await key in store.keys(prefix: "\(StoreKey.retiredPrefix)\(host)/") {
             guard let name = key.retiredSealName, let entry = try registry.sealEntry(tenant: tenant.id, host: host, sequence: name.sequence),
                   entry.retired == nil else { continue }
@@ -129,10 +124,10 @@ extension SiteService {
         let repository = Repository(store: store, location: "site")
         var cursor = after
         while true {
-            let page = try await translated { try await store.list(prefix: "\(StoreKey.sealsPrefix)\(host)/", after: cursor, limit: 1000) }
+            let page = try await store.list(prefix: "\(StoreKey.sealsPrefix)\(host)/", after: cursor, limit: 1000)
             guard let last = page.last else { return }
             for name in page.compactMap(\.sealName) {
-                guard let seal = try? await repository.seal(named: name), (try? seal.verify(by: tenant.publicKey)) != nil else {
+                guard let seal = try? await verifiedSeal(name, retired: false, tenant: tenant, repository: repository) else {
                     logger.warning("unverifiable seal in the shared store left out", metadata: ["tenant": "\(tenant.name)", "seal": "\(name)"])
                     continue
                 }
@@ -142,10 +137,23 @@ extension SiteService {
         }
     }
 
+    /// A stored seal, read and verified: the tenant's, signed by a registered host with the
+    /// key registered for it. Every seal the site takes from its store rather than from a host
+    /// (another process's, after a crash, for the index) passes here.
+    /// - Throws: the store's, format and `SealError`s, `SiteError.unknownSigner`.
+    func verifiedSeal(_ name: SealName, retired: Bool, tenant: TenantRecord, repository: Repository) async throws -> Seal {
+        let seal = try await repository.seal(named: name, retired: retired)
+        try seal.verify(by: tenant.publicKey)
+        guard let host = try registry.host(tenant: tenant.id, name: seal.hostName), host.certificate.publicKey == seal.certificate.publicKey else {
+            throw SiteError.unknownSigner("host \(seal.hostName) is not registered with the key that signed it")
+        }
+        return seal
+    }
+
     /// Every object reachable from `root` that the store lacks, and those it holds that the walk
     /// reached (all but the subtrees already known complete). Subtrees found complete are
     /// remembered, so a new snapshot only walks what is new.
-    func missingBelow(_ root: ObjectAddress, tenant: TenantID, store: any SiteStore) async throws
+    func missingBelow(_ root: ObjectAddress, tenant: TenantID, store: any CollectableStore) async throws
         -> (missing: [ObjectAddress], reached: [ObjectAddress])
     {
         let repository = Repository(store: store, location: "site")

@@ -87,7 +87,7 @@ extension FileSystemStore {
         try await BlockingWork.map(keys, lanes: Self.sweepLanes) { try self.age($0) }
     }
 
-    /// `SiteStore.sweep`, `sweepLanes` keys at a time on blocking threads: ext4 serializes little
+    /// `CollectableStore.sweep`, `sweepLanes` keys at a time on blocking threads: ext4 serializes little
     /// of an unlink, so parallel lanes delete several times faster than one (measured: 100,000
     /// unlinks in 7.7 s from one thread, 2.2 s from 16).
     package func sweep(_ keys: [StoreKey], olderThan cutoff: Int) async throws -> [SweepOutcome] {

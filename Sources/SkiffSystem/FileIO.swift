@@ -128,6 +128,8 @@ package enum FileIO {
         try directoryEntriesWithTypes(path, preservingAccessTime: preservingAccessTime).map(\.name)
     }
 
+    private static let direntNameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+
     /// The names in a directory with whether each is a directory (from d_type, with an
     /// lstat fallback on filesystems that do not fill it in), without "." and "..".
     ///
@@ -152,7 +154,11 @@ package enum FileIO {
                 if errno != 0 { throw SystemError("readdir", path: path.description) }
                 break
             }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            // The name is read in place, up to its NUL: copying the 256-byte `d_name` field (or
+            // `pointee`) reads past a short record, and past the end of readdir's buffer when
+            // that ends a mapped page (a crash, seen listing folders of ~600 objects).
+            let namePointer = UnsafeRawPointer(entry).advanced(by: Self.direntNameOffset).assumingMemoryBound(to: CChar.self)
+            let name = Array(UnsafeRawBufferPointer(start: namePointer, count: strlen(namePointer)))
             if name == [0x2e] || name == [0x2e, 0x2e] { continue }
             var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
             if entry.pointee.d_type == UInt8(DT_UNKNOWN) {

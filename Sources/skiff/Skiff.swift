@@ -13,11 +13,12 @@ struct Skiff: AsyncParsableCommand {
             Exit codes: 0 success, 1 failure, 2 usage, 3 partial (something skipped), 4 no repository,
             5 wrong passphrase or key, 6 integrity failure (corrupt or missing data), 7 store full,
             8 sealed but not yet at the quorum of sites, 9 the folder differs from the snapshot (diff, restore --verify),
+            10 audit or heal incomplete (a site unreachable), 11 the repository is in use (prune while a backup writes),
             130 interrupted.
             """,
         version: "0.1.0",
         subcommands: [
-            InitCommand.self, BackupCommand.self, SnapshotsCommand.self, RestoreCommand.self, VerifyCommand.self,
+            InitCommand.self, BackupCommand.self, SnapshotsCommand.self, RestoreCommand.self, VerifyCommand.self, PruneCommand.self,
             DiffCommand.self, StatusCommand.self, SyncCommand.self, AgentCommand.self, AuditCommand.self, HealCommand.self, KeyCommand.self,
         ])
 

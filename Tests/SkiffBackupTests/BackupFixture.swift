@@ -29,9 +29,9 @@ final class BackupFixture: Sendable {
     var source: RawPath { folder.appending("source") }
     var repoPath: RawPath { folder.appending("repo") }
 
-    func backup(_ paths: [RawPath]? = nil, options: BackupOptions = BackupOptions()) async throws -> BackupResult {
+    func backup(_ paths: [RawPath]? = nil, options: BackupOptions = BackupOptions(), through destination: (any SnapshotDestination)? = nil) async throws -> BackupResult {
         let writer = try SnapshotWriter(
-            hostKey: host, destination: RepositoryDestination(repository: repository), cache: try LocalCache(path: cachePath),
+            hostKey: host, destination: destination ?? RepositoryDestination(repository: repository), cache: try LocalCache(path: cachePath),
             options: options, logger: Logger(label: "test"))
         return try await writer.backup(paths: paths ?? [source], time: TimeFormat.now())
     }

@@ -40,6 +40,19 @@ import Testing
             try skiff(["backup", source.description, "--repo", repo, "--host-key", hostKey, "--json"])
         }
 
+        /// Starts `skiff backup` of `path` into the repository as a child process (output
+        /// discarded), for tests that kill it or race it.
+        func startBackup(of path: RawPath) throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff"))
+            process.arguments = ["backup", path.description, "--repo", repo, "--host-key", hostKey]
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+
         func restored(_ target: String) -> RawPath { RawPath(bytes: Array(target.utf8) + source.bytes) }
 
         func remove() { folder.remove() }
@@ -147,13 +160,7 @@ import Testing
         try w.initialize()
         var random = SeededRandom(seed: 6)
         for i in 0..<6 { try TreeGenerator.write(random.bytes(24 << 20), to: w.source.appending("big\(i).bin")) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff"))
-        process.arguments = ["backup", w.source.description, "--repo", w.repo, "--host-key", w.hostKey]
-        process.environment = ProcessInfo.processInfo.environment.merging(w.environment) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try w.startBackup(of: w.source)
         usleep(400_000)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()

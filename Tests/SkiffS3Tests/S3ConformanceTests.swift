@@ -17,7 +17,7 @@ import Testing
         try await Self.onFreshPrefix { try await check.run($0, try ConformanceFixture()) }
     }
 
-    @Test(arguments: SiteStoreConformance.checks)
+    @Test(arguments: CollectableStoreConformance.checks)
     func siteStoreConformance(_ check: SiteStoreCheck) async throws {
         try await Self.onFreshPrefix { try await check.run($0, try ConformanceFixture()) }
     }

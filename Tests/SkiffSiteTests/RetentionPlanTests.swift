@@ -1,4 +1,5 @@
 import Foundation
+import SkiffGraph
 import SkiffSite
 import SkiffSiteProtocol
 import Testing
@@ -60,6 +61,6 @@ import Testing
         #expect(shorter.effective(at: now) == 14 * 86_400)
         #expect(shorter.effective(at: now.addingTimeInterval(14 * 86_400)) == 86_400)
         #expect(window.changed(to: 30 * 86_400, at: now).effective(at: now) == 30 * 86_400)
-        #expect(RetentionPlan.parseDuration("36h") == 129_600 && RetentionPlan.parseDuration("2w") == 1_209_600 && RetentionPlan.parseDuration("x") == nil)
+        #expect(TimeFormat.parseDuration("36h") == 129_600 && TimeFormat.parseDuration("2w") == 1_209_600 && TimeFormat.parseDuration("x") == nil)
     }
 }

@@ -14,7 +14,7 @@ import Testing
         try await check.run(try FileSystemStore.create(at: folder.appending("store")), try ConformanceFixture())
     }
 
-    @Test(arguments: SiteStoreConformance.checks)
+    @Test(arguments: CollectableStoreConformance.checks)
     func siteStoreConformance(_ check: SiteStoreCheck) async throws {
         let folder = try TemporaryDirectory("skiff-store")
         defer { folder.remove() }

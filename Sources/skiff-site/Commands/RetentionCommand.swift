@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SkiffCore
+import SkiffGraph
 import SkiffSite
 import SkiffSystem
 import SkiffSiteProtocol
@@ -29,7 +30,7 @@ struct RetentionCommand: AsyncParsableCommand {
     }
 
     static func seconds(_ text: String, _ option: String) throws -> Int {
-        guard let value = RetentionPlan.parseDuration(text) else {
+        guard let value = TimeFormat.parseDuration(text) else {
             throw SiteCommandFailure.usage("\(option) takes a duration such as 90s, 30m, 36h, 14d or 2w")
         }
         return value
@@ -79,9 +80,9 @@ struct RetentionCommand: AsyncParsableCommand {
             let settings = try service.registry.retentionSettings(tenant: tenant.id)
             if output.json { return try output.print(settings) }
             print("policy: \(Self.describe(settings.policy))")
-            var window = "immutability window: \(RetentionPlan.duration(settings.immutability.seconds))"
+            var window = "immutability window: \(TimeFormat.duration(settings.immutability.seconds))"
             if let pending = settings.immutability.pendingSeconds, let from = settings.immutability.pendingEffective {
-                window += " (\(RetentionPlan.duration(pending)) from \(ISO8601DateFormatter().string(from: from)))"
+                window += " (\(TimeFormat.duration(pending)) from \(ISO8601DateFormatter().string(from: from)))"
             }
             print(window)
             for hold in settings.holds { print("hold: \(hold.host)#\(hold.sequence)  \(hold.label)  (by \(hold.actor))") }
@@ -89,13 +90,13 @@ struct RetentionCommand: AsyncParsableCommand {
 
         static func describe(_ policy: RetentionPolicy) -> String {
             guard let keepWithin = policy.keepWithin else {
-                return "keep every seal; grace \(RetentionPlan.duration(policy.graceSeconds)), reuse horizon \(RetentionPlan.duration(policy.reuseHorizonSeconds))"
+                return "keep every seal; grace \(TimeFormat.duration(policy.graceSeconds)), reuse horizon \(TimeFormat.duration(policy.reuseHorizonSeconds))"
             }
             let counts = [("hourly", policy.hourly), ("daily", policy.daily), ("weekly", policy.weekly), ("monthly", policy.monthly), ("yearly", policy.yearly)]
                 .filter { $0.1 > 0 }.map { "\($0.1) \($0.0)" }
-            return "keep everything within \(RetentionPlan.duration(keepWithin)) of each host's newest seal"
+            return "keep everything within \(TimeFormat.duration(keepWithin)) of each host's newest seal"
                 + (counts.isEmpty ? "" : ", then \(counts.joined(separator: ", "))")
-                + "; grace \(RetentionPlan.duration(policy.graceSeconds)), reuse horizon \(RetentionPlan.duration(policy.reuseHorizonSeconds))"
+                + "; grace \(TimeFormat.duration(policy.graceSeconds)), reuse horizon \(TimeFormat.duration(policy.reuseHorizonSeconds))"
         }
     }
 
@@ -178,8 +179,8 @@ struct RetentionCommand: AsyncParsableCommand {
             let (service, tenant) = try target.open()
             let seconds = try RetentionCommand.seconds(window, "--window")
             let recorded = try service.registry.setImmutability(seconds: seconds, tenant: tenant.id)
-            var detail = "asked \(RetentionPlan.duration(seconds)); in force \(RetentionPlan.duration(recorded.seconds))"
-            if let from = recorded.pendingEffective { detail += "; \(RetentionPlan.duration(seconds)) from \(ISO8601DateFormatter().string(from: from))" }
+            var detail = "asked \(TimeFormat.duration(seconds)); in force \(TimeFormat.duration(recorded.seconds))"
+            if let from = recorded.pendingEffective { detail += "; \(TimeFormat.duration(seconds)) from \(ISO8601DateFormatter().string(from: from))" }
             try service.registry.audit(actor: SiteService.consoleAdministrator().tokenID, action: "immutability-window", tenant: tenant.id, detail: detail)
             print("immutability window of \(tenant.name): \(detail)")
         }

@@ -32,6 +32,8 @@ enum ExitStatus: Int32 {
     case differs = 9
     /// `audit` or `heal` could not reach or read some site: the result is incomplete.
     case incomplete = 10
+    /// `prune`: a backup is writing into the repository; nothing was changed, try again later.
+    case busy = 11
     case interrupted = 130
 }
 

@@ -4,7 +4,7 @@ import Synchronization
 
 /// A site's stores on its own disks: vouching sets a file's modification time, which renames
 /// into and out of the trash keep, so `trashedAge` sees a vouch made before or after the move.
-extension FileSystemStore: SiteStore {
+extension FileSystemStore: CollectableStore {
     package var isShared: Bool { false }
 
     package func vouch(_ key: StoreKey) async throws -> Bool { try touch(key) }
@@ -41,7 +41,7 @@ package final class FolderTenantStores: TenantStores {
         }
     }
 
-    package func store(for tenant: TenantID) throws -> any SiteStore {
+    package func store(for tenant: TenantID) throws -> any CollectableStore {
         if let store = stores.withLock({ $0[tenant] }) { return store }
         let store = try FileSystemStore.create(at: root.appending(tenant.hex))
         return stores.withLock { stores in

@@ -2,12 +2,12 @@ import Foundation
 import SkiffCore
 import SkiffStorage
 
-/// One promise of the `SiteStore` contract (vouches, ages, the trash, sweeping).
-package typealias SiteStoreCheck = StoreCheck<any SiteStore>
+/// One promise of the `CollectableStore` contract (vouches, ages, the trash, sweeping).
+package typealias SiteStoreCheck = StoreCheck<any CollectableStore>
 
 /// The conformance suite for what garbage collection relies on, run by the filesystem store
 /// and the S3 store alike (docs/FORMAT.md §10, rules G1–G5).
-package enum SiteStoreConformance {
+package enum CollectableStoreConformance {
     package static let checks: [SiteStoreCheck] = [
         SiteStoreCheck(name: "vouch and age report presence, size and a fresh time", run: vouchAndAge),
         SiteStoreCheck(name: "the trash hides a value until it is put back or emptied", run: trashRoundTrip),
@@ -24,7 +24,7 @@ package enum SiteStoreConformance {
     static var now: Int { Int(Date().timeIntervalSince1970) }
 
     /// `count` chunk objects of different sizes, stored; their keys and sizes.
-    static func stored(_ count: Int, in store: any SiteStore, _ fixture: ConformanceFixture) async throws -> [(key: StoreKey, size: Int)] {
+    static func stored(_ count: Int, in store: any CollectableStore, _ fixture: ConformanceFixture) async throws -> [(key: StoreKey, size: Int)] {
         var values: [(key: StoreKey, size: Int)] = []
         for i in 0..<count {
             let object = try fixture.chunk(size: 100 + i)
@@ -37,7 +37,7 @@ package enum SiteStoreConformance {
 
     static func missingKey(_ fixture: ConformanceFixture) throws -> StoreKey { .object(try fixture.chunk(size: 10).address) }
 
-    static func vouchAndAge(_ store: any SiteStore, _ fixture: ConformanceFixture) async throws {
+    static func vouchAndAge(_ store: any CollectableStore, _ fixture: ConformanceFixture) async throws {
         let before = now - 2  // clock granularity of the store (seconds, HTTP dates)
         let value = try await stored(1, in: store, fixture)[0]
         let missing = try missingKey(fixture)
@@ -50,7 +50,7 @@ package enum SiteStoreConformance {
         try expect((age?.modified ?? 0) >= before, "age must be no older than the store or vouch, got \(String(describing: age)) before \(before)")
     }
 
-    static func trashRoundTrip(_ store: any SiteStore, _ fixture: ConformanceFixture) async throws {
+    static func trashRoundTrip(_ store: any CollectableStore, _ fixture: ConformanceFixture) async throws {
         let values = try await stored(2, in: store, fixture)
         let (kept, emptied) = (values[0].key, values[1].key)
         try expect(try await store.moveToTrash(try missingKey(fixture)) == false, "moving a missing key to the trash must answer false")
@@ -68,7 +68,7 @@ package enum SiteStoreConformance {
         try expect(try await store.trashedObjectKeys().isEmpty, "the trash must be empty after put back and empty")
     }
 
-    static func readIntoBuffer(_ store: any SiteStore, _ fixture: ConformanceFixture) async throws {
+    static func readIntoBuffer(_ store: any CollectableStore, _ fixture: ConformanceFixture) async throws {
         let object = try fixture.chunk(size: 70_000)
         _ = try await store.put(.object(object.address), object.bytes)
         try await store.flush()
@@ -87,7 +87,7 @@ package enum SiteStoreConformance {
         } catch StoreError.notFound {}
     }
 
-    static func agesInOrder(_ store: any SiteStore, _ fixture: ConformanceFixture) async throws {
+    static func agesInOrder(_ store: any CollectableStore, _ fixture: ConformanceFixture) async throws {
         let values = try await stored(40, in: store, fixture)
         var keys = values.map(\.key)
         keys.insert(try missingKey(fixture), at: 7)
@@ -99,7 +99,7 @@ package enum SiteStoreConformance {
         try expect(present == values.map(\.size), "ages must come back in the order of the keys")
     }
 
-    static func sweepDeletes(_ store: any SiteStore, _ fixture: ConformanceFixture) async throws {
+    static func sweepDeletes(_ store: any CollectableStore, _ fixture: ConformanceFixture) async throws {
         let values = try await stored(40, in: store, fixture)
         let missing = try missingKey(fixture)
         let outcomes = try await store.sweep(values.map(\.key) + [missing], olderThan: now + 3600)
@@ -110,7 +110,7 @@ package enum SiteStoreConformance {
                    "sweeping again must find nothing")
     }
 
-    static func sweepPutsBack(_ store: any SiteStore, _ fixture: ConformanceFixture) async throws {
+    static func sweepPutsBack(_ store: any CollectableStore, _ fixture: ConformanceFixture) async throws {
         let values = try await stored(20, in: store, fixture)
         let outcomes = try await store.sweep(values.map(\.key), olderThan: now - 3600)
         try expect(outcomes == Array(repeating: .putBack, count: values.count), "values younger than the cutoff must be put back, got \(outcomes)")

@@ -1,9 +1,11 @@
 import SkiffCore
 import SkiffSystem
 
-/// What a site needs of a tenant's store beyond the storage protocol: vouching for objects, their
-/// ages, a trash that makes a collection's deletions reversible until final (docs/FORMAT.md §10,
-/// rules G1–G5), quarantine and repair. The filesystem store and the S3 store implement it.
+/// A store that can be garbage-collected and maintained in place, beyond the storage protocol:
+/// vouching for objects, their ages, a trash that makes a collection's deletions reversible
+/// until final (docs/FORMAT.md §10, rules G1–G5), quarantine and repair. Sites keep their
+/// tenants' objects in one, and `skiff prune` collects a local repository through it. The
+/// filesystem store and the S3 store implement it.
 ///
 /// The contract that keeps garbage collection safe without a lock, whatever the store:
 /// - `vouch` records the vouch *before* it decides presence. A collection moves a value to the
@@ -11,7 +13,7 @@ import SkiffSystem
 ///   in the trash yet at that moment, or the collection's later `trashedAge` sees the vouch and
 ///   the value is put back.
 /// - `age` and `trashedAge` report the later of "stored" and "last vouched for".
-package protocol SiteStore: ObjectStore {
+package protocol CollectableStore: ObjectStore {
     /// True when several site processes may share the store (an S3 bucket): the site then reads
     /// seal heads from the store rather than trusting its own index.
     var isShared: Bool { get }
@@ -73,7 +75,7 @@ package protocol SiteStore: ObjectStore {
     func read<Buffer: Sendable>(_ key: StoreKey, into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) async throws -> Buffer
 }
 
-/// What `SiteStore.sweep` did with one key.
+/// What `CollectableStore.sweep` did with one key.
 package enum SweepOutcome: Sendable, Equatable {
     /// The key held nothing (deleted or trashed meanwhile).
     case absent
@@ -83,7 +85,7 @@ package enum SweepOutcome: Sendable, Equatable {
     case deleted
 }
 
-extension SiteStore {
+extension CollectableStore {
     /// Round trips in flight at once for the default batch operations.
     package static var sweepLanes: Int { 16 }
 
@@ -116,7 +118,7 @@ extension SiteStore {
 /// `<prefix>/tenants/<tenant id>/` in a bucket.
 package protocol TenantStores: Sendable {
     /// The tenant's store; the same instance on every call.
-    func store(for tenant: TenantID) throws -> any SiteStore
+    func store(for tenant: TenantID) throws -> any CollectableStore
     /// The tenants that have a store here (for rebuilding a lost registry from the stores).
     func tenantIDs() async throws -> [TenantID]
     /// Closes network connections, if any. Call once, when the site stops.

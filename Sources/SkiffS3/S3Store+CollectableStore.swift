@@ -12,7 +12,7 @@ import SkiffStorage
 /// - quarantine is `quarantine/<key>`.
 /// Ages are the bucket's clock (Last-Modified), which the collector compares with the site's:
 /// keep them in step (NTP) or lengthen the grace period by the skew.
-extension S3Store: SiteStore {
+extension S3Store: CollectableStore {
     package var isShared: Bool { true }
 
     static let vouchesPrefix = "vouches/"

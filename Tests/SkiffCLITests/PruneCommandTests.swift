@@ -1,0 +1,211 @@
+import Foundation
+import Glibc
+import SkiffSystem
+import SkiffTestSupport
+import Testing
+
+/// `skiff prune`, end to end: each test starts from a clean replica, damages it as interrupted
+/// backups do (SIGKILL), and ends with `skiff verify` clean and a byte-identical restore.
+@Suite struct PruneCommandTests {
+    typealias Workspace = CLITests.Workspace
+
+    /// Object files of the repository, as "fan/address".
+    static func objectFiles(_ w: Workspace) throws -> Set<String> {
+        let objects = w.folder.appending("repo/objects")
+        var files = Set<String>()
+        for fan in try FileIO.directoryEntries(objects) {
+            for name in try FileIO.directoryEntries(objects.appending(fan)) {
+                files.insert(String(decoding: fan, as: UTF8.self) + "/" + String(decoding: name, as: UTF8.self))
+            }
+        }
+        return files
+    }
+
+    static func json(_ result: CommandResult) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8))) as? [String: Any] ?? [:]
+    }
+
+    /// A clean replica of the workspace's source; then backups of a second folder, each killed
+    /// with SIGKILL after one of `delays` (microseconds). Returns the sealed objects and the
+    /// ones the killed runs left.
+    static func killedBackups(_ w: Workspace, delays: [useconds_t]) throws -> (sealed: Set<String>, leftovers: Set<String>) {
+        try w.initialize()
+        #expect(try w.backup().status == 0)
+        let sealed = try objectFiles(w)
+        let more = w.folder.appending("more")
+        try FileIO.makeDirectories(more)
+        var random = SeededRandom(seed: 9)
+        for i in 0..<6 { try TreeGenerator.write(random.bytes(24 << 20), to: more.appending("big\(i).bin")) }
+        for delay in delays {
+            let process = try w.startBackup(of: more)
+            usleep(delay)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal, "the backup finished before it was killed")
+        }
+        let leftovers = try objectFiles(w).subtracting(sealed)
+        #expect(!leftovers.isEmpty)
+        return (sealed, leftovers)
+    }
+
+    /// `skiff verify --json`: exit 0, no finding, `unreferenced` objects no seal reaches.
+    static func expectVerified(_ w: Workspace, unreferenced: Int) throws {
+        let verify = try w.skiff(["verify", "--repo", w.repo, "--restore-key", w.restoreKey, "--json"])
+        #expect(verify.status == 0, "\(verify)")
+        #expect(json(verify)["unreferencedObjects"] as? Int == unreferenced, "\(verify.standardOutput)")
+        #expect((json(verify)["findings"] as? [Any])?.isEmpty == true)
+    }
+
+    /// The newest snapshot restores the workspace's source byte for byte.
+    static func expectRestored(_ w: Workspace) throws {
+        let target = w.folder.appending("out-\(UInt32.random(in: 0...UInt32.max))").description
+        let restore = try w.skiff(["restore", "latest", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target])
+        #expect(restore.status == 0, "\(restore)")
+        #expect(try TreeComparison.differences(w.source, w.restored(target)).isEmpty)
+    }
+
+    static func age(_ w: Workspace, _ files: some Sequence<String>, by seconds: Int) {
+        let then = timespec(tv_sec: time(nil) - seconds, tv_nsec: 0)
+        var times = [then, then]
+        for file in files { _ = w.folder.appending("repo/objects/" + file).withCString { utimensat(AT_FDCWD, $0, &times, 0) } }
+    }
+
+    @Test func killedBackupsLeaveObjectsThatPruneRemovesAndOnlyThose() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        let (sealed, leftovers) = try Self.killedBackups(w, delays: [250_000, 450_000, 650_000])
+        try Self.expectVerified(w, unreferenced: leftovers.count)
+
+        let prune = try w.skiff(["prune", "--repo", w.repo, "--grace", "0s", "--json"])
+        #expect(prune.status == 0, "\(prune)")
+        let report = Self.json(prune)
+        #expect(report["deletedObjects"] as? Int == leftovers.count, "\(prune.standardOutput)")
+        #expect(report["reachable"] as? Int == sealed.count && report["dryRun"] as? Bool == false)
+        #expect(try Self.objectFiles(w) == sealed)
+        try Self.expectVerified(w, unreferenced: 0)
+        try Self.expectRestored(w)
+
+        let again = try w.skiff(["prune", "--repo", w.repo, "--grace", "0s"])
+        #expect(again.status == 0 && again.standardOutput.contains("deleted 0 objects"), "\(again)")
+    }
+
+    @Test func objectsYoungerThanTheGracePeriodAreKept() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        let (sealed, leftovers) = try Self.killedBackups(w, delays: [400_000])
+        let young = try w.skiff(["prune", "--repo", w.repo, "--json"])
+        #expect(young.status == 0, "\(young)")
+        #expect(Self.json(young)["deletedObjects"] as? Int == 0 && Self.json(young)["keptYoung"] as? Int == leftovers.count, "\(young.standardOutput)")
+        #expect(try Self.objectFiles(w) == sealed.union(leftovers))
+
+        let aged = Set(leftovers.sorted().prefix((leftovers.count + 1) / 2))
+        Self.age(w, aged, by: 2 * 86_400)
+        let prune = try w.skiff(["prune", "--repo", w.repo, "--grace", "1d", "--json"])
+        #expect(prune.status == 0, "\(prune)")
+        #expect(Self.json(prune)["deletedObjects"] as? Int == aged.count, "\(prune.standardOutput)")
+        #expect(Self.json(prune)["keptYoung"] as? Int == leftovers.count - aged.count)
+        #expect(try Self.objectFiles(w) == sealed.union(leftovers.subtracting(aged)))
+        try Self.expectVerified(w, unreferenced: leftovers.count - aged.count)
+        try Self.expectRestored(w)
+    }
+
+    @Test func aDryRunChangesNothing() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        let (sealed, leftovers) = try Self.killedBackups(w, delays: [400_000])
+        // One object in the trash, as a killed prune leaves it.
+        let trashed = leftovers.sorted()[0]
+        let trash = w.folder.appending("repo/trash/objects/" + String(trashed.prefix(2)))
+        try FileIO.makeDirectories(trash)
+        #expect(w.folder.appending("repo/objects/" + trashed).withCString { source in
+            trash.appending(String(trashed.dropFirst(3))).withCString { rename(source, $0) }
+        } == 0)
+        let before = try Self.listing(w.folder.appending("repo"))
+
+        let dry = try w.skiff(["prune", "--repo", w.repo, "--grace", "0s", "--dry-run", "--json"])
+        #expect(dry.status == 0, "\(dry)")
+        let report = Self.json(dry)
+        #expect(report["dryRun"] as? Bool == true && report["deletedObjects"] as? Int == leftovers.count - 1, "\(dry.standardOutput)")
+        #expect(report["recovered"] as? Int == 1)
+        #expect(try Self.listing(w.folder.appending("repo")) == before, "a dry run must not change the repository")
+
+        let prune = try w.skiff(["prune", "--repo", w.repo, "--grace", "0s", "--json"])
+        #expect(Self.json(prune)["deletedObjects"] as? Int == leftovers.count && Self.json(prune)["recovered"] as? Int == 1, "\(prune)")
+        #expect(try Self.objectFiles(w) == sealed)
+        try Self.expectVerified(w, unreferenced: 0)
+        try Self.expectRestored(w)
+    }
+
+    /// Every file below `root` (but the lock file), with size and modification time.
+    static func listing(_ root: RawPath) throws -> [String] {
+        var out: [String] = []
+        var folders = [root]
+        while let folder = folders.popLast() {
+            for (name, isDirectory) in try FileIO.directoryEntriesWithTypes(folder) {
+                let path = folder.appending(name)
+                if isDirectory { folders.append(path); continue }
+                guard name != Array("lock".utf8) else { continue }
+                var st = stat()
+                _ = path.withCString { lstat($0, &st) }
+                out.append("\(path) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)")
+            }
+        }
+        return out.sorted()
+    }
+
+    /// Real processes: prunes with no grace period, one after another, while a backup runs.
+    /// Each either finishes or refuses (11); the backup seals; nothing is lost.
+    @Test func prunesRacingABackupProcessLoseNothing() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        try w.initialize()
+        #expect(try w.backup().status == 0)
+        var random = SeededRandom(seed: 12)
+        for i in 0..<4 { try TreeGenerator.write(random.bytes(24 << 20), to: w.source.appending("grown\(i).bin")) }
+        let process = try w.startBackup(of: w.source)
+        var outcomes: [Int32: Int] = [:]
+        while process.isRunning {
+            let prune = try w.skiff(["prune", "--repo", w.repo, "--grace", "0s"])
+            outcomes[prune.status, default: 0] += 1
+            if prune.status == 11 { #expect(prune.standardError.contains("in use by a backup"), "\(prune)") }
+            #expect(prune.status == 0 || prune.status == 11, "\(prune)")
+        }
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(outcomes[11, default: 0] > 0, "no prune ran into the backup: \(outcomes)")
+        #expect(try w.skiff(["prune", "--repo", w.repo, "--grace", "0s"]).status == 0)
+        try Self.expectVerified(w, unreferenced: 0)
+        try Self.expectRestored(w)
+    }
+
+    @Test func pruneHasItsDocumentedExitCodes() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        try w.initialize()
+        #expect(try w.backup().status == 0)
+
+        #expect(try w.skiff(["prune", "--repo", w.repo, "--grace", "soon"]).status == 2)
+        #expect(try w.skiff(["prune", "--repo", w.repo, "--no-such-flag"]).status == 2)
+        let missing = try w.skiff(["prune", "--repo", w.folder.appending("missing").description])
+        #expect(missing.status == 4, "\(missing)")
+        let help = try w.skiff(["prune", "--help"])
+        #expect(help.status == 0 && help.standardOutput.contains("11"), "\(help)")
+
+        // A backup holds the lock (shared): prune refuses with 11 and deletes nothing.
+        let lockFile = w.folder.appending("repo/lock")
+        let fd = try FileIO.open(lockFile, flags: O_RDONLY | O_CREAT, mode: 0o644)
+        #expect(flock(fd, LOCK_SH) == 0)
+        let busy = try w.skiff(["prune", "--repo", w.repo, "--grace", "0s"])
+        #expect(busy.status == 11 && busy.standardError.contains("in use"), "\(busy)")
+        close(fd)
+        #expect(try w.skiff(["prune", "--repo", w.repo, "--grace", "0s"]).status == 0)
+
+        // An object a snapshot reaches is missing: 6, and nothing is deleted.
+        let objects = try Self.objectFiles(w)
+        let victim = objects.sorted()[0]
+        try FileIO.remove(w.folder.appending("repo/objects/" + victim))
+        let damaged = try w.skiff(["prune", "--repo", w.repo, "--grace", "0s"])
+        #expect(damaged.status == 6 && damaged.standardError.contains("skiff verify"), "\(damaged)")
+        #expect(try Self.objectFiles(w) == objects.subtracting([victim]))
+    }
+}
