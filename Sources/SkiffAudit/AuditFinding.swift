@@ -3,33 +3,11 @@ import SkiffGraph
 
 /// One thing an audit found wrong, typed so that scripts can act on it.
 package struct AuditFinding: Sendable, Codable, Equatable, CustomStringConvertible {
-    package enum Kind: String, Sendable, Codable, CaseIterable {
-        /// An object a seal reaches is not at the site.
-        case missingObject = "missing-object"
-        /// An object's bytes do not hash to its address, or its header does not parse.
-        case corruptObject = "corrupt-object"
-        /// With the restore key: an object fails its AEAD tag or its keyed identity.
-        case undecryptableObject = "undecryptable-object"
-        /// A seal does not parse, or is filed under another name than its contents.
-        case malformedSeal = "malformed-seal"
-        case badSignature = "bad-signature"
-        /// The seal's signing key is not certified by the tenant key the auditor pinned.
-        case unknownSigner = "unknown-signer"
-        /// A seal names a previous seal that is not there, or not the one before it.
-        case brokenChain = "broken-chain"
-        /// Two seals of one host with the same sequence number at one site.
-        case fork
-        /// A site's newest seal of a host is older than at the last audit, or the seal the
-        /// last audit saw at that sequence was replaced.
-        case rollback
-        /// Two sites hold different seals for the same host and sequence.
-        case rootMismatch = "root-mismatch"
-        /// A seal held by another site is not at this one.
-        case missingSeal = "missing-seal"
-        /// A seal's clear fields cannot be true: a time in the future or before the seal it
-        /// follows, absurd counts, a root that is not a snapshot (`SealPlausibility`).
-        case implausibleSeal = "implausible-seal"
-    }
+    /// The audit reports kinds of `FindingKind`: every missing, corrupt or malformed object;
+    /// every seal problem (`misfiled-seal` as `malformed-seal`, `wrong-tenant` as
+    /// `unknown-signer`); `rollback`, `root-mismatch`, `missing-seal` and `implausible-seal`
+    /// across sources; `undecryptable-object` for what only the restore key shows.
+    package typealias Kind = FindingKind
 
     package var kind: Kind
     /// The site (or repository) where it was found.

@@ -70,7 +70,7 @@ package struct Auditor: Sendable {
         findings += walk.findings
         if let keyedCheck {
             // Keyless findings (missing, corrupt, seals) are already in; add what only the key shows.
-            for problem in try await keyedCheck.problems(in: source.repository) where !Self.keylessCodes.contains(problem.code) {
+            for problem in try await keyedCheck.problems(in: source.repository) where !problem.code.isKeyless {
                 var finding = AuditFinding(.undecryptableObject, source: source.name, message: problem.description)
                 finding.object = problem.object
                 finding.seals = problem.seal.map { [$0] } ?? []
@@ -92,11 +92,6 @@ package struct Auditor: Sendable {
             }
         }
     }
-
-    static let keylessCodes: Set<String> = [
-        "corrupt-object", "missing-object", "malformed-object", "malformed-seal", "misfiled-seal", "bad-signature",
-        "unknown-signer", "wrong-tenant", "broken-chain", "fork",
-    ]
 
     /// Compares each host's newest seal with what the last audit saw at this source, then
     /// remembers the newer of the two (a rollback stays a finding until it is repaired).

@@ -1,16 +1,16 @@
+import SkiffCore
 import SkiffStorage
 
 /// One problem found by `skiff verify`.
 package struct VerificationFinding: Sendable, Codable, Equatable, CustomStringConvertible {
-    /// Stable code: corrupt-object, missing-object, authentication-failed, bad-signature, ...
-    package var code: String
+    package var code: FindingKind
     package var message: String
     package var object: String?
     package var seal: String?
     /// Where in the snapshot the object sits ("/etc/hosts"), when known.
     package var path: String?
 
-    package init(code: String, message: String, object: String? = nil, seal: String? = nil, path: String? = nil) {
+    package init(code: FindingKind, message: String, object: String? = nil, seal: String? = nil, path: String? = nil) {
         self.code = code
         self.message = message
         self.object = object

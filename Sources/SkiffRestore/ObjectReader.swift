@@ -13,8 +13,7 @@ package struct OpenedObject: Sendable {
 package struct BadCopy: Sendable, Codable, Equatable, CustomStringConvertible {
     package var source: String
     package var object: String
-    /// Stable code: missing-object, corrupt-object, authentication-failed, ...
-    package var problem: String
+    package var problem: FindingKind
     package var detail: String
 
     package var description: String { "\(source): \(detail)" }
@@ -77,7 +76,7 @@ package final class ObjectReader: Sendable {
                 return try await attempt(source)
             } catch let error as ObjectError {
                 problems.withLock {
-                    $0.badCopies.append(BadCopy(source: source.location, object: error.address.hex, problem: error.code, detail: error.description))
+                    $0.badCopies.append(BadCopy(source: source.location, object: error.address.hex, problem: error.kind, detail: error.description))
                 }
                 lastError = error
             } catch let error as KeyError {

@@ -54,7 +54,7 @@ package final class RepositoryVerifier: Sendable {
         report.sealsChecked = catalog.seals.count + catalog.problems.count
         for problem in catalog.problems {
             report.findings.append(VerificationFinding(
-                code: problem.code, message: problem.description, seal: problem.involvedSeals.first.map { "\($0)" }))
+                code: problem.kind, message: problem.description, seal: problem.involvedSeals.first.map { "\($0)" }))
         }
         var stack: [Work] = catalog.seals.reversed().map { .snapshot($0.root, seal: $0.name.short) }
         var visited = Set<ObjectAddress>()
@@ -77,7 +77,7 @@ package final class RepositoryVerifier: Sendable {
                 case .failure(let error as ObjectError):
                     report.findings.append(finding(error, work: work))
                 case .failure(let error as KeyError):
-                    report.findings.append(VerificationFinding(code: "wrong-key", message: "\(error)", object: work.address.hex, path: context(work)))
+                    report.findings.append(VerificationFinding(code: .wrongKey, message: "\(error)", object: work.address.hex, path: context(work)))
                 case .failure(let error):
                     throw error
                 }
@@ -102,7 +102,7 @@ package final class RepositoryVerifier: Sendable {
     private func finding(_ error: ObjectError, work: Work) -> VerificationFinding {
         var seal: String?
         if case .snapshot(_, let name) = work { seal = name }
-        return VerificationFinding(code: error.code, message: error.description, object: error.address.hex, seal: seal, path: context(work))
+        return VerificationFinding(code: error.kind, message: error.description, object: error.address.hex, seal: seal, path: context(work))
     }
 
     /// What checking one work item found: the work its links lead to, and damaged objects

@@ -68,7 +68,7 @@ import Testing
         #expect(differences.isEmpty, "\(differences.prefix(20))")
         // Every object is read at least once, so every damaged copy is found, at the first source.
         #expect(Set(report.badCopies.map(\.object)) == damaged)
-        #expect(report.badCopies.allSatisfy { $0.source == fixture.repository.location && $0.problem == "corrupt-object" }, "\(report.badCopies.prefix(5))")
+        #expect(report.badCopies.allSatisfy { $0.source == fixture.repository.location && $0.problem == .corruptObject }, "\(report.badCopies.prefix(5))")
         #expect(reader.prefetchedBytes.load(ordering: .relaxed) == 0)
     }
 }

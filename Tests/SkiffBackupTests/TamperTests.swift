@@ -31,7 +31,7 @@ import Testing
             try file.flipByte(at: original.count / 2)
             let report = try await fixture.verify()
             let name = String(decoding: file.lastComponent, as: UTF8.self)
-            #expect(report.findings.contains { $0.object == name && $0.code == "corrupt-object" }, "flipped \(name): \(report.findings)")
+            #expect(report.findings.contains { $0.object == name && $0.code == .corruptObject }, "flipped \(name): \(report.findings)")
             // Restore must fail naming the object (unless it sits outside the restored data,
             // which no object here does: every object is reachable).
             let target = fixture.folder.appending("restore-\(name.prefix(8))")
@@ -57,7 +57,7 @@ import Testing
         let victim = try fixture.objectFiles()[3]
         try FileIO.remove(victim)
         let report = try await fixture.verify()
-        #expect(report.findings.contains { $0.code == "missing-object" && $0.object == String(decoding: victim.lastComponent, as: UTF8.self) })
+        #expect(report.findings.contains { $0.code == .missingObject && $0.object == String(decoding: victim.lastComponent, as: UTF8.self) })
     }
 
     @Test func swappingTwoObjectsIsFound() async throws {
@@ -75,7 +75,7 @@ import Testing
         try TreeGenerator.write(bytesB, to: a)
         try TreeGenerator.write(bytesA, to: b)
         let report = try await fixture.verify()
-        let names = Set(report.findings.filter { $0.code == "corrupt-object" }.compactMap(\.object))
+        let names = Set(report.findings.filter { $0.code == .corruptObject }.compactMap(\.object))
         #expect(names.contains(String(decoding: a.lastComponent, as: UTF8.self)))
         #expect(names.contains(String(decoding: b.lastComponent, as: UTF8.self)))
     }
@@ -94,7 +94,7 @@ import Testing
         _ = secondFile.withCString { chmod($0, 0o644) }
         try TreeGenerator.write(first.seal.encoded, to: secondFile)
         var report = try await fixture.verify()
-        #expect(report.findings.contains { $0.code == "misfiled-seal" }, "\(report.findings)")
+        #expect(report.findings.contains { $0.code == .misfiledSeal }, "\(report.findings)")
 
         // 2. A seal pointing at another root, re-signed by a host key the tenant never certified.
         let intruderTenant = try TestKeys.tenant()
@@ -106,7 +106,7 @@ import Testing
         try FileIO.remove(secondFile)
         try TreeGenerator.write(forged.encoded, to: sealFolder.appending(forged.name.fileName))
         report = try await fixture.verify()
-        #expect(report.findings.contains { $0.code == "unknown-signer" || $0.code == "bad-signature" }, "\(report.findings)")
+        #expect(report.findings.contains { $0.code == .unknownSigner || $0.code == .badSignature }, "\(report.findings)")
 
         // 3. The genuine seal with one byte of its root changed: the signature breaks.
         try FileIO.remove(sealFolder.appending(forged.name.fileName))
@@ -115,6 +115,6 @@ import Testing
         let tamperedName = SealName(host: "web1", sequence: 2, hash: SHA256Hasher.digest(tampered))
         try TreeGenerator.write(tampered, to: sealFolder.appending(tamperedName.fileName))
         report = try await fixture.verify()
-        #expect(report.findings.contains { $0.code == "bad-signature" || $0.code == "malformed-seal" }, "\(report.findings)")
+        #expect(report.findings.contains { $0.code == .badSignature || $0.code == .malformedSeal }, "\(report.findings)")
     }
 }

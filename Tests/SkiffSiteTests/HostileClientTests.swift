@@ -28,14 +28,14 @@ import Testing
         #expect(middle.status == 206 && middle.body == Array(object.bytes[10..<20]))
         for range in ["bytes=\(size)-", "bytes=9223372036854775807-"] {
             let answer = try RawAnswer.fetch("GET", objectURL, token: reader, headers: ["Range: \(range)"], folder: site.farm.folder)
-            #expect(answer.status == 416 && answer.code == "range-not-satisfiable", "\(range): \(answer.status) \(answer.text)")
+            #expect(answer.status == 416 && answer.code == .rangeNotSatisfiable, "\(range): \(answer.status) \(answer.text)")
         }
         let listing = try RawAnswer.fetch("GET", "\(site.tenantPath)/seals?after=web1/18446744073709551615&limit=99999999999999999999",
                                           token: reader, folder: site.farm.folder)
         #expect(listing.status == 200 && listing.text.contains("\"seals\":[]"), "\(listing.status) \(listing.text)")
         let farSeal = "\(site.tenantPath)/seals/web1/ffffffffffffffff-\(String(repeating: "ab", count: 32))"
         let retire = try RawAnswer.fetch("DELETE", farSeal, token: try site.token("admin"), folder: site.farm.folder)
-        #expect(retire.status == 404 && retire.code == "not-found", "\(retire.status) \(retire.text)")
+        #expect(retire.status == 404 && retire.code == .notFound, "\(retire.status) \(retire.text)")
         let health = try RawAnswer.fetch("GET", "\(site.url)/v1/health", folder: site.farm.folder)
         #expect(health.status == 200 && site.farm.sites[0].isRunning, "the site must still serve")
     }
@@ -49,7 +49,7 @@ import Testing
         try await site.writer.putObject(object.address, bytes: object.bytes)
         let objectURL = "\(site.tenantPath)/objects/\(object.address.hex)"
         let foreign = try RawAnswer.fetch("DELETE", objectURL, token: site.otherWriterToken, folder: site.farm.folder)
-        #expect(foreign.status == 403 && foreign.code == "forbidden")
+        #expect(foreign.status == 403 && foreign.code == .forbidden)
         let upload = try RawAnswer.fetch("PUT", objectURL, token: site.otherWriterToken, body: object.bytes, folder: site.farm.folder)
         #expect(upload.status == 403)
         let byReader = try RawAnswer.fetch("PUT", objectURL, token: try site.token("reader"), body: object.bytes, folder: site.farm.folder)
@@ -147,7 +147,7 @@ import Testing
             let answer = try RawAnswer.fetch("GET", listURL, token: "skt_guess\(attempt)", folder: site.farm.folder)
             statuses.append(answer.status)
             if answer.status == 429 {
-                #expect(answer.code == "too-many-failures" && Int(answer.headers["retry-after"] ?? "") ?? 0 >= 1, "\(answer.headers)")
+                #expect(answer.code == .tooManyFailures && Int(answer.headers["retry-after"] ?? "") ?? 0 >= 1, "\(answer.headers)")
             }
         }
         #expect(statuses.prefix(20).allSatisfy { $0 == 401 } && statuses.dropFirst(20).allSatisfy { $0 == 429 }, "\(statuses)")
@@ -321,6 +321,6 @@ import Testing
         defer { Task { await site.close() } }
         let answer = try RawAnswer.fetch("PUT", "\(site.tenantPath)/seals", token: try site.token("writer"), body: SecureRandom.bytes(2048),
                                          folder: site.farm.folder)
-        #expect(answer.status == 413 && answer.code == "too-large", "\(answer.status) \(answer.text)")
+        #expect(answer.status == 413 && answer.code == .tooLarge, "\(answer.status) \(answer.text)")
     }
 }

@@ -100,10 +100,10 @@ struct RawAnswer: Sendable {
 
     var text: String { String(decoding: body, as: UTF8.self) }
 
-    /// The refusal's code, from the JSON error body.
-    var code: String? {
-        guard let json = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
-        return (json["error"] as? [String: Any])?["code"] as? String
+    /// The refusal's code, from the JSON error body (nil when there is none, or an unknown code).
+    var code: SiteErrorCode? {
+        guard let answer = try? SiteAPI.jsonDecoder().decode(ErrorBody.self, from: Data(body)) else { return nil }
+        return SiteErrorCode(rawValue: answer.error.code)
     }
 
     static func fetch(_ method: String, _ url: String, token: String? = nil, headers: [String] = [], body: [UInt8]? = nil,

@@ -23,16 +23,16 @@ package enum ObjectError: Error, Equatable, CustomStringConvertible {
         }
     }
 
-    /// A stable, machine-readable name for JSON output and exit-code mapping.
-    package var code: String {
+    /// The stable, machine-readable name of the problem, for JSON output.
+    package var kind: FindingKind {
         switch self {
-        case .addressMismatch: return "corrupt-object"
-        case .missing: return "missing-object"
-        case .malformed: return "malformed-object"
-        case .unexpectedKind: return "unexpected-kind"
-        case .authenticationFailed: return "authentication-failed"
-        case .identityMismatch: return "identity-mismatch"
-        case .tooLarge: return "object-too-large"
+        case .addressMismatch: return .corruptObject
+        case .missing: return .missingObject
+        case .malformed: return .malformedObject
+        case .unexpectedKind: return .unexpectedKind
+        case .authenticationFailed: return .authenticationFailed
+        case .identityMismatch: return .identityMismatch
+        case .tooLarge: return .objectTooLarge
         }
     }
 

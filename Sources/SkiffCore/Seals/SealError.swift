@@ -23,15 +23,15 @@ package enum SealError: Error, Equatable, CustomStringConvertible {
         }
     }
 
-    package var code: String {
+    package var kind: FindingKind {
         switch self {
-        case .malformed: return "malformed-seal"
-        case .badSignature: return "bad-signature"
-        case .unknownSigner: return "unknown-signer"
-        case .wrongTenant: return "wrong-tenant"
-        case .misfiled: return "misfiled-seal"
-        case .brokenChain: return "broken-chain"
-        case .fork: return "fork"
+        case .malformed: return .malformedSeal
+        case .badSignature: return .badSignature
+        case .unknownSigner: return .unknownSigner
+        case .wrongTenant: return .wrongTenant
+        case .misfiled: return .misfiledSeal
+        case .brokenChain: return .brokenChain
+        case .fork: return .fork
         }
     }
 

@@ -41,7 +41,7 @@ struct VerifyCommand: AsyncParsableCommand {
         if output.json {
             try JSONOutput.print(report)
         } else {
-            for finding in report.findings { print("problem [\(finding.code)]: \(finding)") }
+            for finding in report.findings { print("problem [\(finding.code.rawValue)]: \(finding)") }
             print("checked \(report.sealsChecked) seals and \(report.objectsChecked) objects (\(Units.bytes(report.bytesChecked))) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
             if report.unreferencedObjects > 0 {
                 let why = report.isClean ? "left by interrupted backups" : "left by interrupted backups, or below a damaged object"
