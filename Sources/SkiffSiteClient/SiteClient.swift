@@ -43,7 +43,7 @@ package final class SiteClient: ObjectStore, SiteConnection {
     private static func fetch(_ addresses: [ObjectAddress], deliver: (ObjectAddress, [UInt8]?) -> Void, client: HTTPClient,
                               endpoint: SiteEndpoint, tenant: TenantID, authorization: String) async throws {
         let query = Array(try SiteAPI.jsonEncoder().encode(FetchQuery(addresses: addresses.map(\.hex))))
-        let request = makeRequest(.POST, SiteAPI.fetch(tenant), body: query, contentType: "application/json", headers: [],
+        let request = makeRequest(SiteRoute(.fetch, tenant: tenant), body: query, contentType: "application/json", headers: [],
                                   endpoint: endpoint, authorization: authorization)
         do {
             let response = try await client.execute(request, timeout: requestTimeout)
@@ -121,35 +121,56 @@ package final class SiteClient: ObjectStore, SiteConnection {
 
     /// Sends a request; returns status and body (up to `limit` bytes). Refusals (4xx, 5xx)
     /// become `SiteClientError.rejected` with the site's code unless `accepting` lists them.
-    private func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/octet-stream",
+    private func send(_ route: SiteRoute, body: [UInt8]? = nil, contentType: String = "application/octet-stream",
                       headers extra: [(String, String)] = [], limit: Int = 1 << 20, accepting: Set<Int> = []) async throws -> (Int, ByteBuffer) {
-        try await Self.send(method, path, body: body, contentType: contentType, headers: extra, limit: limit, accepting: accepting,
+        try await Self.send(route, body: body, contentType: contentType, headers: extra, limit: limit, accepting: accepting,
                             client: client, endpoint: endpoint, authorization: authorization)
     }
 
     /// `send`, for callers that have no client instance yet (the fetch batcher, made in `init`).
-    private static func send(_ method: HTTPMethod, _ path: String, body: [UInt8]?, contentType: String, headers extra: [(String, String)],
+    private static func send(_ route: SiteRoute, body: [UInt8]?, contentType: String, headers extra: [(String, String)],
                              limit: Int, accepting: Set<Int>, client: HTTPClient, endpoint: SiteEndpoint, authorization: String)
         async throws -> (Int, ByteBuffer)
     {
-        let request = makeRequest(method, path, body: body, contentType: contentType, headers: extra, endpoint: endpoint, authorization: authorization)
-        do {
-            let response = try await client.execute(request, timeout: requestTimeout)
-            let status = Int(response.status.code)
-            let data = try await response.body.collect(upTo: limit)
-            if status >= 400 && !accepting.contains(status) { throw refusal(status, data, site: endpoint.name) }
-            return (status, data)
-        } catch let error as SiteClientError {
-            throw error
-        } catch {
-            throw classify(error, site: endpoint.name)
+        let request = makeRequest(route, body: body, contentType: contentType, headers: extra, endpoint: endpoint, authorization: authorization)
+        var attempt = 1
+        while true {
+            do {
+                let response = try await client.execute(request, timeout: requestTimeout)
+                let status = Int(response.status.code)
+                let data = try await response.body.collect(upTo: limit)
+                if status >= 400 && !accepting.contains(status) { throw refusal(status, data, site: endpoint.name) }
+                return (status, data)
+            } catch let error as SiteClientError {
+                throw error
+            } catch where isClosedBeforeAnswer(error) && attempt < maxAttemptsOnClosedConnection {
+                attempt += 1
+            } catch {
+                throw classify(error, site: endpoint.name)
+            }
         }
     }
 
-    private static func makeRequest(_ method: HTTPMethod, _ path: String, body: [UInt8]?, contentType: String, headers extra: [(String, String)],
+    /// Tries of a request whose connection closes before any answer (`isClosedBeforeAnswer`).
+    static let maxAttemptsOnClosedConnection = 3
+
+    /// Whether a request failed because its connection closed before the site answered: a
+    /// pooled connection the site had just closed (idle timeout, a restart), which the HTTP
+    /// client may still hand out and then reports as a pipeline or closed-connection error.
+    /// Every request of the protocol is idempotent (uploads are put-if-absent, the rest read),
+    /// so `send` sends it again, on a new connection.
+    static func isClosedBeforeAnswer(_ error: any Error) -> Bool {
+        switch error {
+        case is ChannelPipelineError: return true
+        case let error as HTTPClientError: return error == .remoteConnectionClosed
+        default: return false
+        }
+    }
+
+    private static func makeRequest(_ route: SiteRoute, body: [UInt8]?, contentType: String, headers extra: [(String, String)],
                                     endpoint: SiteEndpoint, authorization: String) -> HTTPClientRequest {
-        var request = HTTPClientRequest(url: endpoint.url + path)
-        request.method = method
+        var request = HTTPClientRequest(url: endpoint.url + route.target)
+        request.method = HTTPMethod(rawValue: route.method)
         request.headers.add(name: "Authorization", value: authorization)
         for (name, value) in extra { request.headers.add(name: name, value: value) }
         if let body {
@@ -197,13 +218,13 @@ package final class SiteClient: ObjectStore, SiteConnection {
 
     /// Whether the site answers its health endpoint.
     package func health() async throws -> HealthBody {
-        let (_, body) = try await send(.GET, SiteAPI.health)
+        let (_, body) = try await send(SiteRoute(.health))
         return try json(HealthBody.self, body)
     }
 
     /// The site's own scrubbing of this tenant's objects (readers, auditors, admins).
     package func scrubStatus() async throws -> ScrubStatus {
-        let (_, body) = try await send(.GET, SiteAPI.scrub(tenant))
+        let (_, body) = try await send(SiteRoute(.scrubStatus, tenant: tenant))
         return try json(ScrubStatus.self, body)
     }
 
@@ -216,7 +237,7 @@ package final class SiteClient: ObjectStore, SiteConnection {
         while start < addresses.count {
             let page = Array(addresses[start..<min(start + 10_000, addresses.count)])
             let query = try SiteAPI.jsonEncoder().encode(MissingQuery(addresses: page.map(\.hex), identities: []))
-            let (_, body) = try await send(.POST, SiteAPI.missing(tenant), body: Array(query), contentType: "application/json", limit: 4 << 20)
+            let (_, body) = try await send(SiteRoute(.missing, tenant: tenant), body: Array(query), contentType: "application/json", limit: 4 << 20)
             for text in try json(MissingAnswer.self, body).missing {
                 guard let address = ObjectAddress(hex: text) else { throw SiteClientError.protocolViolation(site: name, "bad address \(text)") }
                 lacking.insert(address)
@@ -229,7 +250,7 @@ package final class SiteClient: ObjectStore, SiteConnection {
     /// The addresses the site holds for these keyed identities (deduplication without a cache).
     package func known(_ identities: [ObjectIdentity]) async throws -> [ObjectIdentity: ObjectAddress] {
         let query = try SiteAPI.jsonEncoder().encode(MissingQuery(addresses: [], identities: identities.map(\.hex)))
-        let (_, body) = try await send(.POST, SiteAPI.missing(tenant), body: Array(query), contentType: "application/json", limit: 4 << 20)
+        let (_, body) = try await send(SiteRoute(.missing, tenant: tenant), body: Array(query), contentType: "application/json", limit: 4 << 20)
         var known: [ObjectIdentity: ObjectAddress] = [:]
         for (identity, address) in try json(MissingAnswer.self, body).known {
             if let identity = ObjectIdentity(hex: identity), let address = ObjectAddress(hex: address) { known[identity] = address }
@@ -238,7 +259,7 @@ package final class SiteClient: ObjectStore, SiteConnection {
     }
 
     package func putObject(_ address: ObjectAddress, bytes: [UInt8]) async throws {
-        _ = try await send(.PUT, SiteAPI.object(tenant, address), body: bytes)
+        _ = try await send(SiteRoute(.putObject, tenant: tenant, address: address), body: bytes)
     }
 
     package func putObjects(_ objects: [(address: ObjectAddress, bytes: [UInt8])]) async throws -> BundleAcceptance {
@@ -246,12 +267,12 @@ package final class SiteClient: ObjectStore, SiteConnection {
         var body: [UInt8] = []
         body.reserveCapacity(objects.reduce(0) { $0 + ObjectBundle.framing + $1.bytes.count })
         for object in objects { ObjectBundle.append(object.address, object.bytes, to: &body) }
-        let (_, answer) = try await send(.POST, SiteAPI.objects(tenant), body: body, contentType: ObjectBundle.contentType)
+        let (_, answer) = try await send(SiteRoute(.putObjects, tenant: tenant), body: body, contentType: ObjectBundle.contentType)
         return try json(BundleAcceptance.self, answer)
     }
 
     package func putSeal(_ seal: Seal) async throws -> Bool {
-        let (status, _) = try await send(.PUT, SiteAPI.seals(tenant), body: seal.encoded)
+        let (status, _) = try await send(SiteRoute(.putSeal, tenant: tenant), body: seal.encoded)
         return status == 201
     }
 
@@ -259,9 +280,8 @@ package final class SiteClient: ObjectStore, SiteConnection {
         var newest: SealIndexEntry?
         var after: String?
         while true {
-            var path = SiteAPI.seals(tenant) + "?host=\(host)&limit=10000"
-            if let after { path += "&after=\(after)" }
-            let (_, body) = try await send(.GET, path, limit: 16 << 20)
+            let query = [("host", host), ("limit", "10000")] + (after.map { [("after", $0)] } ?? [])
+            let (_, body) = try await send(SiteRoute(.listSeals, tenant: tenant, query: query), limit: 16 << 20)
             let page = try json(SealListing.self, body).seals
             guard let last = page.last else { break }
             newest = last
@@ -275,26 +295,26 @@ package final class SiteClient: ObjectStore, SiteConnection {
 
     package func put(_ key: StoreKey, _ bytes: [UInt8]) async throws -> PutOutcome {
         if let address = key.objectAddress {
-            let (status, _) = try await send(.PUT, SiteAPI.object(tenant, address), body: bytes)
+            let (status, _) = try await send(SiteRoute(.putObject, tenant: tenant, address: address), body: bytes)
             return status == 201 ? .stored : .alreadyPresent
         }
         if key.sealName != nil {
-            let (status, _) = try await send(.PUT, SiteAPI.seals(tenant), body: bytes)
+            let (status, _) = try await send(SiteRoute(.putSeal, tenant: tenant), body: bytes)
             return status == 201 ? .stored : .alreadyPresent
         }
         throw StoreError.invalidKey("\(key.path) (a site stores only objects and seals)")
     }
 
     package func get(_ key: StoreKey, byteRange: Range<Int>?) async throws -> [UInt8] {
-        let path: String
+        let route: SiteRoute
         let address = key.objectAddress
         if let address {
             if byteRange == nil || byteRange!.isEmpty { return try await batcher.fetch(address) }
-            path = SiteAPI.object(tenant, address)
+            route = SiteRoute(.getObject, tenant: tenant, address: address)
         } else if let name = key.sealName {
-            path = SiteAPI.seal(tenant, name)
+            route = SiteRoute(.getSeal, tenant: tenant, seal: name)
         } else if let name = key.retiredSealName {
-            path = SiteAPI.retiredSeal(tenant, name)
+            route = SiteRoute(.getRetiredSeal, tenant: tenant, seal: name)
         } else {
             throw StoreError.notFound(key)
         }
@@ -303,7 +323,7 @@ package final class SiteClient: ObjectStore, SiteConnection {
             let end = byteRange.upperBound == Int.max ? "" : "\(byteRange.upperBound - 1)"
             headers.append(("Range", "bytes=\(byteRange.lowerBound)-\(end)"))
         }
-        let (status, body) = try await send(.GET, path, headers: headers, limit: ObjectHeader.maxObjectSize + 1024, accepting: [404, 416])
+        let (status, body) = try await send(route, headers: headers, limit: ObjectHeader.maxObjectSize + 1024, accepting: [404, 416])
         switch status {
         case 404: throw StoreError.notFound(key)
         case 416: return []  // the range starts at or after the end: no bytes, as the protocol says
@@ -313,8 +333,9 @@ package final class SiteClient: ObjectStore, SiteConnection {
 
     package func size(_ key: StoreKey) async throws -> Int? {
         if let address = key.objectAddress {
-            var request = HTTPClientRequest(url: endpoint.url + SiteAPI.object(tenant, address))
-            request.method = .HEAD
+            let route = SiteRoute(.headObject, tenant: tenant, address: address)
+            var request = HTTPClientRequest(url: endpoint.url + route.target)
+            request.method = HTTPMethod(rawValue: route.method)
             request.headers.add(name: "Authorization", value: authorization)
             do {
                 let response = try await client.execute(request, timeout: Self.requestTimeout)
@@ -338,19 +359,19 @@ package final class SiteClient: ObjectStore, SiteConnection {
 
     package func list(prefix: String, after: StoreKey?, limit: Int) async throws -> [StoreKey] {
         if prefix.hasPrefix(StoreKey.objectsPrefix) || StoreKey.objectsPrefix.hasPrefix(prefix) {
-            var path = SiteAPI.objects(tenant) + "?limit=\(min(limit, 10_000))"
-            if let address = after?.objectAddress { path += "&after=\(address.hex)" }
-            let (_, body) = try await send(.GET, path, limit: 16 << 20)
+            let query = [("limit", "\(min(limit, 10_000))")] + (after?.objectAddress.map { [("after", $0.hex)] } ?? [])
+            let (_, body) = try await send(SiteRoute(.listObjects, tenant: tenant, query: query), limit: 16 << 20)
             let keys = try json(ObjectListing.self, body).objects.compactMap { ObjectAddress(hex: $0) }.map { StoreKey.object($0) }
             return keys.filter { $0.path.hasPrefix(prefix) }
         }
         for (folder, retired) in [(StoreKey.sealsPrefix, false), (StoreKey.retiredPrefix, true)]
         where prefix.hasPrefix(folder) || folder.hasPrefix(prefix) {
-            var path = SiteAPI.seals(tenant) + "?limit=\(min(limit, 10_000))" + (retired ? "&state=retired" : "")
+            var query = [("limit", "\(min(limit, 10_000))")]
+            if retired { query.append(("state", "retired")) }
             let rest = prefix.dropFirst(folder.count)
-            if let slash = rest.firstIndex(of: "/") { path += "&host=\(rest[..<slash])" }
-            if let name = retired ? after?.retiredSealName : after?.sealName { path += "&after=\(name.host)/\(name.sequence)" }
-            let (_, body) = try await send(.GET, path, limit: 16 << 20)
+            if let slash = rest.firstIndex(of: "/") { query.append(("host", String(rest[..<slash]))) }
+            if let name = retired ? after?.retiredSealName : after?.sealName { query.append(("after", "\(name.host)/\(name.sequence)")) }
+            let (_, body) = try await send(SiteRoute(.listSeals, tenant: tenant, query: query), limit: 16 << 20)
             let keys = try json(SealListing.self, body).seals.compactMap(\.name).map { retired ? StoreKey.retiredSeal($0) : StoreKey.seal($0) }
             return keys.filter { $0.path.hasPrefix(prefix) }
         }
@@ -359,7 +380,7 @@ package final class SiteClient: ObjectStore, SiteConnection {
 
     package func delete(_ key: StoreKey) async throws {
         guard let address = key.objectAddress else { throw StoreError.invalidKey("\(key.path) (only objects can be deleted at a site)") }
-        _ = try await send(.DELETE, SiteAPI.object(tenant, address))
+        _ = try await send(SiteRoute(.deleteObject, tenant: tenant, address: address))
     }
 
     /// A site makes objects durable before it accepts a seal that reaches them.

@@ -1,25 +1,11 @@
 import Foundation
 import SkiffCore
 
-/// Paths of the site protocol (docs/PROTOCOL.md).
+/// The site protocol's version and JSON coding (docs/PROTOCOL.md); its endpoints are
+/// `SiteOperation`, a client's requests `SiteRoute`.
 package enum SiteAPI {
     package static let version = "1"
 
-    package static func tenant(_ tenant: TenantID) -> String { "/v1/tenants/\(tenant.hex)" }
-    package static func object(_ tenant: TenantID, _ address: ObjectAddress) -> String { "\(self.tenant(tenant))/objects/\(address.hex)" }
-    package static func objects(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/objects" }
-    package static func fetch(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/fetch" }
-    package static func missing(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/missing" }
-    package static func seals(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/seals" }
-    package static func seal(_ tenant: TenantID, _ name: SealName) -> String { "\(seals(tenant))/\(name.host)/\(name.fileName)" }
-    package static func scrub(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/scrub" }
-    package static func retiredSeal(_ tenant: TenantID, _ name: SealName) -> String { "\(self.tenant(tenant))/retired/\(name.host)/\(name.fileName)" }
-    package static func retention(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/retention" }
-    package static func retentionPlan(_ tenant: TenantID) -> String { "\(retention(tenant))/plan" }
-    package static func retentionApply(_ tenant: TenantID) -> String { "\(retention(tenant))/apply" }
-    package static func collect(_ tenant: TenantID) -> String { "\(self.tenant(tenant))/gc" }
-    package static let health = "/v1/health"
-    package static let metrics = "/metrics"
 
     /// JSON coding shared by server and client: dates as ISO 8601.
     package static func jsonEncoder() -> JSONEncoder {

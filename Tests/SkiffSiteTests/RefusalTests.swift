@@ -139,7 +139,7 @@ import Testing
         #expect(try await setup.admin.size(.object(fresh.address)) == nil, "nothing of a refused bundle may be stored")
         var truncated: [UInt8] = []
         ObjectBundle.append(fresh.address, fresh.bytes, to: &truncated)
-        let answer = try Self.post(truncated.dropLast(10), to: setup.farm.sites[0].url + SiteAPI.objects(setup.farm.tenant.tenant),
+        let answer = try Self.post(truncated.dropLast(10), to: setup.farm.sites[0].url + SiteRoute(.putObjects, tenant: setup.farm.tenant.tenant).target,
                                    token: try setup.farm.token(0, "writer"), folder: setup.farm.folder.path)
         #expect(answer.hasPrefix("400") && answer.contains("bad-request"), "\(answer)")
         #expect(try await setup.admin.size(.object(fresh.address)) == nil)
