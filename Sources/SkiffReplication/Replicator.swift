@@ -110,23 +110,15 @@ package final class Replicator: Sendable {
         return try sites.map(\.name).filter { try outbox.cursor($0).deliveredThrough < target }
     }
 
-    /// Per-site state; probes each site's health endpoint (up to `probeTimeout`).
-    package func status(probeTimeout: Duration = .seconds(5)) async throws -> [SiteStatus] {
+    /// Per-site state; probes each site's health endpoint (`SiteRanking.answers`, up to
+    /// `probeTimeout`).
+    package func status(probeTimeout: Duration = SiteRanking.statusProbeTimeout) async throws -> [SiteStatus] {
         var result: [SiteStatus] = []
         let now = Date().timeIntervalSince1970
         for site in sites {
             let cursor = try outbox.cursor(site.name)
             let backlog = try outbox.backlog(of: site.name)
-            let reachable = await withTaskGroup(of: Bool.self) { group in
-                group.addTask { (try? await site.client().health()) != nil }
-                group.addTask {
-                    try? await Task.sleep(for: probeTimeout)
-                    return false
-                }
-                let first = await group.next() ?? false
-                group.cancelAll()
-                return first
-            }
+            let reachable = await SiteRanking.answers(site, within: probeTimeout)
             var status = SiteStatus(
                 site: site.name, url: site.endpoint.url, reachable: reachable,
                 lastSeal: cursor.lastSealSequence.map { "#\($0) \(cursor.lastSealHash?.prefix(12) ?? "")" },

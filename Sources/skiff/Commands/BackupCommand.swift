@@ -90,7 +90,7 @@ struct BackupCommand: AsyncParsableCommand {
             let accepted = try await replicator.waitForQuorum(timeout: timeout)
             delivery.cancel()
             await delivery.value
-            return (result, seconds, accepted, try await replicator.status(probeTimeout: .milliseconds(500)))
+            return (result, seconds, accepted, try await replicator.status(probeTimeout: SiteRanking.afterDeliveryProbeTimeout))
         } cleanup: {
             delivery.cancel()
             await delivery.value

@@ -29,7 +29,7 @@ struct SyncCommand: AsyncParsableCommand {
             stateDirectory: RawPath(configuration.stateDirectory), sites: try SiteOptions.endpoints(configuration),
             tenant: key.tenant.tenant, quorum: configuration.quorum, logger: Logger(label: "skiff.sync"))
         let (behind, statuses) = try await withCleanup {
-            (try await replicator.drain(timeout: .seconds(timeout)), try await replicator.status(probeTimeout: .milliseconds(500)))
+            (try await replicator.drain(timeout: .seconds(timeout)), try await replicator.status(probeTimeout: SiteRanking.afterDeliveryProbeTimeout))
         } cleanup: {
             await replicator.shutdown()
         }
