@@ -32,8 +32,9 @@ package final class Replicator: Sendable {
     package let quorum: Int
     let logger: Logger
 
-    package init(stateDirectory: RawPath, sites: [SiteEndpoint], tenant: TenantID, quorum: Int, logger: Logger) throws {
-        let outbox = try Outbox(folder: stateDirectory.appending("outbox-\(tenant.hex)"), sites: sites.map(\.name))
+    /// Opens (or creates) the outbox of `tenant` in the host's state folder (`layout`).
+    package init(layout: HostStateLayout, sites: [SiteEndpoint], tenant: TenantID, quorum: Int, logger: Logger) throws {
+        let outbox = try Outbox(folder: RawPath(layout.outbox(tenant: tenant)), sites: sites.map(\.name))
         let connections = sites.map { ReconnectingSite(endpoint: $0, tenant: tenant) }
         self.outbox = outbox
         self.sites = connections

@@ -27,7 +27,7 @@ struct AuditOptions: ParsableArguments {
     func tenant() throws -> TenantPublicKey { try KeyFiles.tenantPublicKey(path: tenantKey) }
 
     func openState(configuration: HostConfiguration?) throws -> AuditState {
-        let path = state.map { RawPath($0) } ?? RawPath(configuration?.stateDirectory ?? KeyPaths.defaultStateDirectory).appending("audit.sqlite")
+        let path = RawPath(state ?? (configuration?.stateLayout ?? HostStateLayout(stateFolder: HostDefaults.stateDirectory)).auditState)
         do { return try AuditState(path: path) } catch {
             throw CommandFailure(.failure, "cannot open the audit state \(path): \(error)")
         }
