@@ -102,9 +102,6 @@ struct ReadableRepository {
         repository.repo != nil || (sites.site.isEmpty && sites.config == nil)
     }
 
-    /// Read-ahead for restores and proofs from sites: reads made together go out in one request.
-    static let siteReadAheadBytes = 32 << 20
-
     static func open(_ repository: RepositoryOptions, _ sites: SiteOptions, tenant: TenantPublicKey) async throws -> ReadableRepository {
         if isLocal(repository, sites) {
             return ReadableRepository(repository: try await repository.open(for: tenant), client: nil)
