@@ -1,7 +1,5 @@
 import ArgumentParser
-import CSkiffSystem
 import Foundation
-import Glibc
 import Logging
 import ServiceLifecycle
 import SkiffAgent
@@ -47,8 +45,10 @@ struct AgentCommand: AsyncParsableCommand {
         if ProcessInfo.processInfo.environment["SKIFF_LOG_LEVEL"] == nil { agentLogger.logLevel = .info }
         let logger = agentLogger
         // Every thread's, not only this one's: nice and I/O priorities belong to threads.
-        if skiff_lower_priority(Int32(settings.nice), settings.ioClass == "idle" ? 3 : 2, 7) != 0 {
-            logger.warning("cannot lower the CPU and I/O priority (nice, io_class)", metadata: ["errno": "\(errno)"])
+        do {
+            try ThreadPriority.lowerEveryThread(nice: settings.nice, ioClass: IOPriorityClass(name: settings.ioClass) ?? .bestEffort)
+        } catch {
+            logger.warning("cannot lower the CPU and I/O priority (nice, io_class)", metadata: ["errno": "\(error.errno)"])
         }
         let layout = configuration.stateLayout
         let replicator = try Replicator(layout: layout, sites: endpoints, tenant: key.tenant.tenant, quorum: configuration.quorum, logger: logger)
