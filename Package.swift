@@ -1,7 +1,8 @@
 // swift-tools-version:6.2
 import PackageDescription
 
-/// Layers point one way: SkiffCore (format, no I/O) <- SkiffStorage <- SkiffBackup / SkiffRestore <- executables.
+/// Layers point one way: C shims <- SkiffCore (format, no I/O) <- SkiffSystem <- storage, configuration, protocol
+/// <- SkiffGraph <- services <- executables. Tools/check-layering enforces it (docs/ARCHITECTURE.md).
 let package = Package(
     name: "Skiff",
     platforms: [.macOS(.v15)],
@@ -49,7 +50,7 @@ let package = Package(
         // The storage protocol, the filesystem store and the typed repository view over a store.
         .target(
             name: "SkiffStorage",
-            dependencies: ["SkiffCore", "SkiffSystem"]
+            dependencies: ["SkiffCore", "SkiffSystem", "CSkiffSystem"]
         ),
         // One conformance suite that every storage implementation runs.
         .target(
@@ -187,7 +188,7 @@ let package = Package(
         .executableTarget(
             name: "skiff-site",
             dependencies: [
-                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffGraph", "SkiffSite", "SkiffS3",
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffGraph", "SkiffSite", "SkiffSiteProtocol", "SkiffS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -19,6 +19,13 @@ package struct AuditSource: Sendable {
         self.site = site
     }
 
+    /// A site read through `client`, named as in the configuration and remembered by its URL
+    /// and the client's tenant (`URL#tenant`).
+    package init(site client: SiteClient) {
+        self.init(name: client.name, stateKey: "\(client.endpoint.url)#\(client.tenant.hex)",
+                  repository: Repository(store: client, location: "site \(client.name)"), site: client)
+    }
+
     /// Which of `addresses` the source lacks: one query per 10,000 at a site.
     func missing(_ addresses: [ObjectAddress]) async throws -> Set<ObjectAddress> {
         guard !addresses.isEmpty else { return [] }

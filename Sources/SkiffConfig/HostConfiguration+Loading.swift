@@ -21,8 +21,8 @@ extension HostConfiguration {
         let root = try document.mapping(document.root, key: "")
         var configuration = HostConfiguration(
             file: file, hostKey: "", stateDirectory: "", quorum: 1, quorumTimeout: .seconds(60), sites: [])
-        configuration.hostKey = Self.resolve(try document.string(root, "host_key", required: false) ?? KeyPaths.defaultHostKey, base: base)
-        configuration.stateDirectory = Self.resolve(try document.string(root, "state_dir", required: false) ?? KeyPaths.defaultStateDirectory, base: base)
+        configuration.hostKey = Self.resolve(try document.string(root, "host_key", required: false) ?? HostDefaults.hostKey, base: base)
+        configuration.stateDirectory = Self.resolve(try document.string(root, "state_dir", required: false) ?? HostDefaults.stateDirectory, base: base)
         if let sites = try document.sequence(root, "sites") {
             var names = Set<String>()
             for (index, item) in sites.enumerated() {
@@ -134,16 +134,5 @@ extension HostConfiguration {
         if path.hasPrefix("/") || base.isEmpty { return path }
         if path.hasPrefix("~/") { return NSHomeDirectory() + path.dropFirst(1) }
         return (base as NSString).appendingPathComponent(path)
-    }
-}
-
-/// Default places of the host's files.
-package enum KeyPaths {
-    package static var defaultHostKey: String {
-        geteuid() == 0 ? "/etc/skiff/host.key" : NSHomeDirectory() + "/.config/skiff/host.key"
-    }
-
-    package static var defaultStateDirectory: String {
-        geteuid() == 0 ? "/var/lib/skiff" : NSHomeDirectory() + "/.local/state/skiff"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SkiffCore
 
 /// How a host reaches one site.
 package struct SiteSettings: Sendable, Equatable {
@@ -35,6 +36,9 @@ package struct HostConfiguration: Sendable, Equatable {
     package var sites: [SiteSettings]
     /// Nil when the file has no `agent:` section.
     package var agent: AgentSettings?
+
+    /// The paths below `stateDirectory`.
+    package var stateLayout: HostStateLayout { HostStateLayout(stateFolder: stateDirectory) }
 
     /// `/etc/skiff/skiff.yaml` for root, `~/.config/skiff/skiff.yaml` otherwise.
     package static var defaultPath: String {

@@ -32,8 +32,9 @@ package final class Replicator: Sendable {
     package let quorum: Int
     let logger: Logger
 
-    package init(stateDirectory: RawPath, sites: [SiteEndpoint], tenant: TenantID, quorum: Int, logger: Logger) throws {
-        let outbox = try Outbox(folder: stateDirectory.appending("outbox-\(tenant.hex)"), sites: sites.map(\.name))
+    /// Opens (or creates) the outbox of `tenant` in the host's state folder (`layout`).
+    package init(layout: HostStateLayout, sites: [SiteEndpoint], tenant: TenantID, quorum: Int, logger: Logger) throws {
+        let outbox = try Outbox(folder: RawPath(layout.outbox(tenant: tenant)), sites: sites.map(\.name))
         let connections = sites.map { ReconnectingSite(endpoint: $0, tenant: tenant) }
         self.outbox = outbox
         self.sites = connections
@@ -110,23 +111,15 @@ package final class Replicator: Sendable {
         return try sites.map(\.name).filter { try outbox.cursor($0).deliveredThrough < target }
     }
 
-    /// Per-site state; probes each site's health endpoint (up to `probeTimeout`).
-    package func status(probeTimeout: Duration = .seconds(5)) async throws -> [SiteStatus] {
+    /// Per-site state; probes each site's health endpoint (`SiteRanking.answers`, up to
+    /// `probeTimeout`).
+    package func status(probeTimeout: Duration = SiteRanking.statusProbeTimeout) async throws -> [SiteStatus] {
         var result: [SiteStatus] = []
         let now = Date().timeIntervalSince1970
         for site in sites {
             let cursor = try outbox.cursor(site.name)
             let backlog = try outbox.backlog(of: site.name)
-            let reachable = await withTaskGroup(of: Bool.self) { group in
-                group.addTask { (try? await site.client().health()) != nil }
-                group.addTask {
-                    try? await Task.sleep(for: probeTimeout)
-                    return false
-                }
-                let first = await group.next() ?? false
-                group.cancelAll()
-                return first
-            }
+            let reachable = await SiteRanking.answers(site, within: probeTimeout)
             var status = SiteStatus(
                 site: site.name, url: site.endpoint.url, reachable: reachable,
                 lastSeal: cursor.lastSealSequence.map { "#\($0) \(cursor.lastSealHash?.prefix(12) ?? "")" },

@@ -14,7 +14,7 @@ import UnixSignals
 /// How `skiff-site serve` runs.
 package struct SiteServerConfiguration: Sendable {
     package var dataFolder: RawPath
-    /// Where tenants' objects and seals live: by default `<data>/tenants/`.
+    /// Where tenants' objects and seals live: by default `<data>/tenants/` (`SiteDataLayout`).
     package var stores: any TenantStores
     package var host: String
     package var port: Int
@@ -39,7 +39,7 @@ package struct SiteServerConfiguration: Sendable {
 
     package init(dataFolder: RawPath, host: String, port: Int, certificatePath: String, privateKeyPath: String, http2: Bool) {
         self.dataFolder = dataFolder
-        stores = FolderTenantStores(root: dataFolder.appending("tenants"))
+        stores = FolderTenantStores(root: SiteDataLayout(folder: dataFolder).tenants)
         self.host = host
         self.port = port
         self.certificatePath = certificatePath
@@ -56,7 +56,7 @@ package enum SiteServer {
     package static func run(
         configuration: SiteServerConfiguration, logger: Logger, onListening: @escaping @Sendable (Int) -> Void
     ) async throws {
-        let siteRegistry = try SiteRegistry(path: configuration.dataFolder.appending("site.sqlite").description)
+        let siteRegistry = try SiteRegistry(path: SiteDataLayout(folder: configuration.dataFolder).registry.description)
         let metrics = SiteMetrics()
         let service = SiteService(registry: siteRegistry, stores: configuration.stores, metrics: metrics, logger: logger)
         try await withCleanup {

@@ -77,9 +77,11 @@ struct DataOptions: ParsableArguments {
         return RawPath("/var/lib/skiff-site")
     }
 
+    var layout: SiteDataLayout { SiteDataLayout(folder: folder) }
+
     /// The registry of an initialised data folder.
     func registry() throws -> SiteRegistry {
-        let database = folder.appending("site.sqlite")
+        let database = layout.registry
         guard FileIO.exists(database) else {
             throw SiteCommandFailure.noData("\(folder) is not an initialised site data folder (run `skiff-site init --data \(folder)`)")
         }
@@ -89,16 +91,16 @@ struct DataOptions: ParsableArguments {
     /// The registry, created empty when the folder has none (`reindex` of a lost registry); the
     /// folder must still be a site's: its TLS certificate is there.
     func registryCreatingIfMissing() throws -> SiteRegistry {
-        guard FileIO.exists(folder.appending("tls/certificate.pem")) else {
+        guard FileIO.exists(layout.certificate) else {
             throw SiteCommandFailure.noData("\(folder) is not a site data folder (no tls/certificate.pem): run `skiff-site init --data \(folder)` first")
         }
-        return try SiteRegistry(path: folder.appending("site.sqlite").description)
+        return try SiteRegistry(path: layout.registry.description)
     }
 
     /// Where the tenants' objects and seals are: the bucket of `storage.json`, else `<data>/tenants/`.
     func tenantStores() throws -> any TenantStores {
         if let storage = try StorageConfiguration.load(from: folder) { return try storage.tenantStores() }
-        return FolderTenantStores(root: folder.appending("tenants"))
+        return FolderTenantStores(root: layout.tenants)
     }
 }
 

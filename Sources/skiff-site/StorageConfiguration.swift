@@ -1,5 +1,6 @@
 import Foundation
 import SkiffS3
+import SkiffSite
 import SkiffStorage
 import SkiffSystem
 
@@ -20,10 +21,8 @@ struct StorageConfiguration: Codable, Equatable {
     var accessKeyID: String?
     var secretAccessKey: String?
 
-    static let fileName = "storage.json"
-
     static func load(from folder: RawPath) throws -> StorageConfiguration? {
-        let path = folder.appending(fileName)
+        let path = SiteDataLayout(folder: folder).storageConfiguration
         guard FileIO.exists(path) else { return nil }
         do {
             let configuration = try JSONDecoder().decode(StorageConfiguration.self, from: Data(try FileIO.readFile(path)))
@@ -39,7 +38,7 @@ struct StorageConfiguration: Codable, Equatable {
     func write(to folder: RawPath) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try FileIO.writeFileAtomically(folder.appending(Self.fileName), Array(try encoder.encode(self)), mode: 0o600)
+        try FileIO.writeFileAtomically(SiteDataLayout(folder: folder).storageConfiguration, Array(try encoder.encode(self)), mode: 0o600)
     }
 
     var location: S3Location {

@@ -34,12 +34,13 @@ guard let folder, sealCount >= 2, objectCount >= sealCount * 4 else {
 
 let data = RawPath(folder)
 try FileIO.makeDirectories(data)
-let registry = try SiteRegistry(path: data.appending("site.sqlite").description)
+let layout = SiteDataLayout(folder: data)
+let registry = try SiteRegistry(path: layout.registry.description)
 let restoreKey = try RestoreKey.generate(config: RepositoryConfig(tenant: .generate()))
 let tenant = try registry.addTenant(name: "bench", publicKey: restoreKey.publicKey)
 let hostKey = try restoreKey.issueHostKey(hostName: "bench-host", issuedAt: Int64(Date().timeIntervalSince1970))
 _ = try registry.registerHost(tenant: tenant, certificate: hostKey.certificate)
-let service = SiteService(registry: registry, stores: FolderTenantStores(root: data.appending("tenants")), metrics: SiteMetrics(),
+let service = SiteService(registry: registry, stores: FolderTenantStores(root: layout.tenants), metrics: SiteMetrics(),
                           logger: Logger(label: "skiff.gc-fixture"))
 let store = try service.store(tenant.id)
 

@@ -40,9 +40,9 @@ unsigned int skiff_major(uint64_t dev);
 unsigned int skiff_minor(uint64_t dev);
 /// Lowers the priority of every thread of this process, and so of the threads they start: the
 /// nice value to at least `nice` (a thread already nicer keeps its value), and, when `io_class`
-/// is not 0, the I/O scheduling class (1 realtime, 2 best-effort, 3 idle) and level (0-7,
-/// best-effort only), as renice(1) and ionice(1) do for a process. Returns 0, or -1 with errno
-/// of the last failure. setpriority() on the calling thread itself (who == 0) does nothing in
+/// is not 0, the I/O scheduling class (1 realtime, 2 best-effort, 3 idle; `IOPriorityClass` in
+/// SkiffSystem names them) and level (0-7, best-effort only), as renice(1) and ionice(1) do for
+/// a process. Returns 0, or -1 with errno of the last failure. setpriority() on the calling thread itself (who == 0) does nothing in
 /// this process: see thread_priority.c.
 int skiff_lower_priority(int nice, int io_class, int level);
 

@@ -14,9 +14,11 @@ package struct RepositoryConfig: Codable, Equatable, Sendable {
     package var pagedChunkSize: Int
 
     package static let defaultPagedChunkSize = 32 << 10
+    /// The AEAD of new tenants when none is chosen (`skiff init`, `skiff key create-tenant`).
+    package static let defaultAEAD = AEADAlgorithm.aes256GCM
 
     package init(
-        tenant: TenantID, aead: AEADAlgorithm = .aes256GCM, compression: CompressionAlgorithm = .lz4,
+        tenant: TenantID, aead: AEADAlgorithm = defaultAEAD, compression: CompressionAlgorithm = .lz4,
         chunker: ChunkerParameters = .standard, pagedChunkSize: Int = defaultPagedChunkSize
     ) {
         version = Self.currentVersion

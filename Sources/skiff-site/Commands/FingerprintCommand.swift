@@ -9,7 +9,7 @@ struct FingerprintCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
 
     func run() throws {
-        let path = data.folder.appending("tls/certificate.pem")
+        let path = data.layout.certificate
         guard FileIO.exists(path) else { throw SiteCommandFailure.noData("no certificate at \(path): run skiff-site init") }
         guard let fingerprint = SelfSignedCertificate.fingerprint(pem: String(decoding: try FileIO.readFile(path), as: UTF8.self)) else {
             throw SiteCommandFailure.key("\(path) holds no certificate")

@@ -56,15 +56,16 @@ struct InitCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let folder = data.folder
+        let layout = data.layout
+        let folder = layout.folder
         if let s3Endpoint, let s3Bucket {
             try await configureBucket(endpoint: s3Endpoint, bucket: s3Bucket, folder: folder)
         }
-        try FileIO.makeDirectories(folder.appending("tenants"), mode: 0o700)
-        try FileIO.makeDirectories(folder.appending("tls"), mode: 0o700)
-        _ = try SiteRegistry(path: folder.appending("site.sqlite").description)
-        let certificatePath = folder.appending("tls/certificate.pem")
-        let keyPath = folder.appending("tls/key.pem")
+        try FileIO.makeDirectories(layout.tenants, mode: 0o700)
+        try FileIO.makeDirectories(layout.tls, mode: 0o700)
+        _ = try SiteRegistry(path: layout.registry.description)
+        let certificatePath = layout.certificate
+        let keyPath = layout.privateKey
         if let certificate, let key {
             try FileIO.writeFileAtomically(certificatePath, try FileIO.readFile(RawPath(certificate)), mode: 0o644)
             try FileIO.writeFileAtomically(keyPath, try FileIO.readFile(RawPath(key)), mode: 0o600)

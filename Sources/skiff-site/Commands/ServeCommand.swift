@@ -63,8 +63,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var configuration = SiteServerConfiguration(
             dataFolder: data.folder, host: host, port: port,
-            certificatePath: certificate ?? data.folder.appending("tls/certificate.pem").description,
-            privateKeyPath: key ?? data.folder.appending("tls/key.pem").description,
+            certificatePath: certificate ?? data.layout.certificate.description,
+            privateKeyPath: key ?? data.layout.privateKey.description,
             http2: !http1Only)
         configuration.stores = try data.tenantStores()
         configuration.scrubBytesPerSecond = Int(scrubRate * 1_048_576)

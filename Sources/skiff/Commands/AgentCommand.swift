@@ -1,7 +1,5 @@
 import ArgumentParser
-import CSkiffSystem
 import Foundation
-import Glibc
 import Logging
 import ServiceLifecycle
 import SkiffAgent
@@ -47,15 +45,15 @@ struct AgentCommand: AsyncParsableCommand {
         if ProcessInfo.processInfo.environment["SKIFF_LOG_LEVEL"] == nil { agentLogger.logLevel = .info }
         let logger = agentLogger
         // Every thread's, not only this one's: nice and I/O priorities belong to threads.
-        if skiff_lower_priority(Int32(settings.nice), settings.ioClass == "idle" ? 3 : 2, 7) != 0 {
-            logger.warning("cannot lower the CPU and I/O priority (nice, io_class)", metadata: ["errno": "\(errno)"])
+        do {
+            try ThreadPriority.lowerEveryThread(nice: settings.nice, ioClass: IOPriorityClass(name: settings.ioClass) ?? .bestEffort)
+        } catch {
+            logger.warning("cannot lower the CPU and I/O priority (nice, io_class)", metadata: ["errno": "\(error.errno)"])
         }
-        let state = RawPath(configuration.stateDirectory)
-        let replicator = try Replicator(stateDirectory: state, sites: endpoints, tenant: key.tenant.tenant, quorum: configuration.quorum, logger: logger)
-        let cacheDirectory = state.appending("cache")
-        let cache = try CacheOptions(cacheDir: cacheDirectory.description).open(tenant: key.tenant.tenant, host: key.hostName)
-        let plan = AgentPlan(settings: settings, hostKey: key, replicator: replicator, cache: cache,
-                             options: try Self.options(settings, excluding: [state, cacheDirectory], scratch: state.appending("database-copies")))
+        let layout = configuration.stateLayout
+        let replicator = try Replicator(layout: layout, sites: endpoints, tenant: key.tenant.tenant, quorum: configuration.quorum, logger: logger)
+        let cache = try CacheOptions(cacheDir: layout.cacheFolder.path).open(tenant: key.tenant.tenant, host: key.hostName)
+        let plan = AgentPlan(settings: settings, hostKey: key, replicator: replicator, cache: cache, options: try Self.options(settings, layout: layout))
         let metrics = AgentMetrics()
         let agent = Agent(plan: plan, metrics: metrics, logger: logger)
         var services: [any Service] = [agent]
@@ -69,7 +67,7 @@ struct AgentCommand: AsyncParsableCommand {
                 do {
                     let fresh = try HostConfiguration.load(path: configuration.file)
                     guard let settings = fresh.agent else { throw CommandFailure(.usage, "the agent: section is gone") }
-                    agent.reload(settings: settings, options: try Self.options(settings, excluding: [state, cacheDirectory], scratch: state.appending("database-copies")))
+                    agent.reload(settings: settings, options: try Self.options(settings, layout: layout))
                     logger.info("configuration re-read; a snapshot with it follows")
                 } catch {
                     logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
@@ -81,8 +79,10 @@ struct AgentCommand: AsyncParsableCommand {
         try await group.run()
     }
 
-    static func options(_ settings: AgentSettings, excluding extra: [RawPath], scratch: RawPath) throws -> BackupOptions {
+    /// The agent's snapshots leave out the host's own folders and copy databases into its state folder.
+    static func options(_ settings: AgentSettings, layout: HostStateLayout) throws -> BackupOptions {
         try BackupOptions(excludes: settings.excludes, excludeCaches: settings.excludeCaches, oneFileSystem: settings.oneFileSystem,
-                          excluding: extra, databaseCaptureFolder: scratch)
+                          excluding: layout.ownFolders(cache: layout.cacheFolder).map { RawPath($0) },
+                          databaseCaptureFolder: RawPath(layout.databaseCopies))
     }
 }

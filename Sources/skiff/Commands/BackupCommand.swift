@@ -64,7 +64,7 @@ struct BackupCommand: AsyncParsableCommand {
         let key = try KeyFiles.hostKey(hostKey)
         let repo = try await repository.open(for: key.tenant)
         let localCache = try cache.open(tenant: key.tenant.tenant, host: key.hostName)
-        let options = try options(excluding: [RawPath(try repository.path), RawPath(cache.directory)], scratch: RawPath(cache.directory).appending("database-copies"))
+        let options = try options(excluding: [RawPath(try repository.path), RawPath(cache.directory)], scratch: RawPath(cache.folder.databaseCopies))
         let result = try await write(key: key, destination: RepositoryDestination(repository: repo), cache: localCache, options: options)
         report(result.0, seconds: result.1, sites: nil)
         if !result.0.warnings.isEmpty { throw ExitCode(ExitStatus.partial.rawValue) }
@@ -76,21 +76,21 @@ struct BackupCommand: AsyncParsableCommand {
         }
         guard !configuration.sites.isEmpty else { throw CommandFailure(.usage, "\(configuration.file) lists no sites") }
         let key = try KeyFiles.hostKey(hostKey ?? configuration.hostKey)
-        let state = RawPath(configuration.stateDirectory)
+        let layout = configuration.stateLayout
         let replicator = try Replicator(
-            stateDirectory: state, sites: try SiteOptions.endpoints(configuration), tenant: key.tenant.tenant,
+            layout: layout, sites: try SiteOptions.endpoints(configuration), tenant: key.tenant.tenant,
             quorum: configuration.quorum, logger: Logger(label: "skiff.replication"))
         let delivery = Task { await replicator.run() }
         let timeout = wait.map { Duration.seconds($0) } ?? configuration.quorumTimeout
         let (result, seconds, accepted, statuses) = try await withCleanup {
-            let cacheDirectory = cache.cacheDir ?? state.appending("cache").description
-            let localCache = try CacheOptions(cacheDir: cacheDirectory).open(tenant: key.tenant.tenant, host: key.hostName)
-            let options = try options(excluding: [state, RawPath(cacheDirectory)], scratch: state.appending("database-copies"))
+            let cacheFolder = cache.cacheDir.map { HostStateLayout.CacheFolder($0) } ?? layout.cacheFolder
+            let localCache = try CacheOptions(cacheDir: cacheFolder.path).open(tenant: key.tenant.tenant, host: key.hostName)
+            let options = try options(excluding: layout.ownFolders(cache: cacheFolder).map { RawPath($0) }, scratch: RawPath(layout.databaseCopies))
             let (result, seconds) = try await write(key: key, destination: replicator.destination, cache: localCache, options: options)
             let accepted = try await replicator.waitForQuorum(timeout: timeout)
             delivery.cancel()
             await delivery.value
-            return (result, seconds, accepted, try await replicator.status(probeTimeout: .milliseconds(500)))
+            return (result, seconds, accepted, try await replicator.status(probeTimeout: SiteRanking.afterDeliveryProbeTimeout))
         } cleanup: {
             delivery.cancel()
             await delivery.value

@@ -45,7 +45,7 @@ struct DiffCommand: AsyncParsableCommand {
             let reader = ObjectReader(repositories: chosen.sources, restoreKey: key)
             let record = try await reader.snapshot(chosen.seal.root)
             var options = TreeDiffer.Options()
-            if !ReadableRepository.isLocal(repository, sites) { options.readAheadBytes = ReadableRepository.siteReadAheadBytes }
+            if !ReadableRepository.isLocal(repository, sites) { RemoteTuning().apply(to: &options) }
             return try await TreeDiffer(reader: reader, options: options).differences(root: record.root, subPath: path.map { RawPath($0) },
                                                                                       directory: try RawPath(directory).absolute())
         }

@@ -22,7 +22,7 @@ struct InitCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Host name for a new host key (default: this machine's name).")
     var host: String?
     @Option(name: .long, help: "AEAD for a new tenant: aes-256-gcm or chacha20-poly1305.")
-    var aead: String = "aes-256-gcm"
+    var aead: String = RepositoryConfig.defaultAEAD.name
     @Option(name: .long, help: ArgumentHelp("scrypt cost for a new restore key, as log2(N) (default 17: 128 MiB).", valueName: "N"))
     var kdfLogN: UInt8 = ScryptParameters.standard.logN
     @Option(name: .long, help: ArgumentHelp("Chunk size for database files (SQLite) in a new tenant: a power of two from 4096 to 1048576 (default 32768).", valueName: "BYTES"))
@@ -46,7 +46,7 @@ struct InitCommand: AsyncParsableCommand {
                 print("Using restore key \(restorePath) (tenant \(restore.tenant)).")
             } else {
                 guard let algorithm = AEADAlgorithm(name: aead) else {
-                    throw CommandFailure(.usage, "unknown AEAD \(aead): use aes-256-gcm or chacha20-poly1305")
+                    throw CommandFailure(.usage, "unknown AEAD \(aead): use \(AEADAlgorithm.allCases.map(\.name).joined(separator: " or "))")
                 }
                 restore = try RestoreKey.generate(config: RepositoryConfig(tenant: .generate(), aead: algorithm, pagedChunkSize: databaseChunkSize))
                 let secret = try passphrase.read(prompt: "New passphrase for the restore key: ", confirm: true)

@@ -67,13 +67,9 @@ struct RestoreCommand: AsyncParsableCommand {
         var options = RestoreOptions()
         options.overwrite = overwrite
         options.ownersByName = ownersByName
-        if !ReadableRepository.isLocal(repository, sites) {
-            // Over the network, read ahead, and keep more files in flight than cores to hide
-            // round trips.
-            options.parallelFiles = max(options.parallelFiles, 8)
-            options.readAheadBytes = ReadableRepository.siteReadAheadBytes
-        }
-        let journal = try RestoreJournal(folder: cache.directory + "/restore", target: target.description + (path ?? ""), seal: chosen.seal.hash)
+        let remote = !ReadableRepository.isLocal(repository, sites)
+        if remote { RemoteTuning().apply(to: &options) }
+        let journal = try RestoreJournal(folder: cache.folder.restoreJournals, target: target.description + (path ?? ""), seal: chosen.seal.hash)
         if journal.isResuming { FileHandleOutput.standardError("continuing an interrupted restore into \(to)\n") }
         let engine = RestoreEngine(reader: reader, options: options, logger: Logger(label: "skiff.restore"), journal: journal)
         let totalBytes = subPath == nil ? Int64(record.summary.logicalBytes) : 0
@@ -115,7 +111,7 @@ struct RestoreCommand: AsyncParsableCommand {
         var differences: [String] = []
         if verify {
             var diffOptions = TreeDiffer.Options()
-            diffOptions.readAheadBytes = options.readAheadBytes
+            if remote { RemoteTuning().apply(to: &diffOptions) }
             differences = try await TreeDiffer(reader: reader, options: diffOptions).differences(root: record.root, subPath: subPath, directory: target)
             for difference in differences { FileHandleOutput.standardError("differs: \(difference)\n") }
         }

@@ -18,7 +18,7 @@ struct StatusCommand: AsyncParsableCommand {
         let configuration = try sites.load()
         let key = try KeyFiles.hostKey(hostKey ?? configuration.hostKey)
         let replicator = try Replicator(
-            stateDirectory: RawPath(configuration.stateDirectory), sites: try SiteOptions.endpoints(configuration),
+            layout: configuration.stateLayout, sites: try SiteOptions.endpoints(configuration),
             tenant: key.tenant.tenant, quorum: configuration.quorum, logger: Logger(label: "skiff.status"))
         let statuses = try await withCleanup { try await replicator.status() } cleanup: { await replicator.shutdown() }
         if output.json {

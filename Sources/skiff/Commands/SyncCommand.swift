@@ -26,10 +26,10 @@ struct SyncCommand: AsyncParsableCommand {
         let configuration = try sites.load()
         let key = try KeyFiles.hostKey(hostKey ?? configuration.hostKey)
         let replicator = try Replicator(
-            stateDirectory: RawPath(configuration.stateDirectory), sites: try SiteOptions.endpoints(configuration),
+            layout: configuration.stateLayout, sites: try SiteOptions.endpoints(configuration),
             tenant: key.tenant.tenant, quorum: configuration.quorum, logger: Logger(label: "skiff.sync"))
         let (behind, statuses) = try await withCleanup {
-            (try await replicator.drain(timeout: .seconds(timeout)), try await replicator.status(probeTimeout: .milliseconds(500)))
+            (try await replicator.drain(timeout: .seconds(timeout)), try await replicator.status(probeTimeout: SiteRanking.afterDeliveryProbeTimeout))
         } cleanup: {
             await replicator.shutdown()
         }

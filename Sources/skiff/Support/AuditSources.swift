@@ -4,7 +4,6 @@ import SkiffAudit
 import SkiffConfig
 import SkiffCore
 import SkiffSiteClient
-import SkiffStorage
 import SkiffSystem
 
 /// What `audit` and `heal` read: the pinned tenant key, the audit state, and the sources.
@@ -27,7 +26,7 @@ struct AuditOptions: ParsableArguments {
     func tenant() throws -> TenantPublicKey { try KeyFiles.tenantPublicKey(path: tenantKey) }
 
     func openState(configuration: HostConfiguration?) throws -> AuditState {
-        let path = state.map { RawPath($0) } ?? RawPath(configuration?.stateDirectory ?? KeyPaths.defaultStateDirectory).appending("audit.sqlite")
+        let path = RawPath(state ?? (configuration?.stateLayout ?? HostStateLayout(stateFolder: HostDefaults.stateDirectory)).auditState)
         do { return try AuditState(path: path) } catch {
             throw CommandFailure(.failure, "cannot open the audit state \(path): \(error)")
         }
@@ -59,8 +58,7 @@ struct ConnectedSources {
             do {
                 let client = try await SiteClient.connect(endpoint, tenant: tenant)
                 connected.clients[endpoint.name] = client
-                connected.sources.append(AuditSource(name: endpoint.name, stateKey: "\(endpoint.url)#\(tenant.hex)",
-                                                     repository: Repository(store: client, location: "site \(endpoint.name)"), site: client))
+                connected.sources.append(AuditSource(site: client))
             } catch {
                 connected.unreachable.append((endpoint.name, "\(error)"))
             }

@@ -70,8 +70,8 @@ struct SiteOptions: ParsableArguments {
 }
 
 extension SiteOptions {
-    /// Connected clients of every configured site that answers (or of `--site` alone),
-    /// fastest health probe first. Sites that do not answer are reported on standard error.
+    /// Connected clients of every configured site that answers (or of `--site` alone), in
+    /// `SiteRanking.rank`'s order. Sites that do not answer are reported on standard error.
     func readingClients(tenant: TenantID) async throws -> [SiteClient] {
         if !site.isEmpty {
             var clients: [SiteClient] = []
@@ -81,33 +81,11 @@ extension SiteOptions {
         let configuration = try load()
         let endpoints = try Self.endpoints(configuration)
         guard !endpoints.isEmpty else { throw CommandFailure(.usage, "\(configurationPath) lists no sites") }
-        let probed = await withTaskGroup(of: (SiteClient?, String, Double, String?).self) { group in
-            for endpoint in endpoints {
-                group.addTask {
-                    let started = ContinuousClock.now
-                    do {
-                        let client = try await SiteClient.connect(endpoint, tenant: tenant)
-                        do {
-                            _ = try await client.health()
-                        } catch {
-                            try? await client.shutdown()
-                            throw error
-                        }
-                        let elapsed = ContinuousClock.now - started
-                        return (client, endpoint.name, Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds), nil)
-                    } catch {
-                        return (nil, endpoint.name, .infinity, "\(error)")
-                    }
-                }
-            }
-            var results: [(SiteClient?, String, Double, String?)] = []
-            for await result in group { results.append(result) }
-            return results
+        let ranking = await SiteRanking.rank(endpoints, tenant: tenant)
+        for (name, problem) in ranking.unavailable {
+            FileHandleOutput.standardError("warning: site \(name) unavailable: \(problem)\n")
         }
-        for (_, name, _, error) in probed where error != nil {
-            FileHandleOutput.standardError("warning: site \(name) unavailable: \(error!)\n")
-        }
-        let clients = probed.filter { $0.0 != nil }.sorted { $0.2 < $1.2 }.compactMap(\.0)
+        let clients = ranking.clients
         guard !clients.isEmpty else { throw CommandFailure(.failure, "no configured site answers") }
         return clients
     }
@@ -123,9 +101,6 @@ struct ReadableRepository {
     static func isLocal(_ repository: RepositoryOptions, _ sites: SiteOptions) -> Bool {
         repository.repo != nil || (sites.site.isEmpty && sites.config == nil)
     }
-
-    /// Read-ahead for restores and proofs from sites: reads made together go out in one request.
-    static let siteReadAheadBytes = 32 << 20
 
     static func open(_ repository: RepositoryOptions, _ sites: SiteOptions, tenant: TenantPublicKey) async throws -> ReadableRepository {
         if isLocal(repository, sites) {

@@ -1,17 +1,17 @@
 import Foundation
 import Glibc
+import SkiffConfig
 import SkiffCore
 import SkiffSystem
 
 /// Reading and writing key files, and their default places.
 enum KeyFiles {
-    /// The host key: --host-key, else $SKIFF_HOST_KEY, else /etc/skiff/host.key for root and
-    /// ~/.config/skiff/host.key for others.
+    /// The host key: --host-key, else $SKIFF_HOST_KEY, else `HostDefaults.hostKey`
+    /// (/etc/skiff/host.key for root, ~/.config/skiff/host.key for others).
     static func hostKeyPath(_ given: String?) -> String {
         if let given { return given }
         if let env = getenv("SKIFF_HOST_KEY") { return String(cString: env) }
-        if geteuid() == 0 { return "/etc/skiff/host.key" }
-        return NSHomeDirectory() + "/.config/skiff/host.key"
+        return HostDefaults.hostKey
     }
 
     /// The restore key: --restore-key, else $SKIFF_RESTORE_KEY. It has no default place:

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import SkiffBackup
+import SkiffConfig
 import SkiffCore
 import SkiffStorage
 import SkiffSystem
@@ -58,12 +59,13 @@ struct CacheOptions: ParsableArguments {
     var directory: String {
         if let cacheDir { return cacheDir }
         if let env = getenv("SKIFF_CACHE_DIR") { return String(cString: env) }
-        if geteuid() == 0 { return "/var/cache/skiff" }
-        return NSHomeDirectory() + "/.cache/skiff"
+        return HostDefaults.cacheDirectory
     }
 
+    var folder: HostStateLayout.CacheFolder { HostStateLayout.CacheFolder(directory) }
+
     func open(tenant: TenantID, host: String) throws -> LocalCache {
-        let path = directory + "/\(tenant.hex)-\(host).sqlite"
+        let path = folder.localCache(tenant: tenant, host: host)
         do { return try LocalCache(path: path) } catch {
             throw CommandFailure(.failure, "cannot open the local cache \(path): \(error)")
         }

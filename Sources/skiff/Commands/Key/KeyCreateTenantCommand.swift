@@ -11,7 +11,7 @@ struct KeyCreateTenantCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also write the tenant public key (for auditors and sites) here.", valueName: "FILE"))
     var publicOut: String?
     @Option(name: .long, help: "AEAD: aes-256-gcm or chacha20-poly1305.")
-    var aead: String = "aes-256-gcm"
+    var aead: String = RepositoryConfig.defaultAEAD.name
     @Option(name: .long, help: ArgumentHelp("scrypt cost as log2(N) (default 17: 128 MiB of memory).", valueName: "N"))
     var kdfLogN: UInt8 = ScryptParameters.standard.logN
     @Option(name: .long, help: ArgumentHelp("Chunk size for database files (SQLite) in a new tenant: a power of two from 4096 to 1048576 (default 32768).", valueName: "BYTES"))
@@ -21,7 +21,7 @@ struct KeyCreateTenantCommand: ParsableCommand {
 
     func run() throws {
         guard let algorithm = AEADAlgorithm(name: aead) else {
-            throw CommandFailure(.usage, "unknown AEAD \(aead): use aes-256-gcm or chacha20-poly1305")
+            throw CommandFailure(.usage, "unknown AEAD \(aead): use \(AEADAlgorithm.allCases.map(\.name).joined(separator: " or "))")
         }
         let key = try RestoreKey.generate(config: RepositoryConfig(tenant: .generate(), aead: algorithm, pagedChunkSize: databaseChunkSize))
         let passphrase = try PassphraseSource(file: passphraseFile).read(prompt: "New passphrase for the restore key: ", confirm: true)

@@ -1,0 +1,23 @@
+import Testing
+@testable import SkiffRestore
+
+@Suite struct RemoteTuningTests {
+    @Test func raisesWhatItTunes() {
+        var options = RestoreOptions()
+        options.parallelFiles = 2
+        RemoteTuning().apply(to: &options)
+        #expect(options.parallelFiles == 8 && options.readAheadBytes == 32 << 20)
+
+        var comparison = TreeDiffer.Options()
+        RemoteTuning().apply(to: &comparison)
+        #expect(comparison.readAheadBytes == 32 << 20)
+    }
+
+    @Test func keepsWhatIsAlreadyHigher() {
+        var options = RestoreOptions()
+        options.parallelFiles = 64
+        options.readAheadBytes = 64 << 20
+        RemoteTuning().apply(to: &options)
+        #expect(options.parallelFiles == 64 && options.readAheadBytes == 64 << 20)
+    }
+}
