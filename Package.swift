@@ -170,6 +170,16 @@ let package = Package(
             dependencies: ["SkiffCore", "SkiffSystem"],
             path: "Tests/Support"
         ),
+        // Shared by the fast tests of sites, senders and audits: a site in the test process (the
+        // real SiteService over memory stores, no HTTP) and a SiteConnection to it.
+        .target(
+            name: "SkiffSiteTestSupport",
+            dependencies: [
+                "SkiffCore", "SkiffStorage", "SkiffSite", "SkiffSiteClient", "SkiffSiteProtocol", "SkiffTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SiteSupport"
+        ),
         // The `skiff` command line for hosts and administrators: one file per subcommand.
         .executableTarget(
             name: "skiff",
@@ -236,7 +246,7 @@ let package = Package(
             name: "SkiffSiteTests",
             dependencies: [
                 "skiff", "skiff-site", "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffStorageConformance", "SkiffSiteClient", "SkiffSiteProtocol", "SkiffAudit",
-                "SkiffSite",
+                "SkiffSite", "SkiffSiteTestSupport",
                 "SkiffTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
