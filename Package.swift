@@ -250,6 +250,11 @@ let package = Package(
                 "SkiffTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // DAGWalk and Auditor over memory stores: milliseconds each.
+        .testTarget(
+            name: "SkiffAuditTests",
+            dependencies: ["SkiffCore", "SkiffStorage", "SkiffGraph", "SkiffAudit", "SkiffTestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "SkiffCLITests",
             dependencies: ["skiff", "SkiffCore", "SkiffSystem", "SkiffConfig", "SkiffTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
