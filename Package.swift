@@ -250,6 +250,14 @@ let package = Package(
                 "SkiffTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // Outbox and SiteSender in the test process, against an in-process site: milliseconds each.
+        .testTarget(
+            name: "SkiffReplicationTests",
+            dependencies: [
+                "SkiffCore", "SkiffStorage", "SkiffSite", "SkiffSiteClient", "SkiffSiteProtocol", "SkiffReplication",
+                "SkiffSiteTestSupport", "SkiffTestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // DAGWalk and Auditor over memory stores: milliseconds each.
         .testTarget(
             name: "SkiffAuditTests",
