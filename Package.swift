@@ -172,6 +172,16 @@ let package = Package(
             dependencies: ["SkiffCore", "SkiffSystem"],
             path: "Tests/Support"
         ),
+        // Shared by the fast tests of sites, senders and audits: a site in the test process (the
+        // real SiteService over memory stores, no HTTP) and a SiteConnection to it.
+        .target(
+            name: "SkiffSiteTestSupport",
+            dependencies: [
+                "SkiffCore", "SkiffStorage", "SkiffSite", "SkiffSiteClient", "SkiffSiteProtocol", "SkiffTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SiteSupport"
+        ),
         // The `skiff` command line for hosts and administrators: one file per subcommand.
         .executableTarget(
             name: "skiff",
@@ -238,9 +248,22 @@ let package = Package(
             name: "SkiffSiteTests",
             dependencies: [
                 "skiff", "skiff-site", "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffStorageConformance", "SkiffSiteClient", "SkiffSiteProtocol", "SkiffAudit",
-                "SkiffGraph", "SkiffSite",
+                "SkiffGraph", "SkiffSite", "SkiffSiteTestSupport", "SkiffReplication",
                 "SkiffTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             ]
+        ),
+        // Outbox and SiteSender in the test process, against an in-process site: milliseconds each.
+        .testTarget(
+            name: "SkiffReplicationTests",
+            dependencies: [
+                "SkiffCore", "SkiffStorage", "SkiffSite", "SkiffSiteClient", "SkiffSiteProtocol", "SkiffReplication",
+                "SkiffSiteTestSupport", "SkiffTestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // DAGWalk and Auditor over memory stores: milliseconds each.
+        .testTarget(
+            name: "SkiffAuditTests",
+            dependencies: ["SkiffCore", "SkiffStorage", "SkiffGraph", "SkiffAudit", "SkiffTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "SkiffCLITests",

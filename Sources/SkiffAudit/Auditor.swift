@@ -165,7 +165,8 @@ package struct Auditor: Sendable {
             let seconds = Double(first.time.seconds) + Double(first.time.nanoseconds) / 1e9
             agreements.append(AuditReport.SealAgreement(
                 host: key.host, sequence: key.sequence, time: formatter.string(from: Date(timeIntervalSince1970: seconds)),
-                hashes: Dictionary(uniqueKeysWithValues: holders.map { ($0.source, $0.seal.hash.hex) }),
+                // A source holding two seals of one sequence (a fork, its own finding) shows the first.
+                hashes: Dictionary(holders.map { ($0.source, $0.seal.hash.hex) }, uniquingKeysWith: { first, _ in first }),
                 missingAt: missing, identical: hashes.count == 1 && missing.isEmpty && complete))
         }
         return (agreements, findings)

@@ -32,39 +32,59 @@ package final class SiteSender: Sendable {
         self.parallelUploads = parallelUploads
     }
 
-    /// Runs until cancelled.
+    /// Runs until cancelled: rounds of `deliverNext`, waiting for new entries when the site has
+    /// everything, and backing off after a failure (`recordFailure`).
     package func run() async {
         var backoff = Backoff()
         var through = (try? outbox.cursor(site.name).deliveredThrough) ?? 0
         while !Task.isCancelled {
             do {
-                let entries = try outbox.entries(after: through, limit: Self.batchSize)
-                if entries.isEmpty {
+                guard let delivered = try await deliverNext(after: through) else {
                     await outbox.waitForEntries(after: through)
                     continue
                 }
-                let objects = entries.prefix { if case .object = $0.payload { return true } else { return false } }
-                if !objects.isEmpty {
-                    try await deliver(Array(objects))
-                    through = objects.last!.sequence
-                    try await outbox.acknowledge(site: site.name, through: through)
-                } else if case .seal(let seal) = entries[0].payload {
-                    try await deliver(seal)
-                    through = entries[0].sequence
-                    try await outbox.acknowledge(site: site.name, through: through, seal: seal)
-                }
+                through = delivered
                 reachable.store(true, ordering: .relaxed)
                 backoff.reset()
             } catch is CancellationError {
                 return
             } catch {
-                let transient = (error as? SiteClientError)?.isTransient ?? false
-                if transient { reachable.store(false, ordering: .relaxed) }
-                try? await outbox.recordError(site: site.name, "\(error)")
-                logger.warning("delivery to site failed; will retry", metadata: ["site": "\(site.name)", "error": "\(error)"])
-                do { try await Task.sleep(for: backoff.next(longer: !transient)) } catch { return }
+                let delay = await recordFailure(error, backoff: &backoff)
+                do { try await Task.sleep(for: delay) } catch { return }
             }
         }
+    }
+
+    /// One round of delivery: the objects that come next in the outbox after `through` (up to
+    /// `batchSize`), or else the seal that comes next, delivered and acknowledged.
+    /// - Returns: the sequence the site now holds everything through, or nil when nothing is
+    ///   queued after `through`.
+    /// - Throws: what the site or the outbox threw. Nothing of the round is acknowledged then:
+    ///   the same entries come first in the next round (the site keeps what it already took).
+    package func deliverNext(after through: Int64) async throws -> Int64? {
+        let entries = try outbox.entries(after: through, limit: Self.batchSize)
+        guard let first = entries.first else { return nil }
+        let objects = entries.prefix { if case .object = $0.payload { return true } else { return false } }
+        if let last = objects.last {
+            try await deliver(Array(objects))
+            try await outbox.acknowledge(site: site.name, through: last.sequence)
+            return last.sequence
+        }
+        guard case .seal(let seal) = first.payload else { return through }
+        try await deliver(seal)
+        try await outbox.acknowledge(site: site.name, through: first.sequence, seal: seal)
+        return first.sequence
+    }
+
+    /// Records a failed round: the site counts as unreachable when the error is transient, the
+    /// error goes into its cursor and the log. Returns how long to wait before the next round:
+    /// the backoff's next delay, its longest when the error is not transient.
+    func recordFailure(_ error: any Error, backoff: inout Backoff) async -> Duration {
+        let transient = (error as? SiteClientError)?.isTransient ?? false
+        if transient { reachable.store(false, ordering: .relaxed) }
+        try? await outbox.recordError(site: site.name, "\(error)")
+        logger.warning("delivery to site failed; will retry", metadata: ["site": "\(site.name)", "error": "\(error)"])
+        return backoff.next(longer: !transient)
     }
 
     /// Uploads the objects the site lacks, in bundles of up to `bundleBytes`, several bundles

@@ -1,5 +1,6 @@
 import Foundation
 import SkiffCore
+import SkiffSite
 import SkiffSiteClient
 import SkiffSiteProtocol
 import SkiffSystem
@@ -58,17 +59,17 @@ import Testing
         #expect(gc.status == 403)
 
         let trail = try site.trail()
-        let otherWriter = try site.tokenID(role: "writer", tenant: site.otherTenant)
-        let deletion = try #require(trail.first { $0["action"] as? String == "refused-delete-object" && $0["actor"] as? String == otherWriter },
+        let otherWriter = try site.tokenID(role: .writer, tenant: site.otherTenant)
+        let deletion = try #require(trail.first { $0.action == "refused-delete-object" && $0.actor == otherWriter },
                                     "no refused deletion by \(otherWriter) in \(trail)")
-        #expect(deletion["role"] as? String == "writer")
-        #expect(deletion["client"] as? String == "127.0.0.1")
-        #expect(deletion["tenant"] as? String == site.farm.tenant.tenant.hex, "the tenant asked for, not the token's")
-        #expect(deletion["subject"] as? String == object.address.hex)
-        #expect(deletion["code"] as? String == "forbidden" && (deletion["detail"] as? String ?? "").contains("403"))
-        #expect(trail.contains { $0["action"] as? String == "refused-put-object" && $0["actor"] as? String == otherWriter })
-        #expect(trail.contains { $0["action"] as? String == "refused-put-object" && $0["role"] as? String == "reader" })
-        #expect(trail.contains { $0["action"] as? String == "refused-collect-garbage" && $0["role"] as? String == "auditor" })
+        #expect(deletion.role == "writer")
+        #expect(deletion.client == "127.0.0.1")
+        #expect(deletion.tenant == site.farm.tenant.tenant.hex, "the tenant asked for, not the token's")
+        #expect(deletion.subject == object.address.hex)
+        #expect(deletion.code == "forbidden" && deletion.detail.contains("403"))
+        #expect(trail.contains { $0.action == "refused-put-object" && $0.actor == otherWriter })
+        #expect(trail.contains { $0.action == "refused-put-object" && $0.role == "reader" })
+        #expect(trail.contains { $0.action == "refused-collect-garbage" && $0.role == "auditor" })
     }
 
     /// A tenant over its quota is refused with a code the host shows, keeps what it stored, and
@@ -86,7 +87,7 @@ import Testing
         }
         #expect(try await site.writer.missing([first.address, second.address, third.address]) == [third.address])
         let trail = try site.trail()
-        #expect(trail.contains { $0["code"] as? String == "quota-exceeded" && $0["action"] as? String == "refused-put-objects" })
+        #expect(trail.contains { $0.code == "quota-exceeded" && $0.action == "refused-put-objects" })
 
         // The other tenant is not held by acme's quota.
         let other = try await SiteClient.connect(
@@ -112,12 +113,16 @@ import Testing
         // The serving process reports use; an administrator sees it against the quota.
         try await Task.sleep(for: .seconds(2))
         let report = try SiteFarm.siteCLI(["tenant", "quota", "--data", site.data, "--tenant", "acme", "--json"]).standardOutput
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any])
-        let usage = try #require(json["usage"] as? [String: Any], "\(report)")
-        #expect((usage["storedBytes"] as? Int ?? 0) >= 32_000 && usage["counted"] as? Bool == true, "\(report)")
-        #expect((usage["unsealedBytes"] as? Int ?? -1) >= 12_000 && (usage["unsealedBytes"] as? Int ?? 0) < 20_000, "only b is unsealed: \(report)")
-        let quota = try #require(json["quota"] as? [String: Any])
-        #expect(quota["unsealedBytes"] as? Int == 20 << 10 && quota["storedBytes"] == nil, "\(report)")
+        /// What `skiff-site tenant quota --json` prints.
+        struct QuotaReport: Decodable {
+            var quota: TenantQuota
+            var usage: TenantUsage?
+        }
+        let decoded = try HostileSite.decode(QuotaReport.self, report)
+        let usage = try #require(decoded.usage, "\(report)")
+        #expect(usage.storedBytes >= 32_000 && usage.counted, "\(report)")
+        #expect(usage.unsealedBytes >= 12_000 && usage.unsealedBytes < 20_000, "only b is unsealed: \(report)")
+        #expect(decoded.quota.unsealedBytes == 20 << 10 && decoded.quota.storedBytes == nil, "\(report)")
     }
 
     /// The host's status names the quota when a site refuses its uploads for it.
@@ -155,7 +160,7 @@ import Testing
         #expect(try RawAnswer.fetch("GET", listURL, token: try site.token("auditor"), folder: site.farm.folder).status == 429,
                 "a token not seen from this address waits like the rest")
         #expect(try RawAnswer.fetch("GET", listURL, folder: site.farm.folder).status == 429)
-        #expect(try site.trail().contains { $0["action"] as? String == "auth-throttled" && $0["client"] as? String == "127.0.0.1" })
+        #expect(try site.trail().contains { $0.action == "auth-throttled" && $0.client == "127.0.0.1" })
         let metrics = try RawAnswer.fetch("GET", "\(site.url)/metrics", folder: site.farm.folder).text
         #expect(metrics.contains("skiff_site_auth_failures_total 20") && metrics.contains("skiff_site_auth_throttled_total"), "\(metrics)")
     }

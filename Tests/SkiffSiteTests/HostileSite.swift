@@ -1,5 +1,6 @@
 import Foundation
 import SkiffCore
+import SkiffSite
 import SkiffSiteClient
 import SkiffSiteProtocol
 import SkiffSystem
@@ -60,19 +61,25 @@ final class HostileSite: Sendable {
         return snapshot.address
     }
 
+    /// What `skiff-site … --json` printed, decoded as the type it encoded (dates in ISO 8601).
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(type, from: Data(text.utf8))
+    }
+
     /// The audit trail, newest first.
-    func trail() throws -> [[String: Any]] {
+    func trail() throws -> [AuditEntry] {
         let text = try SiteFarm.siteCLI(["audit-trail", "--data", data, "--json", "--limit", "500"]).standardOutput
-        return try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] ?? []
+        return try Self.decode([AuditEntry].self, text)
     }
 
     /// The id of the first token of `role` whose tenants include `tenant`.
-    func tokenID(role: String, tenant: TenantID) throws -> String {
+    func tokenID(role: SiteRole, tenant: TenantID) throws -> String {
         let text = try SiteFarm.siteCLI(["token", "list", "--data", data, "--json"]).standardOutput
-        let tokens = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] ?? []
-        guard let id = tokens.first(where: { $0["role"] as? String == role && ($0["tenants"] as? [String] ?? []).contains(tenant.hex) })?["id"] as? String
+        guard let token = try Self.decode([TokenRecord].self, text).first(where: { $0.role == role && $0.tenants.contains(tenant.hex) })
         else { throw TestFailure("no \(role) token of \(tenant.hex) in \(text)") }
-        return id
+        return token.id
     }
 
     /// Peak resident memory of the site process (VmHWM), in bytes.

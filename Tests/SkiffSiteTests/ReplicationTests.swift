@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SkiffCore
+import SkiffReplication
 import SkiffSystem
 import SkiffTestSupport
 import Testing
@@ -16,10 +17,10 @@ import Testing
         try TreeGenerator.generate(at: farm.source, options: options)
     }
 
-    static func statuses(_ farm: SiteFarm) throws -> [[String: Any]] {
+    static func statuses(_ farm: SiteFarm) throws -> [SiteStatus] {
         let result = try farm.skiff(["status", "--config", farm.hostConfiguration, "--json"])
         guard result.status == 0 else { throw TestFailure("status: \(result)") }
-        return try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as! [[String: Any]]
+        return try JSONDecoder().decode([SiteStatus].self, from: Data(result.standardOutput.utf8))
     }
 
     /// The host's state (outbox, cache) on a full medium: `ulimit -f` makes writes past 1 MiB fail,
@@ -51,9 +52,9 @@ import Testing
         let backup = try farm.backup()
         #expect(backup.status == 0, "\(backup)")
         for status in try Self.statuses(farm) {
-            #expect(status["reachable"] as? Bool == true)
-            #expect(status["backlogEntries"] as? Int == 0, "\(status)")
-            #expect((status["lastSeal"] as? String)?.hasPrefix("#1 ") == true, "\(status)")
+            #expect(status.reachable)
+            #expect(status.backlogEntries == 0, "\(status)")
+            #expect(status.lastSeal?.hasPrefix("#1 ") == true, "\(status)")
         }
         for index in 0..<3 {
             #expect(try TreeComparison.differences(farm.source, try farm.restore(from: index)).isEmpty)
@@ -86,17 +87,17 @@ import Testing
             let result = try farm.backup()
             #expect(result.status == 0, "\(result)")
         }
-        let down = try Self.statuses(farm).first { $0["site"] as? String == "site-c" }!
-        #expect(down["reachable"] as? Bool == false)
-        #expect((down["backlogEntries"] as? Int ?? 0) > 0, "the down site must have a backlog: \(down)")
+        let down = try #require(try Self.statuses(farm).first { $0.site == "site-c" })
+        #expect(!down.reachable)
+        #expect(down.backlogEntries > 0, "the down site must have a backlog: \(down)")
 
         // Bring it back: the backlog drains in order and every chain is intact.
         try farm.sites[2].start()
         let sync = try farm.skiff(["sync", "--config", farm.hostConfiguration, "--timeout", "60"])
         #expect(sync.status == 0, "\(sync)")
         for status in try Self.statuses(farm) {
-            #expect(status["backlogEntries"] as? Int == 0, "\(status)")
-            #expect((status["lastSeal"] as? String)?.hasPrefix("#5 ") == true, "\(status)")
+            #expect(status.backlogEntries == 0, "\(status)")
+            #expect(status.lastSeal?.hasPrefix("#5 ") == true, "\(status)")
         }
         for index in 0..<3 {
             let verify = try farm.verify(at: index)
