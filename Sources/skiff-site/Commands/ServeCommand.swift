@@ -48,10 +48,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard scrubRate >= 0, scrubInterval >= 0, gcInterval >= 0 else {
             throw SiteCommandFailure.usage("--scrub-rate, --scrub-interval and --gc-interval cannot be negative")
         }
-        guard (16...1 << 20).contains(bodyMemory), (1...3600).contains(bodyWait), (1...1 << 20).contains(minUploadRate),
+        guard (16...1 << 20).contains(bodyMemory), (1...55).contains(bodyWait), (1...1 << 20).contains(minUploadRate),
               (10...86_400).contains(requestTimeout) else {
             throw SiteCommandFailure.usage(
-                "--body-memory is 16 to 1048576 MiB, --body-wait 1 to 3600 s, --min-upload-rate 1 to 1048576 KiB/s, --request-timeout 10 to 86400 s")
+                "--body-memory is 16 to 1048576 MiB, --body-wait 1 to 55 s (below the 60 s idle timeout, which closes a connection the site has not read from without an answer), --min-upload-rate 1 to 1048576 KiB/s, --request-timeout 10 to 86400 s")
         }
         let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         _ = try data.registry()
