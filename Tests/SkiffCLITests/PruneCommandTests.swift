@@ -28,9 +28,9 @@ import Testing
     /// A clean replica of the workspace's source; then backups of a second folder, each killed
     /// with SIGKILL after one of `delays` (microseconds). Returns the sealed objects and the
     /// ones the killed runs left.
-    static func killedBackups(_ w: Workspace, delays: [useconds_t]) throws -> (sealed: Set<String>, leftovers: Set<String>) {
-        try w.initialize()
-        #expect(try w.backup().status == 0)
+    static func killedBackups(_ w: Workspace, delays: [useconds_t]) async throws -> (sealed: Set<String>, leftovers: Set<String>) {
+        try await w.initialize()
+        #expect(try await w.backup().status == 0)
         let sealed = try objectFiles(w)
         let more = w.folder.appending("more")
         try FileIO.makeDirectories(more)
@@ -38,7 +38,7 @@ import Testing
         for i in 0..<6 { try TreeGenerator.write(random.bytes(24 << 20), to: more.appending("big\(i).bin")) }
         for delay in delays {
             let process = try w.startBackup(of: more)
-            usleep(delay)
+            usleep(delay)  // blocks on purpose: timing a kill, a starved Task.sleep would wake late
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             #expect(process.terminationReason == .uncaughtSignal, "the backup finished before it was killed")
@@ -49,17 +49,17 @@ import Testing
     }
 
     /// `skiff verify --json`: exit 0, no finding, `unreferenced` objects no seal reaches.
-    static func expectVerified(_ w: Workspace, unreferenced: Int) throws {
-        let verify = try w.skiff(["verify", "--repo", w.repo, "--restore-key", w.restoreKey, "--json"])
+    static func expectVerified(_ w: Workspace, unreferenced: Int) async throws {
+        let verify = try await w.skiff(["verify", "--repo", w.repo, "--restore-key", w.restoreKey, "--json"])
         #expect(verify.status == 0, "\(verify)")
         #expect(json(verify)["unreferencedObjects"] as? Int == unreferenced, "\(verify.standardOutput)")
         #expect((json(verify)["findings"] as? [Any])?.isEmpty == true)
     }
 
     /// The newest snapshot restores the workspace's source byte for byte.
-    static func expectRestored(_ w: Workspace) throws {
+    static func expectRestored(_ w: Workspace) async throws {
         let target = w.folder.appending("out-\(UInt32.random(in: 0...UInt32.max))").description
-        let restore = try w.skiff(["restore", "latest", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target])
+        let restore = try await w.skiff(["restore", "latest", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target])
         #expect(restore.status == 0, "\(restore)")
         #expect(try TreeComparison.differences(w.source, w.restored(target)).isEmpty)
     }
@@ -70,49 +70,49 @@ import Testing
         for file in files { _ = w.folder.appending("repo/objects/" + file).withCString { utimensat(AT_FDCWD, $0, &times, 0) } }
     }
 
-    @Test func killedBackupsLeaveObjectsThatPruneRemovesAndOnlyThose() throws {
+    @Test func killedBackupsLeaveObjectsThatPruneRemovesAndOnlyThose() async throws {
         let w = try Workspace()
         defer { w.remove() }
-        let (sealed, leftovers) = try Self.killedBackups(w, delays: [250_000, 450_000, 650_000])
-        try Self.expectVerified(w, unreferenced: leftovers.count)
+        let (sealed, leftovers) = try await Self.killedBackups(w, delays: [250_000, 450_000, 650_000])
+        try await Self.expectVerified(w, unreferenced: leftovers.count)
 
-        let prune = try w.skiff(["prune", "--repo", w.repo, "--grace", "0s", "--json"])
+        let prune = try await w.skiff(["prune", "--repo", w.repo, "--grace", "0s", "--json"])
         #expect(prune.status == 0, "\(prune)")
         let report = Self.json(prune)
         #expect(report["deletedObjects"] as? Int == leftovers.count, "\(prune.standardOutput)")
         #expect(report["reachable"] as? Int == sealed.count && report["dryRun"] as? Bool == false)
         #expect(try Self.objectFiles(w) == sealed)
-        try Self.expectVerified(w, unreferenced: 0)
-        try Self.expectRestored(w)
+        try await Self.expectVerified(w, unreferenced: 0)
+        try await Self.expectRestored(w)
 
-        let again = try w.skiff(["prune", "--repo", w.repo, "--grace", "0s"])
+        let again = try await w.skiff(["prune", "--repo", w.repo, "--grace", "0s"])
         #expect(again.status == 0 && again.standardOutput.contains("deleted 0 objects"), "\(again)")
     }
 
-    @Test func objectsYoungerThanTheGracePeriodAreKept() throws {
+    @Test func objectsYoungerThanTheGracePeriodAreKept() async throws {
         let w = try Workspace()
         defer { w.remove() }
-        let (sealed, leftovers) = try Self.killedBackups(w, delays: [400_000])
-        let young = try w.skiff(["prune", "--repo", w.repo, "--json"])
+        let (sealed, leftovers) = try await Self.killedBackups(w, delays: [400_000])
+        let young = try await w.skiff(["prune", "--repo", w.repo, "--json"])
         #expect(young.status == 0, "\(young)")
         #expect(Self.json(young)["deletedObjects"] as? Int == 0 && Self.json(young)["keptYoung"] as? Int == leftovers.count, "\(young.standardOutput)")
         #expect(try Self.objectFiles(w) == sealed.union(leftovers))
 
         let aged = Set(leftovers.sorted().prefix((leftovers.count + 1) / 2))
         Self.age(w, aged, by: 2 * 86_400)
-        let prune = try w.skiff(["prune", "--repo", w.repo, "--grace", "1d", "--json"])
+        let prune = try await w.skiff(["prune", "--repo", w.repo, "--grace", "1d", "--json"])
         #expect(prune.status == 0, "\(prune)")
         #expect(Self.json(prune)["deletedObjects"] as? Int == aged.count, "\(prune.standardOutput)")
         #expect(Self.json(prune)["keptYoung"] as? Int == leftovers.count - aged.count)
         #expect(try Self.objectFiles(w) == sealed.union(leftovers.subtracting(aged)))
-        try Self.expectVerified(w, unreferenced: leftovers.count - aged.count)
-        try Self.expectRestored(w)
+        try await Self.expectVerified(w, unreferenced: leftovers.count - aged.count)
+        try await Self.expectRestored(w)
     }
 
-    @Test func aDryRunChangesNothing() throws {
+    @Test func aDryRunChangesNothing() async throws {
         let w = try Workspace()
         defer { w.remove() }
-        let (sealed, leftovers) = try Self.killedBackups(w, delays: [400_000])
+        let (sealed, leftovers) = try await Self.killedBackups(w, delays: [400_000])
         // One object in the trash, as a killed prune leaves it.
         let trashed = leftovers.sorted()[0]
         let trash = w.folder.appending("repo/trash/objects/" + String(trashed.prefix(2)))
@@ -122,18 +122,18 @@ import Testing
         } == 0)
         let before = try Self.listing(w.folder.appending("repo"))
 
-        let dry = try w.skiff(["prune", "--repo", w.repo, "--grace", "0s", "--dry-run", "--json"])
+        let dry = try await w.skiff(["prune", "--repo", w.repo, "--grace", "0s", "--dry-run", "--json"])
         #expect(dry.status == 0, "\(dry)")
         let report = Self.json(dry)
         #expect(report["dryRun"] as? Bool == true && report["deletedObjects"] as? Int == leftovers.count - 1, "\(dry.standardOutput)")
         #expect(report["recovered"] as? Int == 1)
         #expect(try Self.listing(w.folder.appending("repo")) == before, "a dry run must not change the repository")
 
-        let prune = try w.skiff(["prune", "--repo", w.repo, "--grace", "0s", "--json"])
+        let prune = try await w.skiff(["prune", "--repo", w.repo, "--grace", "0s", "--json"])
         #expect(Self.json(prune)["deletedObjects"] as? Int == leftovers.count && Self.json(prune)["recovered"] as? Int == 1, "\(prune)")
         #expect(try Self.objectFiles(w) == sealed)
-        try Self.expectVerified(w, unreferenced: 0)
-        try Self.expectRestored(w)
+        try await Self.expectVerified(w, unreferenced: 0)
+        try await Self.expectRestored(w)
     }
 
     /// Every file below `root` (but the lock file), with size and modification time.
@@ -155,17 +155,25 @@ import Testing
 
     /// Real processes: prunes with no grace period, one after another, while a backup runs.
     /// Each either finishes or refuses (11); the backup seals; nothing is lost.
-    @Test func prunesRacingABackupProcessLoseNothing() throws {
+    @Test func prunesRacingABackupProcessLoseNothing() async throws {
         let w = try Workspace()
         defer { w.remove() }
-        try w.initialize()
-        #expect(try w.backup().status == 0)
+        try await w.initialize()
+        #expect(try await w.backup().status == 0)
         var random = SeededRandom(seed: 12)
         for i in 0..<4 { try TreeGenerator.write(random.bytes(24 << 20), to: w.source.appending("grown\(i).bin")) }
         let process = try w.startBackup(of: w.source)
+        // Prunes start once the backup holds the repository's lock (shared), so that at least
+        // the first meets it however slowly this machine starts processes.
+        let lock = open("\(w.repo)/lock", O_RDONLY | O_CREAT, 0o600)
+        defer { close(lock) }
+        while process.isRunning, flock(lock, LOCK_EX | LOCK_NB) == 0 {
+            flock(lock, LOCK_UN)
+            usleep(5_000)  // blocks on purpose: timing a race, a starved Task.sleep would wake late
+        }
         var outcomes: [Int32: Int] = [:]
         while process.isRunning {
-            let prune = try w.skiff(["prune", "--repo", w.repo, "--grace", "0s"])
+            let prune = try await w.skiff(["prune", "--repo", w.repo, "--grace", "0s"])
             outcomes[prune.status, default: 0] += 1
             if prune.status == 11 { #expect(prune.standardError.contains("in use by a backup"), "\(prune)") }
             #expect(prune.status == 0 || prune.status == 11, "\(prune)")
@@ -173,38 +181,38 @@ import Testing
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         #expect(outcomes[11, default: 0] > 0, "no prune ran into the backup: \(outcomes)")
-        #expect(try w.skiff(["prune", "--repo", w.repo, "--grace", "0s"]).status == 0)
-        try Self.expectVerified(w, unreferenced: 0)
-        try Self.expectRestored(w)
+        #expect(try await w.skiff(["prune", "--repo", w.repo, "--grace", "0s"]).status == 0)
+        try await Self.expectVerified(w, unreferenced: 0)
+        try await Self.expectRestored(w)
     }
 
-    @Test func pruneHasItsDocumentedExitCodes() throws {
+    @Test func pruneHasItsDocumentedExitCodes() async throws {
         let w = try Workspace()
         defer { w.remove() }
-        try w.initialize()
-        #expect(try w.backup().status == 0)
+        try await w.initialize()
+        #expect(try await w.backup().status == 0)
 
-        #expect(try w.skiff(["prune", "--repo", w.repo, "--grace", "soon"]).status == 2)
-        #expect(try w.skiff(["prune", "--repo", w.repo, "--no-such-flag"]).status == 2)
-        let missing = try w.skiff(["prune", "--repo", w.folder.appending("missing").description])
+        #expect(try await w.skiff(["prune", "--repo", w.repo, "--grace", "soon"]).status == 2)
+        #expect(try await w.skiff(["prune", "--repo", w.repo, "--no-such-flag"]).status == 2)
+        let missing = try await w.skiff(["prune", "--repo", w.folder.appending("missing").description])
         #expect(missing.status == 4, "\(missing)")
-        let help = try w.skiff(["prune", "--help"])
+        let help = try await w.skiff(["prune", "--help"])
         #expect(help.status == 0 && help.standardOutput.contains("11"), "\(help)")
 
         // A backup holds the lock (shared): prune refuses with 11 and deletes nothing.
         let lockFile = w.folder.appending("repo/lock")
         let fd = try FileIO.open(lockFile, flags: O_RDONLY | O_CREAT, mode: 0o644)
         #expect(flock(fd, LOCK_SH) == 0)
-        let busy = try w.skiff(["prune", "--repo", w.repo, "--grace", "0s"])
+        let busy = try await w.skiff(["prune", "--repo", w.repo, "--grace", "0s"])
         #expect(busy.status == 11 && busy.standardError.contains("in use"), "\(busy)")
         close(fd)
-        #expect(try w.skiff(["prune", "--repo", w.repo, "--grace", "0s"]).status == 0)
+        #expect(try await w.skiff(["prune", "--repo", w.repo, "--grace", "0s"]).status == 0)
 
         // An object a snapshot reaches is missing: 6, and nothing is deleted.
         let objects = try Self.objectFiles(w)
         let victim = objects.sorted()[0]
         try FileIO.remove(w.folder.appending("repo/objects/" + victim))
-        let damaged = try w.skiff(["prune", "--repo", w.repo, "--grace", "0s"])
+        let damaged = try await w.skiff(["prune", "--repo", w.repo, "--grace", "0s"])
         #expect(damaged.status == 6 && damaged.standardError.contains("skiff verify"), "\(damaged)")
         #expect(try Self.objectFiles(w) == objects.subtracting([victim]))
     }

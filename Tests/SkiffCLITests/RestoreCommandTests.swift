@@ -41,18 +41,18 @@ import Testing
         static func < (a: SealTime, b: SealTime) -> Bool { a.total < b.total }
     }
 
-    static func snapshots(_ w: Workspace, _ extra: [String] = []) throws -> [[String: Any]] {
-        let list = try w.skiff(["snapshots", "--repo", w.repo, "--key", w.hostKey, "--json"] + extra)
+    static func snapshots(_ w: Workspace, _ extra: [String] = []) async throws -> [[String: Any]] {
+        let list = try await w.skiff(["snapshots", "--repo", w.repo, "--key", w.hostKey, "--json"] + extra)
         #expect(list.status == 0, "\(list)")
         return try #require(try JSONSerialization.jsonObject(with: Data(list.standardOutput.utf8)) as? [[String: Any]])
     }
 
     /// Ten snapshots with known content; restoring at each seal's time, and between two
     /// seals, yields exactly that moment's tree.
-    @Test func everyMomentRestoresExactlyItsTree() throws {
+    @Test func everyMomentRestoresExactlyItsTree() async throws {
         let w = try Workspace()
         defer { w.remove() }
-        try w.initialize()
+        try await w.initialize()
         let moments = w.folder.appending("moments")
         try FileIO.makeDirectories(moments)
         var random = SeededRandom(seed: 8)
@@ -62,12 +62,12 @@ import Testing
             if version % 3 == 0 { try FileIO.remove(w.source.appending("added-\(version - 1).bin")) }
             if version == 6 { try FileIO.makeDirectories(w.source.appending("new-folder/inner")) }
             if version == 8 { try FileIO.removeTree(w.source.appending("new-folder")) }
-            let backup = try w.backup()
+            let backup = try await w.backup()
             #expect(backup.status == 0, "\(backup)")
-            let copy = try CommandRunner.run("/bin/cp", ["-a", w.source.description, moments.appending("\(version)").description])
+            let copy = try await CommandRunner.run("/bin/cp", ["-a", w.source.description, moments.appending("\(version)").description])
             #expect(copy.status == 0, "\(copy)")
         }
-        let listed = try Self.snapshots(w)
+        let listed = try await Self.snapshots(w)
         #expect(listed.count == 10)
         let times = try listed.sorted { ($0["sequence"] as! Int) < ($1["sequence"] as! Int) }.map { try SealTime($0["time"] as! String) }
         #expect(times == times.sorted())
@@ -81,7 +81,7 @@ import Testing
             }
             for (moment, what) in asked {
                 let target = w.folder.appending("restore").description
-                let result = try w.skiff(["restore", "--at", moment, "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target])
+                let result = try await w.skiff(["restore", "--at", moment, "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target])
                 #expect(result.status == 0, "\(what): \(result)")
                 #expect(result.standardError.contains("web1 (#\(version))"), "\(what) \(moment) chose: \(result.standardError)")
                 let differences = try TreeComparison.differences(moments.appending("\(version)"), w.restored(target))
@@ -90,32 +90,32 @@ import Testing
             }
         }
         // Before the first seal there is nothing to restore.
-        let early = try w.skiff(["restore", "--at", SealTime(total: times[0].total - 1).iso, "--repo", w.repo,
+        let early = try await w.skiff(["restore", "--at", SealTime(total: times[0].total - 1).iso, "--repo", w.repo,
                                  "--restore-key", w.restoreKey, "--to", w.folder.appending("early").description])
         #expect(early.status == 2, "\(early)")
         #expect(!FileIO.exists(w.folder.appending("early")))
         // Relative and local forms.
-        let now = try w.skiff(["restore", "--at", "now", "--dry-run", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", w.folder.appending("n").description])
+        let now = try await w.skiff(["restore", "--at", "now", "--dry-run", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", w.folder.appending("n").description])
         #expect(now.standardError.contains("web1 (#10)"), "\(now)")
-        let weekAgo = try w.skiff(["restore", "--at", "-1w", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", w.folder.appending("w").description])
+        let weekAgo = try await w.skiff(["restore", "--at", "-1w", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", w.folder.appending("w").description])
         #expect(weekAgo.status == 2, "\(weekAgo)")
         // --between lists exactly the seals in the window, ends included.
-        let window = try Self.snapshots(w, ["--host", "web1", "--between", times[2].iso, times[4].iso])
+        let window = try await Self.snapshots(w, ["--host", "web1", "--between", times[2].iso, times[4].iso])
         #expect(window.map { $0["sequence"] as! Int }.sorted() == [3, 4, 5])
     }
 
     /// A restore killed with SIGKILL continues where it stopped: finished files are not
     /// fetched again, its own half-written file is replaced, a file that was there before is
     /// left alone, and the result is exact.
-    @Test func aKilledRestoreResumesWithoutRefetching() throws {
+    @Test func aKilledRestoreResumesWithoutRefetching() async throws {
         let w = try Workspace()
         defer { w.remove() }
-        try w.initialize()
+        try await w.initialize()
         var random = SeededRandom(seed: 9)
         let big = w.source.appending("big")
         try FileIO.makeDirectories(big)
         for i in 0..<32 { try TreeGenerator.write(random.bytes(4 << 20), to: big.appending(String(format: "file-%02d.bin", i))) }
-        #expect(try w.backup().status == 0)
+        #expect(try await w.backup().status == 0)
 
         let target = w.folder.appending("out")
         let restoredSource = w.restored(target.description)
@@ -135,7 +135,7 @@ import Testing
         var done = 0
         let deadline = Date().addingTimeInterval(120)
         while done < 4 && process.isRunning && Date() < deadline {
-            usleep(20_000)
+            usleep(20_000)  // blocks on purpose: timing a kill, a starved Task.sleep would wake late
             done = 0
             for name in (try? FileIO.directoryEntries(journals)) ?? [] {
                 let text = (try? FileIO.readFile(journals.appending(name))) ?? []
@@ -146,7 +146,7 @@ import Testing
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal, "the restore finished before it could be killed; make the data set bigger")
 
-        let resumed = try w.skiff(["restore", "latest", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target.description, "--json"])
+        let resumed = try await w.skiff(["restore", "latest", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target.description, "--json"])
         #expect(resumed.status == 3, "the pre-existing file is reported: \(resumed)")
         #expect(resumed.standardError.contains("continuing an interrupted restore"), "\(resumed)")
         #expect(resumed.standardError.contains("skipped (exists): \(w.source.description)/big/file-31.bin"), "\(resumed)")
@@ -169,15 +169,15 @@ import Testing
 
     /// --dry-run lists what would be written and writes nothing; existing files are left
     /// alone unless --overwrite.
-    @Test func dryRunWritesNothingAndOverwriteIsExplicit() throws {
+    @Test func dryRunWritesNothingAndOverwriteIsExplicit() async throws {
         let w = try Workspace()
         defer { w.remove() }
-        try w.initialize()
+        try await w.initialize()
         try TreeGenerator.write(Array("backed up".utf8), to: w.source.appending("note.txt"))
-        #expect(try w.backup().status == 0)
+        #expect(try await w.backup().status == 0)
         let target = w.folder.appending("out")
 
-        let dry = try w.skiff(["restore", "--dry-run", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target.description])
+        let dry = try await w.skiff(["restore", "--dry-run", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target.description])
         #expect(dry.status == 0, "\(dry)")
         #expect(dry.standardOutput.contains(w.source.description + "/note.txt"), "\(dry)")
         #expect(!FileIO.exists(target), "a dry run created the target")
@@ -185,16 +185,16 @@ import Testing
         let note = w.restored(target.description).appending("note.txt")
         try FileIO.makeDirectories(w.restored(target.description))
         try TreeGenerator.write(Array("local edit".utf8), to: note)
-        let dryOver = try w.skiff(["restore", "--dry-run", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target.description])
+        let dryOver = try await w.skiff(["restore", "--dry-run", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target.description])
         #expect(dryOver.standardOutput.split(separator: "\n").contains { $0.hasPrefix("keep existing") && $0.hasSuffix("/note.txt") }, "\(dryOver)")
         #expect(try FileIO.readFile(note) == Array("local edit".utf8))
 
-        let kept = try w.skiff(["restore", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target.description])
+        let kept = try await w.skiff(["restore", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target.description])
         #expect(kept.status == 3, "\(kept)")
         #expect(kept.standardError.contains("skipped (exists)"), "\(kept)")
         #expect(try FileIO.readFile(note) == Array("local edit".utf8))
 
-        let replaced = try w.skiff(["restore", "--overwrite", "--verify", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target.description])
+        let replaced = try await w.skiff(["restore", "--overwrite", "--verify", "--repo", w.repo, "--restore-key", w.restoreKey, "--to", target.description])
         #expect(replaced.status == 0, "\(replaced)")
         #expect(try FileIO.readFile(note) == Array("backed up".utf8))
     }

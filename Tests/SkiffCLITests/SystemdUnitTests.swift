@@ -11,7 +11,7 @@ import Testing
     static let analyzer = "/usr/bin/systemd-analyze"
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: analyzer)))
-    func unitsVerify() throws {
+    func unitsVerify() async throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: Self.unitFolder.path)
             .filter { $0.hasSuffix(".service") || $0.hasSuffix(".timer") }.sorted()
         #expect(names.contains("skiff-backup.service") && names.contains("skiff-site.service") && names.contains("skiff-audit.timer"))
@@ -27,7 +27,7 @@ import Testing
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             paths.append(path)
         }
-        let result = try CommandRunner.run(Self.analyzer, ["verify"] + paths)
+        let result = try await CommandRunner.run(Self.analyzer, ["verify"] + paths)
         #expect(result.status == 0, "\(result)")
         #expect(result.standardError.isEmpty, "\(result.standardError)")
     }

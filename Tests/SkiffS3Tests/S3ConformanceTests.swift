@@ -57,7 +57,7 @@ import Testing
         } cleanup: {
             try? await store.shutdown()
         }
-        let uploads = try CommandRunner.run("/usr/bin/env", ["aws", "--endpoint-url", moto.endpoint, "s3api", "list-multipart-uploads", "--bucket", "skiff-parts"],
+        let uploads = try await CommandRunner.run("/usr/bin/env", ["aws", "--endpoint-url", moto.endpoint, "s3api", "list-multipart-uploads", "--bucket", "skiff-parts"],
                                             environment: ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"])
         #expect(uploads.status == 0 && !uploads.standardOutput.contains("UploadId"), "\(uploads)")
     }

@@ -44,22 +44,22 @@ import Testing
         }
     }
 
-    static func seals(_ farm: SiteFarm, at site: String) throws -> Int {
-        let result = try farm.skiff(["snapshots", "--config", farm.adminConfiguration, "--site", site, "--json"])
+    static func seals(_ farm: SiteFarm, at site: String) async throws -> Int {
+        let result = try await farm.skiff(["snapshots", "--config", farm.adminConfiguration, "--site", site, "--json"])
         return result.standardOutput.components(separatedBy: "\"sequence\"").count - 1
     }
 
-    static func waitUntil(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    static func waitUntil(seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if try condition() { return true }
-            usleep(200_000)
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(200))
         }
-        return try condition()
+        return try await condition()
     }
 
-    @Test func changesReachEverySiteWithinSecondsAndSIGTERMSealsAndExits() throws {
-        let farm = try SiteFarm(sites: 2, label: "skiff-agent")
+    @Test func changesReachEverySiteWithinSecondsAndSIGTERMSealsAndExits() async throws {
+        let farm = try await SiteFarm(sites: 2, label: "skiff-agent")
         defer { farm.remove() }
         try FileIO.makeDirectories(farm.source.appending("sub"))
         for name in ["quiet1", "quiet2/deeper", "quiet3"] {
@@ -73,10 +73,10 @@ import Testing
             "agent:\n  paths: [\(farm.source)]\n  debounce_ms: 200\n  max_delay_ms: 1000\n  exclude: [\"*.tmp\"]\n"
                 + "  metrics_listen: 127.0.0.1:\(metricsPort)\n"
                 + "  pre_snapshot: echo pre >> \(hookLog)\n  post_snapshot: echo post $SKIFF_SEQUENCE >> \(hookLog)\n")
-        let check = try farm.skiff(["agent", "--config", agentConfig, "--check-config"])
+        let check = try await farm.skiff(["agent", "--config", agentConfig, "--check-config"])
         #expect(check.status == 0 && check.standardOutput.contains("usable"), "\(check)")
         try (config + "  nice: 40\n").write(toFile: agentConfig + ".bad", atomically: true, encoding: .utf8)
-        let bad = try farm.skiff(["agent", "--config", agentConfig + ".bad", "--check-config"])
+        let bad = try await farm.skiff(["agent", "--config", agentConfig + ".bad", "--check-config"])
         #expect(bad.status == 2 && bad.standardError.contains("agent.nice") && bad.standardError.contains("agent.yaml.bad:"), "\(bad)")
 
         let notify = try NotifySocket(path: farm.folder.appending("notify.sock").description)
@@ -85,37 +85,41 @@ import Testing
         defer { if agent.isRunning { agent.interrupt() } }
         let startup = notify.wait(for: "READY=1", seconds: 30)
         #expect(startup.contains("READY=1"), "\(startup)")
-        let first = try Self.waitUntil(seconds: 15) { try Self.seals(farm, at: "site-a") == 1 && Self.seals(farm, at: "site-b") == 1 }
-        let listing = try farm.skiff(["snapshots", "--config", farm.adminConfiguration, "--site", "site-b", "--json"])
+        let first = try await Self.waitUntil(seconds: 15) {
+            let atA = try await Self.seals(farm, at: "site-a")
+            let atB = try await Self.seals(farm, at: "site-b")
+            return atA == 1 && atB == 1
+        }
+        let listing = try await farm.skiff(["snapshots", "--config", farm.adminConfiguration, "--site", "site-b", "--json"])
         #expect(first, "\(listing)")
 
         // A change, a new directory with a file, and an excluded file: one or two snapshots.
         let changed = Date()
         try TreeGenerator.write(Array("second".utf8), to: farm.source.appending("sub/b.txt"))
         try FileIO.makeDirectories(farm.source.appending("new/deeper"))
-        usleep(300_000)
+        try await Task.sleep(for: .microseconds(300_000))
         try TreeGenerator.write(Array("deep".utf8), to: farm.source.appending("new/deeper/c.txt"))
-        #expect(try Self.waitUntil(seconds: 15) {
+        #expect(try await Self.waitUntil(seconds: 15) {
             let restoredC = farm.folder.appending("probe")
             try? FileManager.default.removeItem(atPath: restoredC.description)
-            let probe = try farm.skiff(["restore", "latest", "--config", farm.adminConfiguration, "--site", "site-b", "--restore-key",
+            let probe = try await farm.skiff(["restore", "latest", "--config", farm.adminConfiguration, "--site", "site-b", "--restore-key",
                                         farm.folder.appending("tenant.key").description, "--path", farm.source.appending("new/deeper/c.txt").description,
                                         "--to", restoredC.description])
             return probe.status == 0
         }, "the new file reaches site b")
         let latency = Date().timeIntervalSince(changed)
         #expect(latency < 15, "write to every site took \(latency) s")
-        let afterChanges = try Self.seals(farm, at: "site-a")
+        let afterChanges = try await Self.seals(farm, at: "site-a")
         try TreeGenerator.write(Array("ignored".utf8), to: farm.source.appending("scratch.tmp"))
-        usleep(2_000_000)
-        #expect(try Self.seals(farm, at: "site-a") == afterChanges, "an excluded file makes no snapshot")
+        try await Task.sleep(for: .microseconds(2_000_000))
+        #expect(try await Self.seals(farm, at: "site-a") == afterChanges, "an excluded file makes no snapshot")
 
         // Metrics and hooks.
-        let metricsText = try CommandRunner.run("/usr/bin/curl", ["-s", "http://127.0.0.1:\(metricsPort)/metrics"]).standardOutput
+        let metricsText = try await CommandRunner.run("/usr/bin/curl", ["-s", "http://127.0.0.1:\(metricsPort)/metrics"]).standardOutput
         #expect(metricsText.contains("skiff_agent_snapshots_total") && metricsText.contains("skiff_agent_site_backlog_entries{site=\"site-b\"}"),
                 "\(metricsText.prefix(800))")
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") {
-            let check = try CommandRunner.run("/usr/bin/promtool", ["check", "metrics"], input: metricsText)
+            let check = try await CommandRunner.run("/usr/bin/promtool", ["check", "metrics"], input: metricsText)
             #expect(check.status == 0, "promtool: \(check)")
         } else {
             Issue.record("promtool is missing (Tools/setup.sh installs it with the prometheus package)")
@@ -134,26 +138,26 @@ import Testing
         kill(agent.processIdentifier, SIGHUP)
         let reloaded = notify.wait(for: "RELOADING=1", seconds: 15)
         #expect(reloaded.contains("RELOADING=1"), "\(reloaded)")
-        #expect(try Self.waitUntil(seconds: 15) { try Self.seals(farm, at: "site-a") == afterChanges + 1 }, "the reload's own snapshot")
+        #expect(try await Self.waitUntil(seconds: 15) { try await Self.seals(farm, at: "site-a") == afterChanges + 1 }, "the reload's own snapshot")
         try TreeGenerator.write(Array("after reload".utf8), to: farm.source.appending("sub/y.txt"))
-        #expect(try Self.waitUntil(seconds: 15) { try Self.seals(farm, at: "site-a") == afterChanges + 2 })
+        #expect(try await Self.waitUntil(seconds: 15) { try await Self.seals(farm, at: "site-a") == afterChanges + 2 })
         try TreeGenerator.write(Array("noise".utf8), to: farm.source.appending("sub/noise.log"))
-        usleep(2_000_000)
-        #expect(try Self.seals(farm, at: "site-a") == afterChanges + 2, "the reloaded exclude applies")
+        try await Task.sleep(for: .microseconds(2_000_000))
+        #expect(try await Self.seals(farm, at: "site-a") == afterChanges + 2, "the reloaded exclude applies")
 
         // SIGTERM: changes still in their debounce window are sealed, then it exits 0.
         try TreeGenerator.write(Array("last words".utf8), to: farm.source.appending("sub/z.txt"))
-        usleep(50_000)
+        usleep(50_000)  // blocks on purpose: timing a kill, a starved Task.sleep would wake late
         agent.terminate()
         let stopping = notify.wait(for: "STOPPING=1", seconds: 30)
         #expect(stopping.contains("STOPPING=1"), "\(stopping)")
-        #expect(Self.waitUntil(seconds: 30) { !agent.isRunning })
+        #expect(try await Self.waitUntil(seconds: 30) { !agent.isRunning })
         #expect(agent.terminationStatus == 0)
         // Change sets walked only the changed paths: the quiet directories were kept whole, and
         // the seals still count every file.
         let log = try String(contentsOfFile: agentLog, encoding: .utf8)
         #expect(log.contains("subtrees_reused=3") || log.contains("subtrees_reused=4"), "\(log.suffix(2000))")
-        let finalListing = try farm.skiff(["snapshots", "--config", farm.adminConfiguration, "--site", "site-b", "--json"]).standardOutput
+        let finalListing = try await farm.skiff(["snapshots", "--config", farm.adminConfiguration, "--site", "site-b", "--json"]).standardOutput
         let fileCounts = finalListing.components(separatedBy: "\"files\" : ").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
         var regularFiles = 0
         let walker = FileManager.default.enumerator(atPath: farm.source.description)
@@ -162,13 +166,13 @@ import Testing
                !item.hasSuffix(".tmp"), !item.hasSuffix(".log") { regularFiles += 1 }
         }
         #expect(fileCounts.max() == regularFiles, "seal counts \(fileCounts) against \(regularFiles) files")
-        let restored = try farm.restore(from: 1)
+        let restored = try await farm.restore(from: 1)
         let differences = try TreeComparison.differences(farm.source, restored).filter { !$0.contains("scratch.tmp") && !$0.contains("noise.log") }
         #expect(differences.isEmpty, "\(differences)")
     }
 
-    @Test func aKilledAgentRestartsAndDeliversEverythingWithChainsIntact() throws {
-        let farm = try SiteFarm(sites: 2, label: "skiff-agent-kill")
+    @Test func aKilledAgentRestartsAndDeliversEverythingWithChainsIntact() async throws {
+        let farm = try await SiteFarm(sites: 2, label: "skiff-agent-kill")
         defer { farm.remove() }
         var options = TreeGenerator.Options()
         options.directories = 6
@@ -181,7 +185,7 @@ import Testing
         let first = try start()
         var random = SeededRandom(seed: 9)
         for round in 0..<3 {
-            usleep(700_000)
+            usleep(700_000)  // blocks on purpose: timing a kill, a starved Task.sleep would wake late
             try TreeGenerator.write(random.bytes(3 << 20), to: farm.source.appending("burst-\(round).bin"))
         }
         kill(first.processIdentifier, SIGKILL)
@@ -191,13 +195,14 @@ import Testing
         let second = try start()
         defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
         // The start snapshot takes what changed while it was down; both sites get it.
-        #expect(Self.waitUntil(seconds: 60) {
-            let verified = (try? farm.verify(at: 0).status == 0) == true && (try? farm.verify(at: 1).status == 0) == true
-            guard verified, let restored = try? farm.restore(from: 1) else { return false }
+        #expect(try await Self.waitUntil(seconds: 60) {
+            let verifiedA = (try? await farm.verify(at: 0).status == 0) == true
+            let verifiedB = (try? await farm.verify(at: 1).status == 0) == true
+            guard verifiedA, verifiedB, let restored = try? await farm.restore(from: 1) else { return false }
             return (try? TreeComparison.differences(farm.source, restored).isEmpty) == true
         }, "after a restart every site holds the current tree, and verify (chains, every object) is clean")
         second.terminate()
-        #expect(Self.waitUntil(seconds: 30) { !second.isRunning })
+        #expect(try await Self.waitUntil(seconds: 30) { !second.isRunning })
         #expect(second.terminationStatus == 0)
     }
 }

@@ -21,27 +21,27 @@ import Testing
         _ = try TreeGenerator.generate(at: farm.source, options: options)
     }
 
-    @Test func damageAndASiteThatMissedASealAreFoundTypedAndHealedWithoutKeys() throws {
-        let farm = try SiteFarm(sites: 2, quorum: 1, label: "skiff-audit")
+    @Test func damageAndASiteThatMissedASealAreFoundTypedAndHealedWithoutKeys() async throws {
+        let farm = try await SiteFarm(sites: 2, quorum: 1, label: "skiff-audit")
         defer { farm.remove() }
         try Self.generate(farm, seed: 5)
-        let backup = try farm.backup()
+        let backup = try await farm.backup()
         try #require(backup.status == 0, "\(backup)")
-        #expect(try farm.skiff(["sync", "--config", farm.hostConfiguration, "--timeout", "60"]).status == 0)
+        #expect(try await farm.skiff(["sync", "--config", farm.hostConfiguration, "--timeout", "60"]).status == 0)
 
         // A clean first audit reads everything; a second, incremental one reads nothing new.
-        let first = try farm.audit()
+        let first = try await farm.audit()
         #expect(first.status == 0, "\(first)")
         let clean = try Self.report(first)
         #expect(clean.isClean && clean.seals.count == 1 && clean.seals.allSatisfy(\.identical))
         #expect(clean.sources.allSatisfy { $0.objectsRead > 10 && $0.completeSeals == 1 })
-        let again = try Self.report(try farm.audit())
+        let again = try await Self.report(try farm.audit())
         #expect(again.isClean && again.sources.allSatisfy { $0.objectsRead == 0 && $0.objectsTrusted > 10 }, "\(again.sources)")
 
         // Site b misses the second snapshot; site a loses one object and has another damaged.
         farm.sites[1].stop()
         try TreeGenerator.write(Array(repeating: 7, count: 300_000), to: farm.source.appending("new-file.bin"))
-        #expect(try farm.backup().status == 0, "quorum 1: site a alone accepts")
+        #expect(try await farm.backup().status == 0, "quorum 1: site a alone accepts")
         try farm.sites[1].start()
         // Only objects site b also holds can be healed from it: the second snapshot's own objects are not among them.
         let heldByB = Set(try farm.objectFiles(1).map { Array($0.path.bytes.suffix(64)) })
@@ -57,13 +57,13 @@ import Testing
         let deletedHex = String(decoding: deleted.bytes.suffix(64), as: UTF8.self)
 
         // Incremental: the deletion is found by presence, the damage only by re-reading.
-        let incremental = try farm.audit()
+        let incremental = try await farm.audit()
         #expect(incremental.status == 6, "\(incremental)")
         let found = try Self.report(incremental)
         #expect(found.findings.contains { $0.kind == .missingObject && $0.source == "site-a" && $0.object == deletedHex && !$0.seals.isEmpty })
         #expect(found.findings.contains { $0.kind == .missingSeal && $0.source == "site-b" })
         #expect(!found.findings.contains { $0.kind == .corruptObject })
-        let deep = try Self.report(try farm.audit(["--deep"]))
+        let deep = try await Self.report(try farm.audit(["--deep"]))
         let corrupt = deep.findings.filter { $0.kind == .corruptObject }
         #expect(corrupt.count == 1 && corrupt.first?.object == damagedHex && corrupt.first?.source == "site-a", "\(deep.findings)")
         #expect(corrupt.first.map { !$0.dagPath.isEmpty } == true, "a damaged chunk sits below the root")
@@ -72,40 +72,40 @@ import Testing
 
         // Heal a from b, then b from a; each site checks what it receives.
         let admin = farm.folder.appending("admin.yaml.heal")
-        try farm.writeConfiguration(role: "admin", file: "admin.yaml.heal", quorum: 1)
+        try await farm.writeConfiguration(role: "admin", file: "admin.yaml.heal", quorum: 1)
         let tenantKey = farm.folder.appending("tenant.pub").description
         let state = farm.folder.appending("audit.sqlite").description
-        let healA = try farm.skiff(["heal", "--config", admin.description, "--tenant-key", tenantKey, "--state", state, "--from", "site-b", "--to", "site-a", "--deep", "--json"])
+        let healA = try await farm.skiff(["heal", "--config", admin.description, "--tenant-key", tenantKey, "--state", state, "--from", "site-b", "--to", "site-a", "--deep", "--json"])
         #expect(healA.status == 0, "\(healA)")
         #expect(healA.standardOutput.contains("\"objectsCopied\" : 2"), "the damaged and the deleted object come from b: \(healA)")
-        let healB = try farm.skiff(["heal", "--config", admin.description, "--tenant-key", tenantKey, "--state", state, "--from", "site-a", "--to", "site-b", "--json"])
+        let healB = try await farm.skiff(["heal", "--config", admin.description, "--tenant-key", tenantKey, "--state", state, "--from", "site-a", "--to", "site-b", "--json"])
         #expect(healB.status == 0, "\(healB)")
         #expect(healB.standardOutput.contains("web1#2"), "\(healB)")
-        let healAAgain = try farm.skiff(["heal", "--config", admin.description, "--tenant-key", tenantKey, "--state", state, "--from", "site-b", "--to", "site-a", "--json"])
+        let healAAgain = try await farm.skiff(["heal", "--config", admin.description, "--tenant-key", tenantKey, "--state", state, "--from", "site-b", "--to", "site-a", "--json"])
         #expect(healAAgain.status == 0 && healAAgain.standardOutput.contains("\"objectsCopied\" : 0"), "healing is idempotent: \(healAAgain)")
 
-        let after = try farm.audit(["--deep"])
+        let after = try await farm.audit(["--deep"])
         #expect(after.status == 0, "\(after)")
         let healed = try Self.report(after)
         #expect(healed.isClean && healed.seals.count == 2 && healed.seals.allSatisfy(\.identical), "\(healed.findings)")
         #expect(SHA256Hasher.digest(try FileIO.readFile(damaged)).hex == damagedHex, "the damaged copy was replaced by the good one")
-        let restored = try farm.restore(from: 0)
+        let restored = try await farm.restore(from: 0)
         #expect(try TreeComparison.differences(farm.source, restored).isEmpty)
     }
 
-    @Test func aRollbackAndAForgedSealAreFindings() throws {
-        let farm = try SiteFarm(sites: 1, label: "skiff-audit-rollback")
+    @Test func aRollbackAndAForgedSealAreFindings() async throws {
+        let farm = try await SiteFarm(sites: 1, label: "skiff-audit-rollback")
         defer { farm.remove() }
         try Self.generate(farm, seed: 6)
-        #expect(try farm.backup().status == 0)
+        #expect(try await farm.backup().status == 0)
         try TreeGenerator.write([1, 2, 3], to: farm.source.appending("second"))
-        #expect(try farm.backup().status == 0)
-        #expect(try farm.audit().status == 0)
+        #expect(try await farm.backup().status == 0)
+        #expect(try await farm.audit().status == 0)
         // The operator of the site rolls history back: the newest seal disappears.
         let seals = farm.sites[0].data.appending("tenants").appending(farm.tenant.tenant.hex).appending("seals").appending("web1")
         let names = try FileIO.directoryEntries(seals).map { String(decoding: $0, as: UTF8.self) }.sorted()
         try FileManager.default.removeItem(atPath: seals.appending(names.last!).description)
-        let rolledBack = try farm.audit()
+        let rolledBack = try await farm.audit()
         #expect(rolledBack.status == 6, "\(rolledBack)")
         #expect(try Self.report(rolledBack).findings.contains { $0.kind == .rollback }, "\(rolledBack)")
         // A seal file replaced by one signed with a key the tenant never certified.
@@ -116,15 +116,15 @@ import Testing
         let first = seals.appending(names.first!)
         try FileManager.default.removeItem(atPath: first.description)
         try TreeGenerator.write(forged.encoded, to: first)
-        let withForgery = try Self.report(try farm.audit())
+        let withForgery = try await Self.report(try farm.audit())
         #expect(withForgery.findings.contains { $0.kind == .malformedSeal || $0.kind == .unknownSigner }, "\(withForgery.findings)")
     }
 
     @Test func theSiteScrubberQuarantinesDamageThatAuditsSeeAndHealingClears() async throws {
-        let farm = try SiteFarm(sites: 2, label: "skiff-scrub", serveOptions: ["--scrub-rate", "64", "--scrub-interval", "0.0003"])
+        let farm = try await SiteFarm(sites: 2, label: "skiff-scrub", serveOptions: ["--scrub-rate", "64", "--scrub-interval", "0.0003"])
         defer { farm.remove() }
         try Self.generate(farm, seed: 7)
-        let backup = try farm.backup()
+        let backup = try await farm.backup()
         try #require(backup.status == 0, "\(backup)")
         let victim = try farm.objectFiles(0)[1].path
         let victimHex = String(decoding: victim.bytes.suffix(64), as: UTF8.self)
@@ -134,29 +134,29 @@ import Testing
         try TreeGenerator.write(bytes, to: victim)
 
         // Within a few passes the scrubber moves it aside; auditors see it in the site's report.
-        var report = try Self.report(try farm.audit())
+        var report = try await Self.report(try farm.audit())
         let deadline = Date().addingTimeInterval(30)
         while report.sources.first(where: { $0.name == "site-a" })?.scrub?.quarantined != 1 && Date() < deadline {
             try await Task.sleep(for: .milliseconds(500))
-            report = try Self.report(try farm.audit())
+            report = try await Self.report(try farm.audit())
         }
         let scrub = try #require(report.sources.first { $0.name == "site-a" }?.scrub)
         #expect(scrub.quarantinedObjects == [victimHex] && scrub.bytesPerSecond == 64 << 20)
         // The audit that saw the quarantine list may have read the object just before it was
         // moved aside; the next one meets its absence.
-        report = try Self.report(try farm.audit())
+        report = try await Self.report(try farm.audit())
         #expect(report.findings.contains { $0.kind == .missingObject && $0.object == victimHex && $0.source == "site-a" }, "\(report.findings)")
         #expect(!FileManager.default.fileExists(atPath: victim.description))
-        let metrics = try CommandRunner.run("/usr/bin/curl", ["-sk", farm.sites[0].url + "/metrics"]).standardOutput
+        let metrics = try await CommandRunner.run("/usr/bin/curl", ["-sk", farm.sites[0].url + "/metrics"]).standardOutput
         #expect(metrics.contains("skiff_site_objects_quarantined_total"), "\(metrics.prefix(500))")
 
         // Healing puts a good copy back and takes it off the list.
-        try farm.writeConfiguration(role: "admin", file: "admin.yaml.heal", quorum: 1)
-        let heal = try farm.skiff(["heal", "--config", farm.folder.appending("admin.yaml.heal").description,
+        try await farm.writeConfiguration(role: "admin", file: "admin.yaml.heal", quorum: 1)
+        let heal = try await farm.skiff(["heal", "--config", farm.folder.appending("admin.yaml.heal").description,
                                    "--tenant-key", farm.folder.appending("tenant.pub").description,
                                    "--state", farm.folder.appending("audit.sqlite").description, "--from", "site-b", "--to", "site-a"])
         #expect(heal.status == 0, "\(heal)")
-        let after = try Self.report(try farm.audit(["--deep"]))
+        let after = try await Self.report(try farm.audit(["--deep"]))
         #expect(after.isClean, "\(after.findings)")
         #expect(after.sources.first { $0.name == "site-a" }?.scrub?.quarantined == 0)
         #expect(SHA256Hasher.digest(try FileIO.readFile(victim)).hex == victimHex)

@@ -15,7 +15,7 @@ final class HostileSite: Sendable {
     let otherWriterToken: String
 
     init(label: String, serveOptions: [String] = ["--scrub-rate", "0"]) async throws {
-        farm = try SiteFarm(sites: 1, label: label, serveOptions: serveOptions)
+        farm = try await SiteFarm(sites: 1, label: label, serveOptions: serveOptions)
         writer = try await SiteClient.connect(
             SiteEndpoint(name: "a", url: farm.sites[0].url, token: try farm.token(0, "writer"), trust: .pinned(fingerprint: try farm.fingerprint(0))),
             tenant: farm.tenant.tenant)
@@ -25,9 +25,9 @@ final class HostileSite: Sendable {
         try TreeGenerator.write(Array(other.publicKey.armored.utf8), to: farm.folder.appending("other.pub"))
         try TreeGenerator.write(Array(otherHost.certificate.armored(tenant: other.tenant).utf8), to: farm.folder.appending("other-web1.cert"))
         let data = farm.sites[0].data.description
-        try SiteFarm.siteCLI(["tenant", "add", "other", "--data", data, "--key", farm.folder.appending("other.pub").description])
-        try SiteFarm.siteCLI(["host", "add", "--data", data, "--certificate", farm.folder.appending("other-web1.cert").description])
-        try SiteFarm.siteCLI(["token", "create", "--data", data, "--role", "writer", "--tenant", "other", "--host", "web1",
+        try await SiteFarm.siteCLI(["tenant", "add", "other", "--data", data, "--key", farm.folder.appending("other.pub").description])
+        try await SiteFarm.siteCLI(["host", "add", "--data", data, "--certificate", farm.folder.appending("other-web1.cert").description])
+        try await SiteFarm.siteCLI(["token", "create", "--data", data, "--role", "writer", "--tenant", "other", "--host", "web1",
                               "--out", farm.folder.appending("other.writer").description])
         otherWriterToken = String(decoding: try FileIO.readFile(farm.folder.appending("other.writer")), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -69,14 +69,14 @@ final class HostileSite: Sendable {
     }
 
     /// The audit trail, newest first.
-    func trail() throws -> [AuditEntry] {
-        let text = try SiteFarm.siteCLI(["audit-trail", "--data", data, "--json", "--limit", "500"]).standardOutput
+    func trail() async throws -> [AuditEntry] {
+        let text = try await SiteFarm.siteCLI(["audit-trail", "--data", data, "--json", "--limit", "500"]).standardOutput
         return try Self.decode([AuditEntry].self, text)
     }
 
     /// The id of the first token of `role` whose tenants include `tenant`.
-    func tokenID(role: SiteRole, tenant: TenantID) throws -> String {
-        let text = try SiteFarm.siteCLI(["token", "list", "--data", data, "--json"]).standardOutput
+    func tokenID(role: SiteRole, tenant: TenantID) async throws -> String {
+        let text = try await SiteFarm.siteCLI(["token", "list", "--data", data, "--json"]).standardOutput
         guard let token = try Self.decode([TokenRecord].self, text).first(where: { $0.role == role && $0.tenants.contains(tenant.hex) })
         else { throw TestFailure("no \(role) token of \(tenant.hex) in \(text)") }
         return token.id
@@ -114,7 +114,7 @@ struct RawAnswer: Sendable {
     }
 
     static func fetch(_ method: String, _ url: String, token: String? = nil, headers: [String] = [], body: [UInt8]? = nil,
-                      folder: TemporaryDirectory) throws -> RawAnswer {
+                      folder: TemporaryDirectory) async throws -> RawAnswer {
         let tag = UInt32.random(in: 0...UInt32.max)
         let headerFile = folder.appending("raw-\(tag).headers"), bodyFile = folder.appending("raw-\(tag).body")
         var arguments = ["-sk", "-X", method, "-D", headerFile.description, "-o", bodyFile.description, "-w", "%{http_code}"]
@@ -126,7 +126,7 @@ struct RawAnswer: Sendable {
             try TreeGenerator.write(body, to: file)
             arguments += ["--data-binary", "@\(file)"]
         }
-        let result = try CommandRunner.run("/usr/bin/curl", arguments + [url])
+        let result = try await CommandRunner.run("/usr/bin/curl", arguments + [url])
         var fields: [String: String] = [:]
         let headerText = String(decoding: (try? FileIO.readFile(headerFile)) ?? [], as: UTF8.self)
         for line in headerText.split(separator: "\r\n") {

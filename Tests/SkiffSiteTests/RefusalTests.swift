@@ -16,8 +16,8 @@ import Testing
         let session: WriteSession
 
         init() async throws {
-            farm = try SiteFarm(sites: 1, label: "skiff-refusals")
-            let pin = try farm.fingerprint(0)
+            farm = try await SiteFarm(sites: 1, label: "skiff-refusals")
+            let pin = try await farm.fingerprint(0)
             writer = try await SiteClient.connect(
                 SiteEndpoint(name: "a", url: farm.sites[0].url, token: try farm.token(0, "writer"), trust: .pinned(fingerprint: pin)),
                 tenant: farm.tenant.tenant)
@@ -64,10 +64,10 @@ import Testing
     }
 
     /// POSTs raw bytes with curl (which the client would never send); returns "STATUS BODY".
-    static func post(_ body: some Collection<UInt8>, to url: String, token: String, folder: RawPath) throws -> String {
+    static func post(_ body: some Collection<UInt8>, to url: String, token: String, folder: RawPath) async throws -> String {
         let file = folder.appending("raw-body")
         try TreeGenerator.write(Array(body), to: file)
-        let result = try CommandRunner.run("/usr/bin/curl", [
+        let result = try await CommandRunner.run("/usr/bin/curl", [
             "-sk", "-X", "POST", "--data-binary", "@\(file)", "-H", "Authorization: Bearer \(token)",
             "-H", "Content-Type: \(ObjectBundle.contentType)", "-w", "%{http_code}", "-o", folder.appending("raw-answer").description, url,
         ])
@@ -104,11 +104,11 @@ import Testing
         let otherTenant = try TestKeys.tenant()
         try TreeGenerator.write(Array(otherTenant.publicKey.armored.utf8), to: setup.farm.folder.appending("other.pub"))
         let data = setup.farm.sites[0].data.description
-        try SiteFarm.siteCLI(["tenant", "add", "other", "--data", data, "--key", setup.farm.folder.appending("other.pub").description])
+        try await SiteFarm.siteCLI(["tenant", "add", "other", "--data", data, "--key", setup.farm.folder.appending("other.pub").description])
         let otherTenantHost = try TestKeys.host("web1", of: otherTenant)
         try TreeGenerator.write(Array(otherTenantHost.certificate.armored(tenant: otherTenant.tenant).utf8), to: setup.farm.folder.appending("other-web1.cert"))
-        try SiteFarm.siteCLI(["host", "add", "--data", data, "--certificate", setup.farm.folder.appending("other-web1.cert").description])
-        try SiteFarm.siteCLI(["token", "create", "--data", data, "--role", "writer", "--tenant", "other", "--host", "web1",
+        try await SiteFarm.siteCLI(["host", "add", "--data", data, "--certificate", setup.farm.folder.appending("other-web1.cert").description])
+        try await SiteFarm.siteCLI(["token", "create", "--data", data, "--role", "writer", "--tenant", "other", "--host", "web1",
                               "--out", setup.farm.folder.appending("other.writer").description])
         let otherWriter = try await setup.client(token: String(decoding: try FileIO.readFile(setup.farm.folder.appending("other.writer")), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines))
@@ -119,7 +119,7 @@ import Testing
         // A writer may neither delete nor read back, and the attempt is recorded.
         await Self.expectRefusal(403, .forbidden) { try await setup.writer.delete(.object(object.address)) }
         await Self.expectRefusal(403, .forbidden) { _ = try await setup.writer.get(.object(object.address)) }
-        let trail = try SiteFarm.siteCLI(["audit-trail", "--data", data, "--json"]).standardOutput
+        let trail = try await SiteFarm.siteCLI(["audit-trail", "--data", data, "--json"]).standardOutput
         #expect(trail.contains("refused-delete"), "\(trail)")
 
         // Objects: wrong bytes for an address (an overwrite attempt, or corruption in transit).
@@ -139,7 +139,7 @@ import Testing
         #expect(try await setup.admin.size(.object(fresh.address)) == nil, "nothing of a refused bundle may be stored")
         var truncated: [UInt8] = []
         ObjectBundle.append(fresh.address, fresh.bytes, to: &truncated)
-        let answer = try Self.post(truncated.dropLast(10), to: setup.farm.sites[0].url + SiteRoute(.putObjects, tenant: setup.farm.tenant.tenant).target,
+        let answer = try await Self.post(truncated.dropLast(10), to: setup.farm.sites[0].url + SiteRoute(.putObjects, tenant: setup.farm.tenant.tenant).target,
                                    token: try setup.farm.token(0, "writer"), folder: setup.farm.folder.path)
         #expect(answer.hasPrefix("400") && answer.contains("bad-request"), "\(answer)")
         #expect(try await setup.admin.size(.object(fresh.address)) == nil)
@@ -178,8 +178,8 @@ import Testing
         #expect(after.keys.filter { $0.sealName != nil }.count == 1, "no refused seal may be stored")
     }
 
-    @Test func sigtermLetsUploadsFinishAndLeavesNothingHalfWritten() throws {
-        let farm = try SiteFarm(sites: 1, label: "skiff-sigterm")
+    @Test func sigtermLetsUploadsFinishAndLeavesNothingHalfWritten() async throws {
+        let farm = try await SiteFarm(sites: 1, label: "skiff-sigterm")
         defer { farm.remove() }
         var random = SeededRandom(seed: 3)
         try FileIO.makeDirectories(farm.source)
@@ -191,7 +191,7 @@ import Testing
         backup.standardOutput = FileHandle.nullDevice
         backup.standardError = FileHandle.nullDevice
         try backup.run()
-        usleep(800_000)
+        usleep(800_000)  // blocks on purpose: timing a kill, a starved Task.sleep would wake late
         let stopped = Date()
         farm.sites[0].stop()
         #expect(Date().timeIntervalSince(stopped) < 30, "SIGTERM must end the server within its grace period")
@@ -210,27 +210,27 @@ import Testing
         #expect(try FileIO.directoryEntries(tenantFolder.appending("tmp")).isEmpty)
         // After a restart, the host delivers the rest and the snapshot verifies.
         try farm.sites[0].start()
-        #expect(try farm.skiff(["sync", "--config", farm.hostConfiguration, "--timeout", "60"]).status == 0)
-        #expect(try farm.verify(at: 0).status == 0)
+        #expect(try await farm.skiff(["sync", "--config", farm.hostConfiguration, "--timeout", "60"]).status == 0)
+        #expect(try await farm.verify(at: 0).status == 0)
         _ = checked
     }
 
-    @Test func aWrongPinIsRefusedAndOldTLSIsNotSpoken() throws {
-        let farm = try SiteFarm(sites: 1, label: "skiff-tls")
+    @Test func aWrongPinIsRefusedAndOldTLSIsNotSpoken() async throws {
+        let farm = try await SiteFarm(sites: 1, label: "skiff-tls")
         defer { farm.remove() }
         let config = try String(contentsOfFile: farm.hostConfiguration, encoding: .utf8)
-        let wrong = config.replacingOccurrences(of: try farm.fingerprint(0).replacingOccurrences(of: "sha256:", with: ""), with: String(repeating: "ab", count: 32))
+        let wrong = config.replacingOccurrences(of: try await farm.fingerprint(0).replacingOccurrences(of: "sha256:", with: ""), with: String(repeating: "ab", count: 32))
         try TreeGenerator.write(Array(wrong.utf8), to: farm.folder.appending("wrong.yaml"))
         try FileIO.makeDirectories(farm.source)
         try TreeGenerator.write([1, 2, 3], to: farm.source.appending("x"))
-        let backup = try farm.skiff(["backup", farm.source.description, "--config", farm.folder.appending("wrong.yaml").description, "--wait", "3"])
+        let backup = try await farm.skiff(["backup", farm.source.description, "--config", farm.folder.appending("wrong.yaml").description, "--wait", "3"])
         #expect(backup.status == 8, "\(backup)")
-        let status = try farm.skiff(["status", "--config", farm.folder.appending("wrong.yaml").description, "--json"])
+        let status = try await farm.skiff(["status", "--config", farm.folder.appending("wrong.yaml").description, "--json"])
         #expect(status.standardOutput.contains("not trusted"), "\(status)")
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") {
-            let old = try CommandRunner.run("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(farm.sites[0].port)", "-tls1_1"], input: "")
+            let old = try await CommandRunner.run("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(farm.sites[0].port)", "-tls1_1"], input: "")
             #expect(old.status != 0, "TLS 1.1 must be refused")
-            let current = try CommandRunner.run("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(farm.sites[0].port)", "-tls1_2"], input: "")
+            let current = try await CommandRunner.run("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(farm.sites[0].port)", "-tls1_2"], input: "")
             #expect(current.status == 0, "TLS 1.2 must be spoken: \(current.standardError.suffix(300))")
         }
     }

@@ -10,7 +10,7 @@ import Testing
     static var isRoot: Bool { geteuid() == 0 }
 
     /// A tree with every type a system holds, and the metadata that matters.
-    static func everyKindOfEntry(at root: RawPath) throws {
+    static func everyKindOfEntry(at root: RawPath) async throws {
         try FileIO.makeDirectories(root.appending("dir/sub"))
         try FileIO.makeDirectories(root.appending("empty"))
         var random = SeededRandom(seed: 11)
@@ -39,7 +39,7 @@ import Testing
         // Extended attributes, a POSIX ACL, a file capability.
         try ExtendedAttributes.set(root.appending("dir/data.bin"), name: Array("user.comment".utf8), value: Array("kept".utf8))
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/setfacl") {
-            let acl = try CommandRunner.run("/usr/bin/setfacl", ["-m", "u:nobody:r--", root.appending("dir/data.bin").description])
+            let acl = try await CommandRunner.run("/usr/bin/setfacl", ["-m", "u:nobody:r--", root.appending("dir/data.bin").description])
             #expect(acl.status == 0, "\(acl)")
         }
         if isRoot {
@@ -57,42 +57,42 @@ import Testing
     }
 
     @Test(.enabled(if: RestoreFromSitesTests.isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/rsync")))
-    func everyKindOfEntryRestoresExactly() throws {
-        let farm = try SiteFarm(sites: 2, label: "skiff-fidelity")
+    func everyKindOfEntryRestoresExactly() async throws {
+        let farm = try await SiteFarm(sites: 2, label: "skiff-fidelity")
         defer { farm.remove() }
-        try Self.everyKindOfEntry(at: farm.source)
-        let backup = try farm.backup()
+        try await Self.everyKindOfEntry(at: farm.source)
+        let backup = try await farm.backup()
         #expect(backup.status == 0, "\(backup)")
         let target = farm.folder.appending("restored")
-        let restore = try farm.skiff(["restore", "latest", "--config", farm.adminConfiguration, "--restore-key",
+        let restore = try await farm.skiff(["restore", "latest", "--config", farm.adminConfiguration, "--restore-key",
                                       farm.folder.appending("tenant.key").description, "--to", target.description, "--verify"])
         #expect(restore.status == 0, "\(restore)")
         let restored = RawPath(bytes: target.bytes + farm.source.bytes)
-        let rsync = try CommandRunner.run("/usr/bin/rsync", ["-naHAXS", "--checksum", "--itemize-changes", farm.source.description + "/", restored.description + "/"])
+        let rsync = try await CommandRunner.run("/usr/bin/rsync", ["-naHAXS", "--checksum", "--itemize-changes", farm.source.description + "/", restored.description + "/"])
         #expect(rsync.status == 0, "\(rsync)")
         let changes = rsync.standardOutput.split(separator: "\n").filter { !$0.isEmpty }
         #expect(changes.isEmpty, "rsync sees differences:\n\(changes.joined(separator: "\n"))")
         let sparse = try FileStatus.lstat(restored.appending("sparse.img"))
         #expect(sparse.size == 64 << 20)
         #expect(sparse.blocks * 512 < 1 << 20, "the hole must stay a hole (\(sparse.blocks) blocks)")
-        let diff = try farm.skiff(["diff", "--config", farm.adminConfiguration, "--restore-key", farm.folder.appending("tenant.key").description, target.description])
+        let diff = try await farm.skiff(["diff", "--config", farm.adminConfiguration, "--restore-key", farm.folder.appending("tenant.key").description, target.description])
         #expect(diff.status == 0, "\(diff)")
         // And diff notices a change.
         try TreeGenerator.write(Array("changed".utf8), to: restored.appending("empty-file"))
-        let changed = try farm.skiff(["diff", "--config", farm.adminConfiguration, "--restore-key", farm.folder.appending("tenant.key").description, target.description])
+        let changed = try await farm.skiff(["diff", "--config", farm.adminConfiguration, "--restore-key", farm.folder.appending("tenant.key").description, target.description])
         #expect(changed.status == 9, "\(changed)")
         #expect(changed.standardOutput.contains("empty-file"))
     }
 
-    @Test func damageAtOneSiteIsReadFromTheOtherAndReported() throws {
-        let farm = try SiteFarm(sites: 2, label: "skiff-damage")
+    @Test func damageAtOneSiteIsReadFromTheOtherAndReported() async throws {
+        let farm = try await SiteFarm(sites: 2, label: "skiff-damage")
         defer { farm.remove() }
         var options = TreeGenerator.Options()
         options.directories = 4
         options.filesPerDirectory = 6
         options.largeFileSizes = [5 << 20]
         try TreeGenerator.generate(at: farm.source, options: options)
-        #expect(try farm.backup().status == 0)
+        #expect(try await farm.backup().status == 0)
         // At site a: corrupt one chunk, delete another.
         let objects = farm.sites[0].data.appending("tenants").appending(farm.tenant.tenant.hex).appending("objects")
         var chunks: [RawPath] = []
@@ -112,7 +112,7 @@ import Testing
 
         let target = farm.folder.appending("restored")
         // --site-order listed reads site a first for every object, so both bad copies are met.
-        let restore = try farm.skiff(["restore", "latest", "--config", farm.adminConfiguration, "--site", "site-a", "--site", "site-b", "--site-order", "listed",
+        let restore = try await farm.skiff(["restore", "latest", "--config", farm.adminConfiguration, "--site", "site-a", "--site", "site-b", "--site-order", "listed",
                                       "--restore-key", farm.folder.appending("tenant.key").description, "--to", target.description])
         #expect(restore.status == 0, "\(restore)")
         #expect(try TreeComparison.differences(farm.source, RawPath(bytes: target.bytes + farm.source.bytes)).isEmpty)
@@ -122,12 +122,12 @@ import Testing
         #expect(reports.contains { $0.contains(corruptName) && !$0.contains("missing") }, "\(restore.standardError)")
         #expect(reports.contains { $0.contains(deletedName) && $0.contains("missing") }, "\(restore.standardError)")
         // verify against site a names both.
-        let verify = try farm.skiff(["verify", "--config", farm.adminConfiguration, "--site", "site-a",
+        let verify = try await farm.skiff(["verify", "--config", farm.adminConfiguration, "--site", "site-a",
                                      "--restore-key", farm.folder.appending("tenant.key").description])
         #expect(verify.status == 6, "\(verify)")
         #expect(verify.standardOutput.contains(corruptName) && verify.standardOutput.contains(deletedName), "\(verify)")
         // With site a alone, the restore fails and names the damage.
-        let alone = try farm.skiff(["restore", "latest", "--config", farm.adminConfiguration, "--site", "site-a",
+        let alone = try await farm.skiff(["restore", "latest", "--config", farm.adminConfiguration, "--site", "site-a",
                                     "--restore-key", farm.folder.appending("tenant.key").description, "--to", farm.folder.appending("alone").description])
         #expect(alone.status == 6, "\(alone)")
     }

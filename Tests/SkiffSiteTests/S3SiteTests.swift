@@ -17,7 +17,7 @@ import Testing
 
     /// A host configuration with one site, "recovery", reached at `url`: switching the URL
     /// between rounds is what a load balancer does.
-    static func configure(_ host: String, url: String, farm: SiteFarm) throws -> String {
+    static func configure(_ host: String, url: String, farm: SiteFarm) async throws -> String {
         let text = """
             host_key: \(host).key
             state_dir: state-\(host)
@@ -27,7 +27,7 @@ import Testing
               - name: recovery
                 url: \(url)
                 token_file: site-a.writer-\(host)
-                fingerprint: \(try farm.fingerprint(0))
+                fingerprint: \(try await farm.fingerprint(0))
 
             """
         let path = farm.folder.appending("\(host)-recovery.yaml")
@@ -35,23 +35,23 @@ import Testing
         return path.description
     }
 
-    static func aws(_ arguments: [String], moto: MotoServer) throws -> CommandResult {
-        try CommandRunner.run("/usr/bin/env", ["aws", "--endpoint-url", moto.endpoint] + arguments, environment: credentials)
+    static func aws(_ arguments: [String], moto: MotoServer) async throws -> CommandResult {
+        try await CommandRunner.run("/usr/bin/env", ["aws", "--endpoint-url", moto.endpoint] + arguments, environment: credentials)
     }
 
     /// One farm whose site keeps objects in a fresh moto bucket, plus a second `serve` process
     /// on a copy of its data folder (registry, tokens, certificate), made while the first is
     /// stopped so the SQLite copy is whole. Hosts are registered before the copy.
-    static func sharedBucketFarm(moto: MotoServer, hosts: [String]) throws -> (farm: SiteFarm, processes: [SiteProcess]) {
-        let farm = try SiteFarm(
+    static func sharedBucketFarm(moto: MotoServer, hosts: [String]) async throws -> (farm: SiteFarm, processes: [SiteProcess]) {
+        let farm = try await SiteFarm(
             sites: 1, label: "skiff-s3",
             initOptions: ["--s3-endpoint", moto.endpoint, "--s3-bucket", bucket, "--s3-prefix", prefix, "--s3-create-bucket", "--s3-store-credentials"],
             initEnvironment: credentials)
-        for host in hosts { _ = try RetentionTests.addHost(host, to: farm) }
+        for host in hosts { _ = try await RetentionTests.addHost(host, to: farm) }
         let first = farm.sites[0]
         first.stop()
         let secondData = farm.folder.appending("site-b")
-        guard try CommandRunner.run("/bin/cp", ["-a", first.data.description, secondData.description]).status == 0 else { throw TestFailure("cp -a") }
+        guard try await CommandRunner.run("/bin/cp", ["-a", first.data.description, secondData.description]).status == 0 else { throw TestFailure("cp -a") }
         try first.start()
         let second = SiteProcess(data: secondData)
         try farm.adopt(second)
@@ -65,7 +65,7 @@ import Testing
     @Test func twoProcessesNeverAcceptTwoSealsWithOneSequence() async throws {
         let moto = try MotoServer()
         defer { moto.stop() }
-        let (farm, processes) = try Self.sharedBucketFarm(moto: moto, hosts: ["db1"])
+        let (farm, processes) = try await Self.sharedBucketFarm(moto: moto, hosts: ["db1"])
         defer { farm.remove() }
         let tenant = farm.tenant.tenant.hex
         let token = try String(decoding: FileIO.readFile(farm.folder.appending("site-a.writer-db1")), as: UTF8.self)
@@ -78,12 +78,12 @@ import Testing
             try TreeGenerator.write(random.bytes(200_000), to: source.appending("payload.bin"))
             let repo = farm.folder.appending("repo-\(index)")
             try await Repository(store: try FileSystemStore.create(at: repo), location: "clone").initialize(with: farm.tenant.publicKey)
-            let backup = try farm.skiff(["backup", source.description, "--repo", repo.description, "--host-key",
+            let backup = try await farm.skiff(["backup", source.description, "--repo", repo.description, "--host-key",
                                          farm.folder.appending("db1.key").description])
             try #require(backup.status == 0, "\(backup)")
             for fan in try FileIO.directoryEntries(repo.appending("objects")) {
                 for name in try FileIO.directoryEntries(repo.appending("objects").appending(fan)) {
-                    let upload = try CommandRunner.run("/usr/bin/curl", [
+                    let upload = try await CommandRunner.run("/usr/bin/curl", [
                         "-sk", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "Authorization: Bearer \(token)",
                         "--data-binary", "@\(repo.appending("objects").appending(fan).appending(name))",
                         "\(processes[index].url)/v1/tenants/\(tenant)/objects/\(String(decoding: name, as: UTF8.self))"])
@@ -97,7 +97,7 @@ import Testing
         let answers = try await withThrowingTaskGroup(of: String.self) { group in
             for (index, file) in sealFiles.enumerated() {
                 group.addTask {
-                    try CommandRunner.run("/usr/bin/curl", [
+                    try await CommandRunner.run("/usr/bin/curl", [
                         "-sk", "-w", " %{http_code}", "-X", "PUT", "-H", "Authorization: Bearer \(token)", "--data-binary", "@\(file)",
                         "\(processes[index].url)/v1/tenants/\(tenant)/seals"]).standardOutput
                 }
@@ -109,11 +109,11 @@ import Testing
         #expect(answers.filter { $0.hasSuffix(" 201") || $0.hasSuffix(" 200") }.count == 1, "\(answers)")
         #expect(answers.filter { $0.hasSuffix(" 409") && $0.contains("chain-conflict") }.count == 1, "\(answers)")
         let tenantPrefix = "s3://\(Self.bucket)/\(Self.prefix)/tenants/\(tenant)"
-        let seals = try Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/seals/"], moto: moto)
+        let seals = try await Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/seals/"], moto: moto)
         #expect(seals.standardOutput.split(separator: "\n").count == 1, "one seal #1 in the bucket: \(seals.standardOutput)")
-        let claims = try Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/chains/"], moto: moto)
+        let claims = try await Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/chains/"], moto: moto)
         #expect(claims.standardOutput.split(separator: "\n").count == 1, "\(claims.standardOutput)")
-        let audit = try farm.skiff(["audit", "--config", try Self.auditorConfiguration(farm, processes, token: "site-a.auditor").description,
+        let audit = try await farm.skiff(["audit", "--config", try Self.auditorConfiguration(farm, processes, token: "site-a.auditor").description,
                                     "--tenant-key", farm.folder.appending("tenant.pub").description,
                                     "--state", farm.folder.appending("audit-s3.sqlite").description, "--json"])
         #expect(audit.status == 0, "\(audit)")
@@ -122,11 +122,11 @@ import Testing
     }
 
     /// Both processes as two sources of one auditor configuration.
-    static func auditorConfiguration(_ farm: SiteFarm, _ processes: [SiteProcess], token: String) throws -> RawPath {
+    static func auditorConfiguration(_ farm: SiteFarm, _ processes: [SiteProcess], token: String) async throws -> RawPath {
         let path = farm.folder.appending("\(token)-s3.yaml")
         var text = "host_key: host.key\nstate_dir: state\nquorum: 1\nsites:\n"
         for (name, process) in zip(["via-a", "via-b"], processes) {
-            text += "  - name: \(name)\n    url: \(process.url)\n    token_file: \(token)\n    fingerprint: \(try farm.fingerprint(0))\n"
+            text += "  - name: \(name)\n    url: \(process.url)\n    token_file: \(token)\n    fingerprint: \(try await farm.fingerprint(0))\n"
         }
         try TreeGenerator.write(Array(text.utf8), to: path)
         return path
@@ -136,7 +136,7 @@ import Testing
         let moto = try MotoServer()
         defer { moto.stop() }
         let hosts = ["db1", "app1", "web2"]
-        let (farm, processes) = try Self.sharedBucketFarm(moto: moto, hosts: hosts)
+        let (farm, processes) = try await Self.sharedBucketFarm(moto: moto, hosts: hosts)
         defer { farm.remove() }
         let secondData = processes[1].data
 
@@ -148,9 +148,9 @@ import Testing
                     var random = SeededRandom(seed: UInt64(round * 10 + index + 1))
                     let source = farm.folder.appending("data-\(host)")
                     try RetentionTests.change(source, round: round, random: &random)
-                    let config = try Self.configure(host, url: processes[(index + round) % 2].url, farm: farm)
+                    let config = try await Self.configure(host, url: processes[(index + round) % 2].url, farm: farm)
                     group.addTask {
-                        let result = try farm.skiff(["backup", source.description, "--config", config])
+                        let result = try await farm.skiff(["backup", source.description, "--config", config])
                         guard result.status == 0 else { throw TestFailure("round \(round), \(host): \(result)") }
                     }
                 }
@@ -161,23 +161,23 @@ import Testing
         #expect(!FileIO.exists(farm.sites[0].data.appending("tenants").appending(farm.tenant.tenant.hex)), "nothing of the tenant is on local disk")
 
         // A keyless deep audit through each process sees the same nine seals, whole.
-        let auditorConfig = try Self.auditorConfiguration(farm, processes, token: "site-a.auditor")
-        func audit() throws -> AuditReport {
-            let result = try farm.skiff(["audit", "--config", auditorConfig.description, "--tenant-key", farm.folder.appending("tenant.pub").description,
+        let auditorConfig = try await Self.auditorConfiguration(farm, processes, token: "site-a.auditor")
+        func audit() async throws -> AuditReport {
+            let result = try await farm.skiff(["audit", "--config", auditorConfig.description, "--tenant-key", farm.folder.appending("tenant.pub").description,
                                          "--state", farm.folder.appending("audit-s3.sqlite").description, "--deep", "--json"])
             #expect(result.status == 0, "\(result)")
             return try AuditTests.report(result)
         }
-        let report = try audit()
+        let report = try await audit()
         #expect(report.isClean && report.seals.count == 9 && report.seals.allSatisfy(\.identical), "\(report.findings)")
         #expect(report.sources.allSatisfy { $0.completeSeals == 9 }, "\(report.sources)")
 
         // Every host's newest snapshot restores identically through either process.
-        let adminConfig = try Self.auditorConfiguration(farm, processes, token: "site-a.reader")
+        let adminConfig = try await Self.auditorConfiguration(farm, processes, token: "site-a.reader")
         for (index, host) in hosts.enumerated() {
             let target = farm.folder.appending("restored-\(host)")
             let site = index % 2 == 0 ? "via-a" : "via-b"
-            let restore = try farm.skiff(["restore", "latest", "--config", adminConfig.description, "--site", site, "--host", host,
+            let restore = try await farm.skiff(["restore", "latest", "--config", adminConfig.description, "--site", site, "--host", host,
                                           "--restore-key", farm.folder.appending("tenant.key").description, "--to", target.description])
             #expect(restore.status == 0, "\(restore)")
             let source = farm.folder.appending("data-\(host)")
@@ -187,36 +187,36 @@ import Testing
         // The AWS CLI, an independent client, lists the seals Skiff wrote and fetches an object
         // whose bytes hash to its name.
         let tenantPrefix = "s3://\(Self.bucket)/\(Self.prefix)/tenants/\(farm.tenant.tenant.hex)"
-        let listing = try Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/seals/"], moto: moto)
+        let listing = try await Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/seals/"], moto: moto)
         #expect(listing.status == 0, "\(listing)")
         let sealLines = listing.standardOutput.split(separator: "\n").filter { $0.contains("/seals/") }
         #expect(sealLines.count == 9, "\(listing.standardOutput)")
-        let objects = try Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/objects/"], moto: moto)
+        let objects = try await Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/objects/"], moto: moto)
         let objectKey = try #require(objects.standardOutput.split(separator: "\n").first?.split(separator: " ").last, "\(objects)")
         let fetched = farm.folder.appending("fetched-object")
-        #expect(try Self.aws(["s3", "cp", "s3://\(Self.bucket)/\(objectKey)", fetched.description], moto: moto).status == 0)
+        #expect(try await Self.aws(["s3", "cp", "s3://\(Self.bucket)/\(objectKey)", fetched.description], moto: moto).status == 0)
         #expect(SHA256Hasher.digest(try FileIO.readFile(fetched)).hex == String(objectKey.split(separator: "/").last ?? ""))
 
         // Retention through the second process retires each host's older seals; a
         // collection there deletes the garbage from the bucket, and both processes still audit
         // clean (the first learns of the retirements from the bucket).
         try await Task.sleep(for: .seconds(2))
-        func siteCLI(_ arguments: [String]) throws -> CommandResult {
-            try CommandRunner.run(CommandRunner.executable("skiff-site"), arguments + ["--data", secondData.description, "--tenant", "acme"])
+        func siteCLI(_ arguments: [String]) async throws -> CommandResult {
+            try await CommandRunner.run(CommandRunner.executable("skiff-site"), arguments + ["--data", secondData.description, "--tenant", "acme"])
         }
-        #expect(try siteCLI(["retention", "set", "--keep-within", "1s", "--grace", "0s", "--reuse-horizon", "0s"]).status == 0)
-        let apply = try siteCLI(["retention", "apply", "--json"])
+        #expect(try await siteCLI(["retention", "set", "--keep-within", "1s", "--grace", "0s", "--reuse-horizon", "0s"]).status == 0)
+        let apply = try await siteCLI(["retention", "apply", "--json"])
         #expect(apply.status == 0, "\(apply)")
         // At least the first round of each host (the later ones may lie within 1 s of the newest).
         let retired = try SiteAPI.jsonDecoder().decode(RetirementReport.self, from: Data(apply.standardOutput.utf8)).retired.count
         #expect(retired >= 3 && retired <= 6, "\(apply)")
-        let gc = try siteCLI(["gc", "--json"])
+        let gc = try await siteCLI(["gc", "--json"])
         #expect(gc.status == 0, "\(gc)")
         let collection = try SiteAPI.jsonDecoder().decode(CollectionReport.self, from: Data(gc.standardOutput.utf8))
         #expect(collection.deletedObjects > 0 && collection.roots == 9 - retired, "\(collection)")
-        let afterObjects = try Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/objects/"], moto: moto)
+        let afterObjects = try await Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/objects/"], moto: moto)
         #expect(afterObjects.standardOutput.split(separator: "\n").count == collection.reachable, "\(collection)")
-        let thinned = try audit()
+        let thinned = try await audit()
         #expect(thinned.isClean && thinned.sources.allSatisfy { $0.completeSeals == 9 - retired && $0.retiredSeals == retired },
                 "\(thinned.findings) \(thinned.sources)")
     }

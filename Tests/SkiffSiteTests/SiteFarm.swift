@@ -20,7 +20,7 @@ final class SiteFarm: Sendable {
 
     /// `initOptions` go to every `skiff-site init` (with `initEnvironment`), e.g. a bucket to keep objects in.
     init(sites count: Int, quorum: Int? = nil, label: String = "skiff-farm", serveOptions: [String] = ["--scrub-rate", "0"],
-         initOptions: [String] = [], initEnvironment: [String: String] = [:]) throws {
+         initOptions: [String] = [], initEnvironment: [String: String] = [:]) async throws {
         folder = try TemporaryDirectory(label)
         tenant = try TestKeys.tenant()
         host = try TestKeys.host("web1", of: tenant)
@@ -36,11 +36,11 @@ final class SiteFarm: Sendable {
         do {
             for name in names {
                 let data = folder.appending(name)
-                try Self.siteCLI(["init", "--data", data.description, "--name", "127.0.0.1"] + initOptions, environment: initEnvironment)
-                try Self.siteCLI(["tenant", "add", "acme", "--data", data.description, "--key", folder.appending("tenant.pub").description])
-                try Self.siteCLI(["host", "add", "--data", data.description, "--certificate", folder.appending("host.cert").description])
+                try await Self.siteCLI(["init", "--data", data.description, "--name", "127.0.0.1"] + initOptions, environment: initEnvironment)
+                try await Self.siteCLI(["tenant", "add", "acme", "--data", data.description, "--key", folder.appending("tenant.pub").description])
+                try await Self.siteCLI(["host", "add", "--data", data.description, "--certificate", folder.appending("host.cert").description])
                 for (role, extra) in [("writer", ["--tenant", "acme", "--host", "web1"]), ("reader", ["--tenant", "acme"]), ("auditor", ["--tenant", "acme"]), ("admin", [String]())] {
-                    try Self.siteCLI(["token", "create", "--data", data.description, "--role", role, "--out",
+                    try await Self.siteCLI(["token", "create", "--data", data.description, "--role", role, "--out",
                                       folder.appending("\(name).\(role)").description] + extra)
                 }
                 let process = SiteProcess(data: data, options: serveOptions)
@@ -52,20 +52,20 @@ final class SiteFarm: Sendable {
             throw error
         }
         sites = processes
-        try writeConfiguration(role: "writer", file: "host.yaml", quorum: quorum ?? count)
-        try writeConfiguration(role: "reader", file: "admin.yaml", quorum: 1)
-        try writeConfiguration(role: "auditor", file: "auditor.yaml", quorum: 1)
+        try await writeConfiguration(role: "writer", file: "host.yaml", quorum: quorum ?? count)
+        try await writeConfiguration(role: "reader", file: "admin.yaml", quorum: 1)
+        try await writeConfiguration(role: "auditor", file: "auditor.yaml", quorum: 1)
     }
 
     @discardableResult
-    static func siteCLI(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
-        let result = try CommandRunner.run(CommandRunner.executable("skiff-site"), arguments, environment: environment)
+    static func siteCLI(_ arguments: [String], environment: [String: String] = [:]) async throws -> CommandResult {
+        let result = try await CommandRunner.run(CommandRunner.executable("skiff-site"), arguments, environment: environment)
         guard result.status == 0 else { throw TestFailure("skiff-site \(arguments.joined(separator: " ")): \(result)") }
         return result
     }
 
-    func fingerprint(_ index: Int) throws -> String {
-        try Self.siteCLI(["fingerprint", "--data", sites[index].data.description]).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    func fingerprint(_ index: Int) async throws -> String {
+        try await Self.siteCLI(["fingerprint", "--data", sites[index].data.description]).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func token(_ index: Int, _ role: String) throws -> String {
@@ -74,10 +74,10 @@ final class SiteFarm: Sendable {
     }
 
     /// Writes a host configuration listing every site with the tokens of `role`.
-    func writeConfiguration(role: String, file: String, quorum: Int, timeout: Int = 30) throws {
+    func writeConfiguration(role: String, file: String, quorum: Int, timeout: Int = 30) async throws {
         var text = "host_key: host.key\nstate_dir: state\nquorum: \(quorum)\nquorum_timeout: \(timeout)\nsites:\n"
         for (index, name) in names.enumerated() {
-            text += "  - name: \(name)\n    url: \(sites[index].url)\n    token_file: \(name).\(role)\n    fingerprint: \(try fingerprint(index))\n"
+            text += "  - name: \(name)\n    url: \(sites[index].url)\n    token_file: \(name).\(role)\n    fingerprint: \(try await fingerprint(index))\n"
         }
         try TreeGenerator.write(Array(text.utf8), to: folder.appending(file))
     }
@@ -87,8 +87,8 @@ final class SiteFarm: Sendable {
     var auditorConfiguration: String { folder.appending("auditor.yaml").description }
 
     /// `skiff audit` with the auditor's configuration and the farm's audit state.
-    func audit(_ extra: [String] = []) throws -> CommandResult {
-        try skiff(["audit", "--config", auditorConfiguration, "--tenant-key", folder.appending("tenant.pub").description,
+    func audit(_ extra: [String] = []) async throws -> CommandResult {
+        try await skiff(["audit", "--config", auditorConfiguration, "--tenant-key", folder.appending("tenant.pub").description,
                    "--state", folder.appending("audit.sqlite").description, "--json"] + extra)
     }
 
@@ -110,25 +110,25 @@ final class SiteFarm: Sendable {
     }
     var source: RawPath { folder.appending("data") }
 
-    func skiff(_ arguments: [String]) throws -> CommandResult {
-        try CommandRunner.skiff(arguments, environment: environment)
+    func skiff(_ arguments: [String]) async throws -> CommandResult {
+        try await CommandRunner.skiff(arguments, environment: environment)
     }
 
-    func backup() throws -> CommandResult {
-        try skiff(["backup", source.description, "--config", hostConfiguration, "--json"])
+    func backup() async throws -> CommandResult {
+        try await skiff(["backup", source.description, "--config", hostConfiguration, "--json"])
     }
 
     /// Restores the latest snapshot from one site and returns where `source` landed.
-    func restore(from index: Int) throws -> RawPath {
+    func restore(from index: Int) async throws -> RawPath {
         let target = folder.appending("restore-\(names[index])-\(UInt32.random(in: 0...UInt32.max))")
-        let result = try skiff(["restore", "latest", "--config", adminConfiguration, "--site", names[index],
+        let result = try await skiff(["restore", "latest", "--config", adminConfiguration, "--site", names[index],
                                 "--restore-key", folder.appending("tenant.key").description, "--to", target.description])
         guard result.status == 0 else { throw TestFailure("restore from \(names[index]): \(result)") }
         return RawPath(bytes: target.bytes + source.bytes)
     }
 
-    func verify(at index: Int) throws -> CommandResult {
-        try skiff(["verify", "--config", adminConfiguration, "--site", names[index], "--restore-key", folder.appending("tenant.key").description])
+    func verify(at index: Int) async throws -> CommandResult {
+        try await skiff(["verify", "--config", adminConfiguration, "--site", names[index], "--restore-key", folder.appending("tenant.key").description])
     }
 
     func stopAll() {

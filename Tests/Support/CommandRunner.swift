@@ -27,7 +27,12 @@ package enum CommandRunner {
         return buildFolder.appendingPathComponent(name).path
     }
 
-    package static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> CommandResult {
+    /// Runs `program` to its end and returns what it printed. The wait does not hold a thread of
+    /// Swift's cooperative pool (two threads on this machine): the pipes are read and the exit
+    /// is awaited on threads of their own, so tests running beside it keep going.
+    package static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:], input: String? = nil)
+        async throws -> CommandResult
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
@@ -37,34 +42,41 @@ package enum CommandRunner {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        if let input {
-            let pipe = Pipe()
-            process.standardInput = pipe
-            try process.run()
-            pipe.fileHandleForWriting.write(Data(input.utf8))
-            try pipe.fileHandleForWriting.close()
-        } else {
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
+        let inputPipe = input.map { _ in Pipe() }
+        process.standardInput = inputPipe ?? FileHandle.nullDevice
+        return try await withCheckedThrowingContinuation { continuation in
+            // Both pipes are read to their end (so a chatty child cannot fill one and stall),
+            // then the exit is waited for, all off the cooperative pool.
+            DispatchQueue.global().async {
+                do {
+                    try process.run()
+                } catch {
+                    continuation.resume(throwing: error)
+                    return
+                }
+                if let inputPipe, let input {
+                    inputPipe.fileHandleForWriting.write(Data(input.utf8))
+                    try? inputPipe.fileHandleForWriting.close()
+                }
+                let errData = Mutex(Data())
+                let group = DispatchGroup()
+                group.enter()
+                DispatchQueue.global().async {
+                    let data = err.fileHandleForReading.readDataToEndOfFile()
+                    errData.withLock { $0 = data }
+                    group.leave()
+                }
+                let outData = out.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                group.wait()
+                continuation.resume(returning: CommandResult(
+                    status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
+                    standardError: String(decoding: errData.withLock { $0 }, as: UTF8.self)))
+            }
         }
-        // Read standard error on another thread while this one reads standard output, so a
-        // chatty child cannot fill one pipe and stall.
-        let errData = Mutex(Data())
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            let data = err.fileHandleForReading.readDataToEndOfFile()
-            errData.withLock { $0 = data }
-            group.leave()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        group.wait()
-        return CommandResult(status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
-                             standardError: String(decoding: errData.withLock { $0 }, as: UTF8.self))
     }
 
-    package static func skiff(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> CommandResult {
-        try run(executable("skiff"), arguments, environment: environment, input: input)
+    package static func skiff(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) async throws -> CommandResult {
+        try await run(executable("skiff"), arguments, environment: environment, input: input)
     }
 }
