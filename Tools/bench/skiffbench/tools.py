@@ -139,7 +139,7 @@ class Skiff(Tool):
     def init_command(self):
         (self.root / "keys").mkdir(parents=True, exist_ok=True)
         return [self.executable, "init", "--repo", self.repo, "--restore-key", self.restore_key,
-                "--host-key", self.host_key, "--host", "bench", "--kdf-log-n", "14"]
+                "--host-key", self.host_key, "--host", "bench"]
 
     def backup_command(self, source, label):
         return [self.executable, "backup", source, "--repo", self.repo, "--host-key", self.host_key,
@@ -245,7 +245,7 @@ class SkiffSites(Tool):
         x = self.executable
         return [
             ([x, "key", "create-tenant", "--out", self.path("tenant.restore-key"),
-              "--public-out", self.path("tenant.pub"), "--kdf-log-n", "10"], None),
+              "--public-out", self.path("tenant.pub")], None),
             ([x, "key", "create-host", "--restore-key", self.path("tenant.restore-key"), "--host", self.HOST,
               "--out", self.path("host.key")], None),
             ([x, "key", "export", "--host-certificate", "--host-key", self.path("host.key")], self.path("host.cert")),
