@@ -123,7 +123,7 @@ extension S3Store: CollectableStore {
     /// is missing.
     func copy(_ source: StoreKey, to target: StoreKey, metadata: [(String, String)]?) async throws -> Bool {
         let fullSource = location.prefix.isEmpty ? source.path : "\(location.prefix)/\(source.path)"
-        var headers = [("x-amz-copy-source", "/\(S3Signer.encode(location.bucket))/\(S3Signer.encode(fullSource, keepSlash: true))")]
+        var headers = [("x-amz-copy-source", "/\(PercentEncoding.encode(location.bucket))/\(PercentEncoding.encode(fullSource, keepSlash: true))")]
         if let metadata { headers += [("x-amz-metadata-directive", "REPLACE")] + metadata }
         let answer = try await send(.PUT, path: objectPath(target.path), headers: headers)
         switch answer.status {

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import SkiffCore
 import SkiffStorage
 
 /// Multipart upload for values larger than `S3Location.partSize`: CreateMultipartUpload, one
@@ -66,7 +67,7 @@ extension S3Store {
             guard let key = Self.element("Key", in: upload), let id = Self.element("UploadId", in: upload),
                   let initiated = Self.element("Initiated", in: upload).flatMap(Self.parseISO8601), initiated < cutoff
             else { continue }
-            try await abort(path: bucketPath + "/" + S3Signer.encode(key, keepSlash: true), uploadID: id)
+            try await abort(path: bucketPath + "/" + PercentEncoding.encode(key, keepSlash: true), uploadID: id)
         }
     }
 }

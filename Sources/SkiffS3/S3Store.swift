@@ -110,10 +110,10 @@ package final class S3Store: ObjectStore {
 
     func objectPath(_ key: String) -> String {
         let full = location.prefix.isEmpty ? key : "\(location.prefix)/\(key)"
-        return bucketPath + "/" + S3Signer.encode(full, keepSlash: true)
+        return bucketPath + "/" + PercentEncoding.encode(full, keepSlash: true)
     }
 
-    var bucketPath: String { location.pathStyle ? "/\(S3Signer.encode(location.bucket))" : "" }
+    var bucketPath: String { location.pathStyle ? "/\(PercentEncoding.encode(location.bucket))" : "" }
 
     private var baseURL: String {
         guard !location.pathStyle, let url = URL(string: location.endpoint), let scheme = url.scheme else { return location.endpoint }
@@ -163,7 +163,7 @@ package final class S3Store: ObjectStore {
     private func sendOnce(_ method: HTTPMethod, path: String, query: [(String, String)], headers extra: [(String, String)], body: [UInt8]?,
                           limit: Int) async throws -> Answer
     {
-        let queryString = query.map { "\(S3Signer.encode($0.0))=\(S3Signer.encode($0.1))" }.joined(separator: "&")
+        let queryString = query.map { "\(PercentEncoding.encode($0.0))=\(PercentEncoding.encode($0.1))" }.joined(separator: "&")
         var request = HTTPClientRequest(url: baseURL + path + (queryString.isEmpty ? "" : "?\(queryString)"))
         request.method = method
         let payload = body ?? []

@@ -22,10 +22,10 @@ package struct SiteRoute: Sendable, Equatable, CustomStringConvertible {
         ]
         for (placeholder, value) in values where path.contains(placeholder) {
             guard let value else { preconditionFailure("\(operation) needs \(placeholder)") }
-            path = path.replacingOccurrences(of: placeholder, with: Self.encoded(value))
+            path = path.replacingOccurrences(of: placeholder, with: PercentEncoding.encode(value))
         }
         if !query.isEmpty {
-            path += "?" + query.map { "\(Self.encoded($0.0))=\(Self.encoded($0.1))" }.joined(separator: "&")
+            path += "?" + query.map { "\(PercentEncoding.encode($0.0))=\(PercentEncoding.encode($0.1))" }.joined(separator: "&")
         }
         self.operation = operation
         target = path
@@ -35,19 +35,4 @@ package struct SiteRoute: Sendable, Equatable, CustomStringConvertible {
     package var method: String { operation.method }
 
     package var description: String { "\(method) \(target)" }
-
-    /// Percent-encodes everything but RFC 3986's unreserved characters.
-    static func encoded(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                out += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 15, radix: 16, uppercase: true)
-            }
-        }
-        return out
-    }
 }

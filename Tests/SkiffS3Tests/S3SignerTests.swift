@@ -1,4 +1,5 @@
 import Foundation
+import SkiffCore
 import SkiffS3
 import Testing
 
@@ -41,7 +42,7 @@ import Testing
     }
 
     @Test func encodingKeepsUnreservedCharactersOnly() {
-        #expect(S3Signer.encode("a b/c~d") == "a%20b%2Fc~d")
-        #expect(S3Signer.encode("objects/ab/x.y", keepSlash: true) == "objects/ab/x.y")
+        #expect(PercentEncoding.encode("a b/c~d") == "a%20b%2Fc~d")
+        #expect(PercentEncoding.encode("objects/ab/x.y", keepSlash: true) == "objects/ab/x.y")
     }
 }
