@@ -122,36 +122,47 @@ package struct RetentionPlan: Codable, Sendable, Equatable {
 }
 
 /// `POST …/gc` and `skiff-site gc` answer: what one collection did.
+@dynamicMemberLookup
 package struct CollectionReport: Codable, Sendable, Equatable {
     package var tenant: String
     package var started: Date
     package var seconds: Double
-    /// Seals whose objects were kept (retained, plus retired ones within the reuse horizon).
-    package var roots: Int
-    package var reachable: Int
-    package var examined: Int
-    package var deletedObjects: Int
-    package var deletedBytes: Int
-    /// Unreachable objects kept because they are younger than the grace period or the
-    /// immutability window.
-    package var keptYoung: Int
-    /// Objects a host was given as present during the run, put back.
-    package var putBack: Int
-    /// Objects left over in the trash by an interrupted run and put back first.
-    package var recovered: Int
+    /// What the collection found and did: `roots` are the retained seals plus retired ones
+    /// within the reuse horizon, `keptYoung` the unreachable objects younger than the grace
+    /// period or the immutability window, `putBack` those a host was told were present during
+    /// the run. Read and written through the report (`report.deletedObjects`), and coded flat,
+    /// beside the fields above.
+    package var counts = CollectionCounts()
 
     package init(tenant: String, started: Date) {
         self.tenant = tenant
         self.started = started
         seconds = 0
-        roots = 0
-        reachable = 0
-        examined = 0
-        deletedObjects = 0
-        deletedBytes = 0
-        keptYoung = 0
-        putBack = 0
-        recovered = 0
+    }
+
+    package subscript(dynamicMember count: WritableKeyPath<CollectionCounts, Int>) -> Int {
+        get { counts[keyPath: count] }
+        set { counts[keyPath: count] = newValue }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tenant, started, seconds
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        tenant = try container.decode(String.self, forKey: .tenant)
+        started = try container.decode(Date.self, forKey: .started)
+        seconds = try container.decode(Double.self, forKey: .seconds)
+        counts = try CollectionCounts(from: decoder)
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        try counts.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(tenant, forKey: .tenant)
+        try container.encode(started, forKey: .started)
+        try container.encode(seconds, forKey: .seconds)
     }
 }
 

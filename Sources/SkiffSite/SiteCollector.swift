@@ -57,7 +57,7 @@ package struct SiteCollector: Sendable {
         } catch let error as CollectionError {
             throw Self.siteError(error)
         }
-        Self.add(counts, to: &report)
+        report.counts = counts
         service.quotas.removed(objects: report.deletedObjects, bytes: report.deletedBytes, tenant: tenant.id)
 
         let elapsed = clock.now - began
@@ -72,17 +72,6 @@ package struct SiteCollector: Sendable {
             "tenant": "\(tenant.name)", "deleted": "\(report.deletedObjects)", "bytes": "\(report.deletedBytes)", "seconds": "\(report.seconds)",
         ])
         return report
-    }
-
-    static func add(_ counts: CollectionCounts, to report: inout CollectionReport) {
-        report.roots = counts.roots
-        report.reachable = counts.reachable
-        report.examined = counts.examined
-        report.deletedObjects = counts.deletedObjects
-        report.deletedBytes = counts.deletedBytes
-        report.keptYoung = counts.keptYoung
-        report.putBack = counts.putBack
-        report.recovered = counts.recovered
     }
 
     /// The site's words for a collection that stopped before deleting anything.

@@ -91,12 +91,7 @@ extension SiteService {
 
     /// The bytes of a retired seal.
     package func getRetiredSeal(tenant: TenantRecord, name: SealName, principal: Principal) async throws -> [UInt8] {
-        guard principal.mayReadSeals(of: name.host) else { throw SiteError.forbidden("a writer token reads only its own host's seals") }
-        do {
-            return try await store(tenant.id).get(.retiredSeal(name))
-        } catch StoreError.notFound {
-            throw SiteError.notFound("no retired seal \(name)")
-        }
+        try await sealBytes(.retiredSeal(name), name: name, tenant: tenant, principal: principal)
     }
 
     /// Runs garbage collection for a tenant (administrators only).
