@@ -203,11 +203,17 @@ extension SiteService {
     }
 
     package func getSeal(tenant: TenantRecord, name: SealName, principal: Principal) async throws -> [UInt8] {
+        try await sealBytes(.seal(name), name: name, tenant: tenant, principal: principal)
+    }
+
+    /// The bytes of a seal under `key` (retained or retired) once the principal may read its
+    /// host's seals; `SiteError.notFound` when the site does not hold it.
+    func sealBytes(_ key: StoreKey, name: SealName, tenant: TenantRecord, principal: Principal) async throws -> [UInt8] {
         guard principal.mayReadSeals(of: name.host) else { throw SiteError.forbidden("a writer token reads only its own host's seals") }
         do {
-            return try await store(tenant.id).get(.seal(name))
+            return try await store(tenant.id).get(key)
         } catch StoreError.notFound {
-            throw SiteError.notFound("no seal \(name)")
+            throw SiteError.notFound("no \(key.retiredSealName == nil ? "seal" : "retired seal") \(name)")
         }
     }
 }
