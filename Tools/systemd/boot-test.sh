@@ -169,6 +169,14 @@ stop_container() {
 # Journal and unit helpers (inside the container).
 cursor() { ct journalctl --sync; ct journalctl -n 1 --show-cursor --quiet -o cat | sed -n 's/^-- cursor: //p'; }
 prop() { ct systemctl show -p "$2" --value "$1"; }
+# enable_timer UNIT: enables and starts a timer as the README says, and checks it is active.
+enable_timer() {
+    if ct timeout 60 systemctl enable --now "$1" >/dev/null 2>&1 && ct systemctl is-active -q "$1"; then
+        ok "systemctl enable --now $1 (next: $(prop "$1" NextElapseUSecRealtime))"
+    else
+        bad "$1 is not active"
+    fi
+}
 # journal UNIT [CURSOR]: the unit's messages (its own and systemd's about it) since CURSOR, or this boot.
 journal() {
     ct journalctl --sync
@@ -475,11 +483,7 @@ step "README: backups from systemd (skiff-backup.service, .timer)"
 ct sh -ec "printf '%s\\n' SKIFF_REPOSITORY=/var/lib/skiff/repo 'SKIFF_PATHS=/etc /srv' \\
     'SKIFF_OPTIONS=--one-file-system --exclude-caches' > /etc/skiff/backup.env"
 backup_cursor=$(cursor)
-if ct timeout 60 systemctl enable --now skiff-backup.timer >/dev/null 2>&1 && ct systemctl is-active -q skiff-backup.timer; then
-    ok "systemctl enable --now skiff-backup.timer (next: $(prop skiff-backup.timer NextElapseUSecRealtime))"
-else
-    bad "skiff-backup.timer is not active"
-fi
+enable_timer skiff-backup.timer
 ct timeout 300 systemctl start skiff-backup.service > "$run/backup.log" 2>&1 || true
 if [ "$(prop skiff-backup.service Result)" = success ] && ct skiff snapshots --repo /var/lib/skiff/repo > "$run/snapshots.log" 2>&1 \
     && grep web1 "$run/snapshots.log" >/dev/null; then
@@ -510,11 +514,7 @@ else
     bad "the audit setup failed:"; indent < "$run/audit-setup.log"
 fi
 audit_cursor=$(cursor)
-if ct timeout 60 systemctl enable --now skiff-audit.timer >/dev/null 2>&1 && ct systemctl is-active -q skiff-audit.timer; then
-    ok "systemctl enable --now skiff-audit.timer (next: $(prop skiff-audit.timer NextElapseUSecRealtime))"
-else
-    bad "skiff-audit.timer is not active"
-fi
+enable_timer skiff-audit.timer
 ct timeout 300 systemctl start skiff-audit.service > "$run/audit.log" 2>&1 || true
 if [ "$(prop skiff-audit.service Result)" = success ]; then
     ok "skiff-audit.service ran once and succeeded; its report ends: $(journal skiff-audit.service "$audit_cursor" | grep ' skiff\[' | tail -1 | sed 's/^.*skiff\[[0-9]*\]: //')"
