@@ -260,6 +260,8 @@ let package = Package(
                 "SkiffSiteTestSupport", "SkiffTestSupport", .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The agent's parts that need no site: when change sets are handed out.
+        .testTarget(name: "SkiffAgentTests", dependencies: ["SkiffAgent", "SkiffSystem"]),
         // DAGWalk and Auditor over memory stores: milliseconds each.
         .testTarget(
             name: "SkiffAuditTests",

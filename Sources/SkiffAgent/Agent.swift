@@ -30,9 +30,12 @@ package struct AgentPlan: Sendable {
 /// The long-running agent: watches the protected paths, turns every change set into a
 /// sealed snapshot in the outbox, and delivers the outbox to every site continuously.
 ///
-/// - A snapshot is taken at start, after each change set (debounced), and every
+/// - A snapshot is taken at start, after each change set (on the leading edge: `settle` after
+///   the first change of a quiet tree, at most one per `min_interval`), and every
 ///   `rescan_interval` as a safety net; each re-reads only files whose inode, size, mtime or
 ///   ctime changed (the file cache), so a pass over an unchanged tree costs one stat per entry.
+/// - The recovery point is measured per change set, from the first change seen to each site's
+///   and the quorum's acknowledgement of the seal that answers it (`AgentMetrics`).
 /// - Graceful shutdown (SIGTERM): stops watching, lets the snapshot in progress finish and
 ///   seal, gives delivery up to `deliveryGrace` to catch up, and returns. Anything not yet
 ///   delivered stays in the durable outbox for the next start.
@@ -48,6 +51,9 @@ package final class Agent: Service, Sendable {
     /// The collector the loop waits on, so that `reload` can start a change set.
     private let activeCollector = Mutex<ChangeCollector?>(nil)
     private let metrics: AgentMetrics
+    /// When the oldest change of the snapshot being taken was seen (nil when none runs or it
+    /// answers no change): not durable anywhere yet.
+    private let changesInFlight = Mutex<Double?>(nil)
 
     package init(plan: AgentPlan, metrics: AgentMetrics = AgentMetrics(), notifier: SystemdNotifier = SystemdNotifier(), logger: Logger,
                  deliveryGrace: Duration = .seconds(10)) {
@@ -59,7 +65,7 @@ package final class Agent: Service, Sendable {
     }
 
     /// Uses new settings (paths, excludes, timings) from a change set that it starts (after
-    /// the debounce); a change in a newly added path is seen from then on. Keys, sites and the
+    /// its settle time); a change in a newly added path is seen from then on. Keys, sites and the
     /// state folder stay as started: changing those needs a restart.
     package func reload(settings: AgentSettings, options: BackupOptions) {
         pendingPlan.withLock { pending in
@@ -92,10 +98,14 @@ package final class Agent: Service, Sendable {
             }
         }
         let metrics = self.metrics
+        replicator.outbox.observeDurability { [quorum = replicator.quorum] sample in metrics.durable(sample, quorum: quorum) }
         let gauges = Task {
+            var tick = 0
             while !Task.isCancelled {
-                metrics.record(sites: replicator.senders, outbox: replicator.outbox)
-                try? await Task.sleep(for: .seconds(5))
+                if tick % 5 == 0 { metrics.record(sites: replicator.senders, outbox: replicator.outbox) }
+                metrics.recordRecoveryPoint(unsealed: self.oldestUnsealedChange(), outbox: replicator.outbox, quorum: replicator.quorum)
+                tick += 1
+                try? await Task.sleep(for: .seconds(1))
             }
         }
         defer {
@@ -112,7 +122,7 @@ package final class Agent: Service, Sendable {
         }
         notifier.notify("READY=1")
         // Graceful shutdown cancels the loop; a snapshot in progress runs detached and seals,
-        // and changes still waiting for their debounce window get a last snapshot.
+        // and changes still waiting for their snapshot get a last one.
         let (lastPlan, lastCollector, lastWatcher) = await cancelWhenGracefulShutdown {
             await self.loop(initial, collector: collector, watcher: watcher)
         }
@@ -140,7 +150,7 @@ package final class Agent: Service, Sendable {
             let settings = current.settings
             let changes = collector
             let next = await withTaskGroup(of: ChangeCollector.ChangeSet?.self) { group in
-                group.addTask { await changes.next(debounce: settings.debounce, maxDelay: settings.maxDelay) }
+                group.addTask { await changes.next(settle: settings.settle, minInterval: settings.minInterval) }
                 if settings.rescanInterval > .zero {
                     group.addTask {
                         try? await Task.sleep(for: settings.rescanInterval)
@@ -174,13 +184,14 @@ package final class Agent: Service, Sendable {
             let trusted = next.rescanReason == nil && !reloaded && watcher.isComplete.load(ordering: .relaxed) && !lastFailed
             lastFailed = false
             do {
-                try await snapshot(current, reason: reason, changedPaths: next.paths.count, unchanged: trusted ? Self.unchangedTest(next.paths) : nil)
+                try await snapshot(current, reason: reason, changedPaths: next.paths.count, changesSince: next.firstChange,
+                                   unchanged: trusted ? Self.unchangedTest(next.paths) : nil)
             } catch {
                 lastFailed = true
                 metrics.failed()
                 logger.error("snapshot failed; the next change or rescan tries again", metadata: ["error": "\(error)"])
                 notifier.notify("STATUS=last snapshot failed: \(error)")
-                collector.requestRescan(reason: "the previous snapshot failed")
+                collector.requestRescan(reason: "the previous snapshot failed", since: next.firstChange)
             }
         }
         return (current, collector, watcher)
@@ -200,14 +211,20 @@ package final class Agent: Service, Sendable {
     /// post-snapshot hooks. Not cancelled by shutdown: a snapshot in progress is finished and
     /// sealed.
     /// - Throws: when the pre-snapshot hook fails (nothing is written) or the backup fails.
-    private func snapshot(_ plan: AgentPlan, reason: String, changedPaths: Int, unchanged: (@Sendable (RawPath) -> Bool)? = nil) async throws {
+    /// `changesSince`: when the oldest change it answers was seen, if it answers changes.
+    private func snapshot(_ plan: AgentPlan, reason: String, changedPaths: Int, changesSince: Double? = nil,
+                          unchanged: (@Sendable (RawPath) -> Bool)? = nil) async throws {
         let started = ContinuousClock.now
+        changesInFlight.withLock { $0 = changesSince }
+        defer { changesInFlight.withLock { $0 = nil } }
         if let hook = plan.settings.preSnapshot { try await Self.runHook(hook, environment: ["SKIFF_REASON": reason]) }
         let logger = self.logger
         let result = try await Task.detached {
             var options = plan.options
             options.unchangedDirectories = unchanged
-            let writer = try SnapshotWriter(hostKey: plan.hostKey, destination: plan.replicator.destination, cache: plan.cache,
+            var destination = plan.replicator.destination
+            destination.changesSince = changesSince
+            let writer = try SnapshotWriter(hostKey: plan.hostKey, destination: destination, cache: plan.cache,
                                             options: options, logger: logger)
             return try await writer.backup(paths: plan.settings.paths.map { RawPath($0) }, time: TimeFormat.now())
         }.value
@@ -230,6 +247,14 @@ package final class Agent: Service, Sendable {
                 logger.warning("the post-snapshot hook failed", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// When the oldest change not yet in a sealed snapshot was seen: waiting in the collector or
+    /// in the snapshot being taken.
+    private func oldestUnsealedChange() -> Double? {
+        let waiting = activeCollector.withLock { $0 }?.oldestPending
+        let inFlight = changesInFlight.withLock { $0 }
+        return [waiting, inFlight].compactMap { $0 }.min()
     }
 
     /// "Nothing changed at or below this directory": true unless a changed path is the

@@ -1,9 +1,14 @@
+import Foundation
 import SkiffSystem
 import Synchronization
 
 /// What changed since the last snapshot: paths (deduplicated) or "everything" after an
-/// overflow, gathered until the tree has been quiet for the debounce window (or the oldest
-/// change waited `maxDelay`), then handed out as one change set.
+/// overflow, handed out as one change set on the leading edge: the first change after a quiet
+/// spell starts a change set `settle` later (time for the other events of the same write to
+/// arrive), and changes that arrive while a snapshot runs wait for the next set, which starts
+/// no sooner than `minInterval` after the previous one started. An isolated write is thus taken
+/// within `settle`; a burst or a steady stream makes at most one change set per `minInterval`
+/// (and never two at once: the agent asks for the next only when its snapshot is sealed).
 ///
 /// Memory is bounded: past `maxPaths` distinct paths the set collapses into a full rescan.
 package final class ChangeCollector: Sendable {
@@ -12,14 +17,33 @@ package final class ChangeCollector: Sendable {
         package var paths: Set<RawPath>
         /// Why everything must be rescanned, if it must.
         package var rescanReason: String?
+        /// When the collector learnt of the set's oldest change (Unix seconds, wall clock): the
+        /// start of its recovery-point measurement. Nil for a periodic safety rescan, which
+        /// answers no change.
+        package var firstChange: Double?
+
+        package init(paths: Set<RawPath>, rescanReason: String? = nil, firstChange: Double? = nil) {
+            self.paths = paths
+            self.rescanReason = rescanReason
+            self.firstChange = firstChange
+        }
     }
 
     private struct State {
         var paths: Set<RawPath> = []
         var rescanReason: String?
         var first: ContinuousClock.Instant?
-        var last: ContinuousClock.Instant?
+        var firstWall: Double?
+        /// When the previous change set was handed out.
+        var handedOut: ContinuousClock.Instant?
         var waiter: CheckedContinuation<Void, Never>?
+
+        /// Starts the recovery-point clock at the first change of a set.
+        mutating func noteFirst(_ now: ContinuousClock.Instant) {
+            guard first == nil else { return }
+            first = now
+            firstWall = Date().timeIntervalSince1970
+        }
     }
 
     private let state = Mutex(State())
@@ -45,45 +69,53 @@ package final class ChangeCollector: Sendable {
                     state.rescanReason = "more than \(maxPaths) paths changed"
                 }
             }
-            if state.first == nil { state.first = now }
-            state.last = now
+            state.noteFirst(now)
             defer { state.waiter = nil }
             return state.waiter
         }
         waiter?.resume()
     }
 
-    package func requestRescan(reason: String) {
+    /// Asks for a change set that walks everything. `since` (Unix seconds) is when the changes
+    /// it stands for began, when known (a failed snapshot's set): the recovery point is measured
+    /// from it, not from now.
+    package func requestRescan(reason: String, since: Double? = nil) {
         rescansRequested.add(1, ordering: .relaxed)
         let now = clock.now
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.paths = []
             state.rescanReason = state.rescanReason ?? reason
-            if state.first == nil { state.first = now }
-            state.last = now
+            state.noteFirst(now)
+            if let since { state.firstWall = min(state.firstWall ?? since, since) }
             defer { state.waiter = nil }
             return state.waiter
         }
         waiter?.resume()
     }
 
-    /// Waits for the next change set: until something changed, then until `debounce` passed
-    /// without a change or `maxDelay` since the first. Cancellation returns nil at once.
-    package func next(debounce: Duration, maxDelay: Duration) async -> ChangeSet? {
+    /// When the oldest change not yet handed out was learnt (Unix seconds), if any is waiting.
+    package var oldestPending: Double? { state.withLock { $0.firstWall } }
+
+    /// Waits for the next change set: until something changed, then until `settle` passed since
+    /// the first change and `minInterval` since the previous set was handed out. Changes keep
+    /// joining the set until it is handed out; a steady stream never delays it further.
+    /// Cancellation returns nil at once.
+    package func next(settle: Duration, minInterval: Duration) async -> ChangeSet? {
         while !Task.isCancelled {
-            let pending = state.withLock { state -> (ContinuousClock.Instant, ContinuousClock.Instant)? in
-                guard let first = state.first, let last = state.last else { return nil }
-                return (first, last)
+            let pending = state.withLock { state -> (ContinuousClock.Instant, ContinuousClock.Instant?)? in
+                guard let first = state.first else { return nil }
+                return (first, state.handedOut)
             }
-            guard let (first, last) = pending else {
+            guard let (first, handedOut) = pending else {
                 await waitForChange()
                 continue
             }
-            let due = min(last + debounce, first + maxDelay)
-            if clock.now >= due {
+            let due = max(first + settle, handedOut.map { $0 + minInterval } ?? first)
+            let now = clock.now
+            if now >= due {
                 return state.withLock { state in
-                    defer { state = State(waiter: state.waiter) }
-                    return ChangeSet(paths: state.paths, rescanReason: state.rescanReason)
+                    defer { state = State(handedOut: now, waiter: state.waiter) }
+                    return ChangeSet(paths: state.paths, rescanReason: state.rescanReason, firstChange: state.firstWall)
                 }
             }
             try? await clock.sleep(until: due)

@@ -6,8 +6,8 @@
 ///       exclude: ["*.tmp", "/srv/cache"]
 ///       exclude_caches: true
 ///       one_file_system: true
-///       debounce_ms: 1000        # quiet time that closes a change set
-///       max_delay_ms: 5000       # a change set closes at the latest this long after its first change
+///       settle_ms: 50            # a snapshot starts this long after the first change of a quiet tree
+///       min_interval_ms: 500     # and no sooner than this after the previous one started
 ///       rescan_interval: 3600    # seconds between safety rescans of everything (0: never)
 ///       nice: 10                 # CPU priority of the agent (0 to 19)
 ///       io_class: best-effort    # or idle: I/O priority, as ionice (best-effort at level 7)
@@ -19,8 +19,12 @@ package struct AgentSettings: Sendable, Equatable {
     package var excludes: [String] = []
     package var excludeCaches = false
     package var oneFileSystem = false
-    package var debounce: Duration = .milliseconds(1000)
-    package var maxDelay: Duration = .milliseconds(5000)
+    /// How long the first change of a set waits for the other events of the same write (a
+    /// save is often several: write, close, rename) before its snapshot starts.
+    package var settle: Duration = .milliseconds(50)
+    /// The least time between the starts of two snapshots: the bound on snapshots per second
+    /// under a steady stream of changes.
+    package var minInterval: Duration = .milliseconds(500)
     package var rescanInterval: Duration = .seconds(3600)
     package var nice = 10
     /// "best-effort" (level 7, the lowest) or "idle" (only when the disk is otherwise idle).

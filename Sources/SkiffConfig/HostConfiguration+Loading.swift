@@ -17,7 +17,7 @@ extension HostConfiguration {
 
     package static func parse(_ text: String, file: String) throws -> HostConfiguration {
         let base = (file as NSString).deletingLastPathComponent
-        var document = try ConfigurationDocument(text: text, file: file)
+        let document = try ConfigurationDocument(text: text, file: file)
         let root = try document.mapping(document.root, key: "")
         var configuration = HostConfiguration(
             file: file, hostKey: "", stateDirectory: "", quorum: 1, quorumTimeout: .seconds(60), sites: [])
@@ -98,11 +98,14 @@ extension HostConfiguration {
             guard range.contains(number) else { throw document.error(agent[name], key: "agent.\(name)", "must be between \(range.lowerBound) and \(range.upperBound)") }
             return .milliseconds(number)
         }
-        settings.debounce = try milliseconds("debounce_ms", 10...600_000, default: settings.debounce)
-        settings.maxDelay = try milliseconds("max_delay_ms", 10...3_600_000, default: settings.maxDelay)
-        guard settings.maxDelay >= settings.debounce else {
-            throw document.error(agent["max_delay_ms"], key: "agent.max_delay_ms", "must be at least debounce_ms")
+        for replaced in ["debounce_ms", "max_delay_ms"] where agent[replaced] != nil {
+            throw document.error(agent[replaced], key: "agent.\(replaced)", """
+                was replaced by settle_ms and min_interval_ms: a snapshot now starts on the first change \
+                (see skiff.yaml.example)
+                """)
         }
+        settings.settle = try milliseconds("settle_ms", 0...10_000, default: settings.settle)
+        settings.minInterval = try milliseconds("min_interval_ms", 10...3_600_000, default: settings.minInterval)
         if let seconds = try document.integer(agent, "rescan_interval", prefix: key) {
             guard seconds >= 0 else { throw document.error(agent["rescan_interval"], key: "agent.rescan_interval", "must be 0 (never) or more seconds") }
             settings.rescanInterval = .seconds(seconds)
@@ -125,7 +128,7 @@ extension HostConfiguration {
         }
         settings.preSnapshot = try document.string(agent, "pre_snapshot", prefix: key, required: false)
         settings.postSnapshot = try document.string(agent, "post_snapshot", prefix: key, required: false)
-        try document.rejectUnknown(agent, allowed: ["paths", "exclude", "exclude_caches", "one_file_system", "debounce_ms", "max_delay_ms", "rescan_interval",
+        try document.rejectUnknown(agent, allowed: ["paths", "exclude", "exclude_caches", "one_file_system", "settle_ms", "min_interval_ms", "rescan_interval",
                                                     "nice", "io_class", "metrics_listen", "pre_snapshot", "post_snapshot"], prefix: key)
         return settings
     }

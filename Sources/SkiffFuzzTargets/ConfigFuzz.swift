@@ -11,7 +11,7 @@ enum ConfigFuzz {
         precondition(Set(configuration.sites.map(\.name)).count == configuration.sites.count)
         precondition(configuration.sites.allSatisfy { $0.url.hasPrefix("https://") })
         if let agent = configuration.agent {
-            precondition(!agent.paths.isEmpty && agent.maxDelay >= agent.debounce)
+            precondition(!agent.paths.isEmpty && agent.settle >= .zero && agent.minInterval > .zero)
         }
         return .accepted
     }

@@ -54,10 +54,11 @@ package struct SiteCursor: Sendable, Equatable, Codable {
 package final class Outbox: Sendable {
     package let folder: RawPath
     package let sites: [String]
-    private let database: DatabasePool
+    let database: DatabasePool
     private let spool: FileSystemStore
     private let state: Mutex<State>
     private let changed = AsyncBroadcast()
+    private let durabilityObservers = Mutex<[@Sendable (DurabilitySample) -> Void]>([])
 
     private struct State {
         var nextSequence: Int64
@@ -120,6 +121,19 @@ package final class Outbox: Sendable {
                                arguments: [Int64(seal.sequence), Data(seal.hash.bytes), bytes])
             }
         }
+        migrator.registerMigration("v3-recovery-point") { db in
+            try db.execute(sql: """
+                ALTER TABLE seal_history ADD COLUMN changed_at REAL;
+                CREATE TABLE seal_durability (
+                    sequence INTEGER NOT NULL,
+                    site TEXT NOT NULL,
+                    changed_at REAL NOT NULL,
+                    durable_at REAL NOT NULL,
+                    PRIMARY KEY (sequence, site)
+                );
+                CREATE INDEX seal_durability_by_time ON seal_durability (durable_at);
+                """)
+        }
         try migrator.migrate(database)
         try spool.removeStaleTemporaryFiles()
         let (next, queued) = try database.write { db -> (Int64, Set<ObjectAddress>) in
@@ -175,8 +189,10 @@ package final class Outbox: Sendable {
         state.withLock { state in state.pending.removeFirst(min(pending.count, state.pending.count)) }
     }
 
-    /// Commits pending objects, then appends `seal` durably after them.
-    package func append(_ seal: Seal) async throws -> OutboxEntry {
+    /// Commits pending objects, then appends `seal` durably after them. `changesSince` (Unix
+    /// seconds) is when the oldest change the seal answers was seen, if it answers changes: each
+    /// site's acknowledgement of the seal then yields a `DurabilitySample`.
+    package func append(_ seal: Seal, changesSince: Double? = nil) async throws -> OutboxEntry {
         try await commit()
         let entry = state.withLock { state -> OutboxEntry in
             defer { state.nextSequence += 1 }
@@ -186,8 +202,8 @@ package final class Outbox: Sendable {
             try db.execute(sql: "INSERT INTO entries (sequence, kind, size, seal, created) VALUES (?, 2, ?, ?, ?)",
                            arguments: [entry.sequence, seal.encoded.count, Data(seal.encoded), entry.created])
             try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('last-seal', ?)", arguments: [Data(seal.encoded)])
-            try db.execute(sql: "INSERT OR IGNORE INTO seal_history (sequence, hash, seal) VALUES (?, ?, ?)",
-                           arguments: [Int64(seal.sequence), Data(seal.hash.bytes), Data(seal.encoded)])
+            try db.execute(sql: "INSERT OR IGNORE INTO seal_history (sequence, hash, seal, changed_at) VALUES (?, ?, ?, ?)",
+                           arguments: [Int64(seal.sequence), Data(seal.hash.bytes), Data(seal.encoded), changesSince])
         }
         changed.signal()
         return entry
@@ -274,16 +290,41 @@ package final class Outbox: Sendable {
     }
 
     /// Records that `site` holds every entry up to `sequence` (and, for a seal, which one).
+    /// The first acknowledgement of a seal that answers changes records when it became durable
+    /// at the site, and tells the durability observers.
     package func acknowledge(site: String, through sequence: Int64, seal: Seal? = nil) async throws {
-        try await database.write { db in
+        let now = Date().timeIntervalSince1970
+        let sample = try await database.write { db -> DurabilitySample? in
             try db.execute(sql: "UPDATE cursors SET delivered_through = MAX(delivered_through, ?), last_success = ?, last_error = NULL WHERE site = ?",
-                           arguments: [sequence, Date().timeIntervalSince1970, site])
-            if let seal {
-                try db.execute(sql: "UPDATE cursors SET last_seal_sequence = ?, last_seal_hash = ?, last_seal_time = ? WHERE site = ?",
-                               arguments: [Int64(seal.sequence), Data(seal.hash.bytes), Double(seal.time.seconds) + Double(seal.time.nanoseconds) / 1e9, site])
-            }
+                           arguments: [sequence, now, site])
+            guard let seal else { return nil }
+            try db.execute(sql: "UPDATE cursors SET last_seal_sequence = ?, last_seal_hash = ?, last_seal_time = ? WHERE site = ?",
+                           arguments: [Int64(seal.sequence), Data(seal.hash.bytes), Double(seal.time.seconds) + Double(seal.time.nanoseconds) / 1e9, site])
+            return try Self.recordDurability(db, site: site, sequence: Int64(seal.sequence), now: now)
         }
         changed.signal()
+        if let sample {
+            for observe in durabilityObservers.withLock({ $0 }) { observe(sample) }
+        }
+    }
+
+    /// Inserts the sample for `sequence` at `site`, unless the seal answers no change or the
+    /// site acknowledged it before (a re-delivery keeps the first time).
+    private static func recordDurability(_ db: Database, site: String, sequence: Int64, now: Double) throws -> DurabilitySample? {
+        guard let changedAt = try Double.fetchOne(db, sql: "SELECT changed_at FROM seal_history WHERE sequence = ?", arguments: [sequence]) else {
+            return nil
+        }
+        try db.execute(sql: "INSERT OR IGNORE INTO seal_durability (sequence, site, changed_at, durable_at) VALUES (?, ?, ?, ?)",
+                       arguments: [sequence, site, changedAt, now])
+        guard db.changesCount > 0 else { return nil }
+        let sites = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM seal_durability WHERE sequence = ?", arguments: [sequence]) ?? 1
+        return DurabilitySample(site: site, sealSequence: UInt64(sequence), changedAt: changedAt, durableAt: now, sitesDurable: sites)
+    }
+
+    /// Calls `observe` with every durability sample recorded from now on, on the acknowledging
+    /// task (keep it short). Observers live as long as the outbox.
+    package func observeDurability(_ observe: @escaping @Sendable (DurabilitySample) -> Void) {
+        durabilityObservers.withLock { $0.append(observe) }
     }
 
     package func recordError(site: String, _ message: String) async throws {
@@ -324,7 +365,7 @@ package final class Outbox: Sendable {
     package static let keepDelivered: Double = 24 * 3600
 
     /// Removes entries every site has that are older than `keepDelivered`, and their spool
-    /// files.
+    /// files; forgets recovery-point samples older than that.
     package func collectGarbage(now: Double = Date().timeIntervalSince1970) async throws {
         let minimum = try sites.map { try cursor($0).deliveredThrough }.min() ?? 0
         let cutoff = now - Self.keepDelivered
@@ -332,6 +373,7 @@ package final class Outbox: Sendable {
             let addresses = try Data.fetchAll(db, sql: "SELECT address FROM entries WHERE kind = 1 AND sequence <= ? AND created < ?",
                                               arguments: [minimum, cutoff])
             try db.execute(sql: "DELETE FROM entries WHERE sequence <= ? AND created < ?", arguments: [minimum, cutoff])
+            try db.execute(sql: "DELETE FROM seal_durability WHERE durable_at < ?", arguments: [cutoff])
             return addresses.map { ObjectAddress(Digest256(bytes: $0)) }
         }
         for address in removed {

@@ -9,6 +9,10 @@ import SkiffSiteClient
 package struct ReplicatingDestination: SnapshotDestination {
     package let outbox: Outbox
     package let sites: [any SiteConnection]
+    /// When the oldest change the next seal answers was seen (Unix seconds), if it answers
+    /// changes: the agent sets it per snapshot so sites' acknowledgements measure the recovery
+    /// point (`Outbox.observeDurability`).
+    package var changesSince: Double?
 
     package init(outbox: Outbox, sites: [any SiteConnection]) {
         self.outbox = outbox
@@ -25,7 +29,7 @@ package struct ReplicatingDestination: SnapshotDestination {
 
     /// Appends the seal, durably, after its objects.
     package func commit(_ seal: Seal) async throws {
-        _ = try await outbox.append(seal)
+        _ = try await outbox.append(seal, changesSince: changesSince)
     }
 
     /// The newest seal this host made: from its own outbox, or, on a host whose state was

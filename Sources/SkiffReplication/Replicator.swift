@@ -22,6 +22,10 @@ package struct SiteStatus: Sendable, Codable, Equatable {
     package var siteNewestSeal: String?
     /// Why the site is behind although it acknowledged everything (it lost seals), if it is.
     package var problem: String?
+    /// Age in seconds of the oldest sealed change the site does not hold yet (0 when none).
+    package var rpoSeconds: Double = 0
+    /// Recovery points at this site over the last 24 hours.
+    package var rpoLastDay: RecoveryPointSummary?
 }
 
 /// One host's replication: the outbox and one sender per site.
@@ -111,11 +115,22 @@ package final class Replicator: Sendable {
         return try sites.map(\.name).filter { try outbox.cursor($0).deliveredThrough < target }
     }
 
+    /// The recovery point at the quorum: now, and over the last 24 hours.
+    package func quorumStatus() throws -> QuorumStatus {
+        let now = Date().timeIntervalSince1970
+        return QuorumStatus(quorum: quorum, rpoSeconds: try outbox.oldestChangeNotDurable(quorum: quorum).map { max(0, now - $0) } ?? 0,
+                            rpoLastDay: try outbox.recoveryPoints(since: now - Self.recoveryPointPeriod, quorum: quorum).quorum)
+    }
+
+    /// The period `status` summarises recovery points over: a day.
+    static let recoveryPointPeriod: Double = 24 * 3600
+
     /// Per-site state; probes each site's health endpoint (`SiteRanking.answers`, up to
     /// `probeTimeout`).
     package func status(probeTimeout: Duration = SiteRanking.statusProbeTimeout) async throws -> [SiteStatus] {
         var result: [SiteStatus] = []
         let now = Date().timeIntervalSince1970
+        let lastDay = try outbox.recoveryPoints(since: now - Self.recoveryPointPeriod, quorum: quorum).sites
         for site in sites {
             let cursor = try outbox.cursor(site.name)
             let backlog = try outbox.backlog(of: site.name)
@@ -125,7 +140,8 @@ package final class Replicator: Sendable {
                 lastSeal: cursor.lastSealSequence.map { "#\($0) \(cursor.lastSealHash?.prefix(12) ?? "")" },
                 lastSealTime: cursor.lastSealTime.map { TimeFormat.iso8601(Timestamp(unixNanoseconds: Int64($0 * 1e9))) },
                 lagSeconds: backlog.oldest.map { max(0, now - $0) } ?? 0, backlogEntries: backlog.entries, backlogBytes: backlog.bytes,
-                lastError: cursor.lastError)
+                lastError: cursor.lastError,
+                rpoSeconds: try outbox.oldestChangeNotDurable(at: site.name).map { max(0, now - $0) } ?? 0, rpoLastDay: lastDay[site.name])
             if reachable, let acknowledged = cursor.lastSealSequence, let host = try outbox.lastSeal()?.hostName {
                 try await checkHead(of: site, host: host, acknowledged: acknowledged, into: &status, now: now)
             }

@@ -14,7 +14,8 @@ import Testing
         #expect(configuration.sites[0].tokenFile == "/etc/skiff/tokens/cloud-a")
         let agent = try #require(configuration.agent)
         #expect(agent.paths == ["/etc", "/srv", "/var/lib/app"] && agent.excludeCaches && agent.oneFileSystem)
-        #expect(agent.debounce == .milliseconds(1000) && agent.maxDelay == .milliseconds(5000) && agent.rescanInterval == .seconds(3600))
+        #expect(agent.settle == .milliseconds(50) && agent.minInterval == .milliseconds(500) && agent.rescanInterval == .seconds(3600))
+        #expect(agent.settle == AgentSettings().settle && agent.minInterval == AgentSettings().minInterval, "the example ships the defaults")
         #expect(agent.ioClass == "idle" && agent.metricsAddress == AgentSettings.MetricsAddress(host: "127.0.0.1", port: 9464))
         #expect(agent.preSnapshot == "/usr/local/sbin/app-flush" && agent.postSnapshot?.contains("SKIFF_SEAL") == true)
     }
@@ -22,8 +23,10 @@ import Testing
     @Test(arguments: [
         ("quorum: 9\n", "quorum"),
         ("agent:\n  paths: [relative/path]\n", "agent.paths[0]"),
-        ("agent:\n  paths: [/srv]\n  debounce_ms: 5\n", "agent.debounce_ms"),
-        ("agent:\n  paths: [/srv]\n  debounce_ms: 2000\n  max_delay_ms: 1000\n", "agent.max_delay_ms"),
+        ("agent:\n  paths: [/srv]\n  settle_ms: 20000\n", "agent.settle_ms"),
+        ("agent:\n  paths: [/srv]\n  min_interval_ms: 5\n", "agent.min_interval_ms"),
+        ("agent:\n  paths: [/srv]\n  debounce_ms: 1000\n", "agent.debounce_ms"),
+        ("agent:\n  paths: [/srv]\n  max_delay_ms: 5000\n", "agent.max_delay_ms"),
         ("agent:\n  paths: [/srv]\n  io_class: realtime\n", "agent.io_class"),
         ("agent:\n  paths: [/srv]\n  metrics_listen: nine\n", "agent.metrics_listen"),
         ("agent:\n  paths: [/srv]\n  debounce: 5\n", "agent.debounce"),

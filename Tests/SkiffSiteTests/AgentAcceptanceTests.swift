@@ -52,7 +52,7 @@ import Testing
         }
         try insert(100)
 
-        let (agentConfig, _) = try farm.writeAgentConfiguration("agent:\n  paths: [\(farm.source)]\n  debounce_ms: 150\n  max_delay_ms: 800\n")
+        let (agentConfig, _) = try farm.writeAgentConfiguration("agent:\n  paths: [\(farm.source)]\n  settle_ms: 50\n  min_interval_ms: 300\n")
         let agent = try farm.startAgent(config: agentConfig)
         defer { if agent.isRunning { kill(agent.processIdentifier, SIGKILL) } }
         #expect(try await Self.waitForTree(farm, site: 1, rows: rows) == [], "first snapshot")

@@ -20,7 +20,7 @@ import Testing
     static func statuses(_ farm: SiteFarm) async throws -> [SiteStatus] {
         let result = try await farm.skiff(["status", "--config", farm.hostConfiguration, "--json"])
         guard result.status == 0 else { throw TestFailure("status: \(result)") }
-        return try JSONDecoder().decode([SiteStatus].self, from: Data(result.standardOutput.utf8))
+        return try JSONDecoder().decode(ReplicationStatus.self, from: Data(result.standardOutput.utf8)).sites
     }
 
     /// The host's state (outbox, cache) on a full medium: `ulimit -f` makes writes past 1 MiB fail,

@@ -331,7 +331,7 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 step "README: the agent (skiff-agent.service)"
-write_host_config() {  # write_host_config PATHS DEBOUNCE_MS MAX_DELAY_MS
+write_host_config() {  # write_host_config PATHS SETTLE_MS MIN_INTERVAL_MS
     ct sh -ec "cat > /etc/skiff/skiff.yaml <<YAML
 host_key: /etc/skiff/host.key
 state_dir: /var/lib/skiff
@@ -344,15 +344,15 @@ sites:
     fingerprint: $fingerprint
 agent:
   paths: [$1]
-  debounce_ms: $2
-  max_delay_ms: $3
+  settle_ms: $2
+  min_interval_ms: $3
   nice: 10
   io_class: idle
   metrics_listen: 127.0.0.1:9464
 YAML"
 }
 ct sh -ec 'cd /tmp && install -d -m 0700 /etc/skiff/tokens && install -m 0600 web1.token /etc/skiff/tokens/site-a'
-write_host_config /srv/data 300 2000
+write_host_config /srv/data 50 500
 # A reader's configuration, to prove by restoring that a file reached the site.
 ct sh -ec "sed -e 's#tokens/site-a#/root/reader.token#' -e '/^agent:/,\$d' /etc/skiff/skiff.yaml > /root/reader.yaml
     install -m 0600 /tmp/reader.token /root/reader.token"
@@ -406,7 +406,7 @@ latency_check /srv/data/second.txt "$(cursor)" "change"
 # ---------------------------------------------------------------------------------------------
 step "systemctl reload skiff-agent: new paths, same process"
 ct mkdir -p /srv/more
-write_host_config "/srv/data, /srv/more" 2000 5000
+write_host_config "/srv/data, /srv/more" 1000 5000
 reload_cursor=$(cursor)
 if ct timeout 60 systemctl reload skiff-agent > "$run/reload.log" 2>&1; then
     ok "systemctl reload skiff-agent"

@@ -16,7 +16,7 @@ struct AgentCommand: AsyncParsableCommand {
         abstract: "Run unattended: watch the configured paths and ship every change, as a sealed snapshot, to every site within seconds.",
         discussion: """
             Reads the `agent:` section of the host configuration (paths, exclude, exclude_caches, one_file_system,
-            debounce_ms, max_delay_ms, rescan_interval, nice, io_class, metrics_listen, pre_snapshot, post_snapshot) and its sites. Under systemd (Type=notify) it reports
+            settle_ms, min_interval_ms, rescan_interval, nice, io_class, metrics_listen, pre_snapshot, post_snapshot) and its sites. Under systemd (Type=notify) it reports
             READY, STATUS and WATCHDOG. SIGTERM: the snapshot in progress is sealed, delivery gets up to 10 s, then it
             exits 0 (what is left stays in the outbox). SIGHUP: re-reads the agent section (sites and keys need a restart).
             --check-config validates the file and exits: 0 when usable, 2 with the file, line and key of the first problem.

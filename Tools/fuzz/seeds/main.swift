@@ -163,8 +163,8 @@ seed(.config, """
       exclude: ["*.tmp", /srv/cache]
       exclude_caches: true
       one_file_system: true
-      debounce_ms: 1000
-      max_delay_ms: 5000
+      settle_ms: 50
+      min_interval_ms: 500
       rescan_interval: 3600
       nice: 10
       io_class: idle
