@@ -185,7 +185,7 @@ package final class Agent: Service, Sendable {
             lastFailed = false
             do {
                 try await snapshot(current, reason: reason, changedPaths: next.paths.count, changesSince: next.firstChange,
-                                   unchanged: trusted ? Self.unchangedTest(next.paths) : nil)
+                                   time: Timestamp(unixNanoseconds: next.takenAt), unchanged: trusted ? Self.unchangedTest(next.paths) : nil)
             } catch {
                 lastFailed = true
                 metrics.failed()
@@ -212,7 +212,9 @@ package final class Agent: Service, Sendable {
     /// sealed.
     /// - Throws: when the pre-snapshot hook fails (nothing is written) or the backup fails.
     /// `changesSince`: when the oldest change it answers was seen, if it answers changes.
-    private func snapshot(_ plan: AgentPlan, reason: String, changedPaths: Int, changesSince: Double? = nil,
+    /// `time`: the seal's time, by default now; a change set's is when it was handed out, so that
+    /// every change seen before the seal's time is in it (what restoring "as of" a time relies on).
+    private func snapshot(_ plan: AgentPlan, reason: String, changedPaths: Int, changesSince: Double? = nil, time: Timestamp = TimeFormat.now(),
                           unchanged: (@Sendable (RawPath) -> Bool)? = nil) async throws {
         let started = ContinuousClock.now
         changesInFlight.withLock { $0 = changesSince }
@@ -226,7 +228,7 @@ package final class Agent: Service, Sendable {
             destination.changesSince = changesSince
             let writer = try SnapshotWriter(hostKey: plan.hostKey, destination: destination, cache: plan.cache,
                                             options: options, logger: logger)
-            return try await writer.backup(paths: plan.settings.paths.map { RawPath($0) }, time: TimeFormat.now())
+            return try await writer.backup(paths: plan.settings.paths.map { RawPath($0) }, time: time)
         }.value
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

@@ -33,6 +33,8 @@ import Testing
         #expect(clock.now - started < .seconds(5), "not held back by min_interval when nothing ran before")
         let firstChange = set?.firstChange ?? 0
         #expect(firstChange >= before.timeIntervalSince1970 - 0.01 && firstChange <= Date.now.timeIntervalSince1970)
+        let takenAt = Double(set?.takenAt ?? 0) / 1e9
+        #expect(takenAt >= firstChange && takenAt <= Date.now.timeIntervalSince1970, "handed out after its first change, before now")
         #expect(!collector.hasPending && collector.oldestPending == nil)
     }
 
