@@ -70,8 +70,9 @@ package final class Outbox: Sendable {
         var recentBytes = 0
     }
 
-    /// Bytes of recent objects kept in memory for senders.
-    static let recentLimit = 32 << 20
+    /// Bytes of recent objects kept in memory for senders: most of a second of new data at
+    /// 20 MB/s. Older ones come from the spool (usually still in the page cache).
+    static let recentLimit = 16 << 20
 
     package init(folder: RawPath, sites: [String]) throws {
         self.folder = folder
