@@ -51,4 +51,23 @@ extension Outbox {
             return (perSite.mapValues(RecoveryPointSummary.init(seconds:)), RecoveryPointSummary(seconds: atQuorum))
         }
     }
+
+    /// Inserts the sample for `sequence` at `site`, unless the seal answers no change or the
+    /// site acknowledged it before (a re-delivery keeps the first time).
+    static func recordDurability(_ db: Database, site: String, sequence: Int64, now: Double) throws -> DurabilitySample? {
+        guard let changedAt = try Double.fetchOne(db, sql: "SELECT changed_at FROM seal_history WHERE sequence = ?", arguments: [sequence]) else {
+            return nil
+        }
+        try db.execute(sql: "INSERT OR IGNORE INTO seal_durability (sequence, site, changed_at, durable_at) VALUES (?, ?, ?, ?)",
+                       arguments: [sequence, site, changedAt, now])
+        guard db.changesCount > 0 else { return nil }
+        let sites = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM seal_durability WHERE sequence = ?", arguments: [sequence]) ?? 1
+        return DurabilitySample(site: site, sealSequence: UInt64(sequence), changedAt: changedAt, durableAt: now, sitesDurable: sites)
+    }
+
+    /// Calls `observe` with every durability sample recorded from now on, on the acknowledging
+    /// task (keep it short). Observers live as long as the outbox.
+    package func observeDurability(_ observe: @escaping @Sendable (DurabilitySample) -> Void) {
+        durabilityObservers.withLock { $0.append(observe) }
+    }
 }

@@ -41,9 +41,9 @@ package struct SiteCursor: Sendable, Equatable, Codable {
 /// The host's durable backlog: everything it must deliver to its sites, in one ordered log,
 /// with one cursor per site.
 ///
-/// - Objects are written once to a local spool (a `FileSystemStore`) and their entries to
-///   SQLite; every site is fed from the same log, so data is chunked, compressed and
-///   encrypted once whatever the number of sites.
+/// - Objects are written once to a local spool (`OutboxSpool`: records appended to segment
+///   files) and their entries, with where they lie, to SQLite; every site is fed from the same
+///   log, so data is chunked, compressed and encrypted once whatever the number of sites.
 /// - `commit()` is the durability point: the spool is synced and the appended entries are
 ///   written in one transaction. After a crash or reboot every committed entry is delivered.
 /// - A site that is down only makes its backlog longer. Entries are removed once every site
@@ -55,14 +55,18 @@ package final class Outbox: Sendable {
     package let folder: RawPath
     package let sites: [String]
     let database: DatabasePool
-    private let spool: FileSystemStore
-    private let state: Mutex<State>
+    let spool: OutboxSpool
+    /// The one-file-per-object spool of outboxes written before segments, read until drained.
+    let legacySpool: FileSystemStore?
+    let state: Mutex<State>
     private let changed = AsyncBroadcast()
-    private let durabilityObservers = Mutex<[@Sendable (DurabilitySample) -> Void]>([])
+    let durabilityObservers = Mutex<[@Sendable (DurabilitySample) -> Void]>([])
 
-    private struct State {
+    struct State {
         var nextSequence: Int64
         var pending: [OutboxEntry] = []
+        /// Where the pending objects lie in the spool.
+        var locations: [ObjectAddress: SpoolLocation] = [:]
         var queued: Set<ObjectAddress> = []
         /// Recently appended bytes, so that senders that keep up never read the spool.
         var recent: [ObjectAddress: [UInt8]] = [:]
@@ -78,7 +82,8 @@ package final class Outbox: Sendable {
         self.folder = folder
         self.sites = sites
         try FileIO.makeDirectories(folder, mode: 0o700)
-        spool = try FileSystemStore.create(at: folder.appending("spool"))
+        spool = try OutboxSpool(folder: folder.appending("segments"))
+        legacySpool = try? FileSystemStore(root: folder.appending("spool"))
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         database = try DatabasePool(path: folder.appending("outbox.sqlite").description, configuration: configuration)
@@ -135,8 +140,14 @@ package final class Outbox: Sendable {
                 CREATE INDEX seal_durability_by_time ON seal_durability (durable_at);
                 """)
         }
+        migrator.registerMigration("v4-spool-segments") { db in
+            try db.execute(sql: """
+                ALTER TABLE entries ADD COLUMN segment INTEGER;
+                ALTER TABLE entries ADD COLUMN offset INTEGER;
+                """)
+        }
         try migrator.migrate(database)
-        try spool.removeStaleTemporaryFiles()
+        try legacySpool?.removeStaleTemporaryFiles()
         let (next, queued) = try database.write { db -> (Int64, Set<ObjectAddress>) in
             let maxEntry = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM entries") ?? 0
             let maxCursor = try Int64.fetchOne(db, sql: "SELECT MAX(delivered_through) FROM cursors") ?? 0
@@ -156,9 +167,10 @@ package final class Outbox: Sendable {
     /// Durable only after `commit()`.
     package func append(_ object: EncodedObject) async throws -> Bool {
         if state.withLock({ $0.queued.contains(object.address) }) { return false }
-        _ = try await spool.put(.object(object.address), object.bytes)
+        let location = try spool.append(object.address, object.bytes)
         let added = state.withLock { state -> Bool in
             guard state.queued.insert(object.address).inserted else { return false }
+            state.locations[object.address] = location
             state.pending.append(OutboxEntry(sequence: state.nextSequence, payload: .object(object.address, size: object.bytes.count),
                                              created: Date().timeIntervalSince1970))
             state.nextSequence += 1
@@ -176,18 +188,22 @@ package final class Outbox: Sendable {
     }
 
     /// Makes every appended object durable: syncs the spool, then writes their entries.
+    /// Objects appended while it runs wait for the next commit.
     package func commit() async throws {
-        try await spool.flush()
-        let pending = state.withLock { $0.pending }
+        let (pending, locations) = state.withLock { ($0.pending, $0.locations) }
         guard !pending.isEmpty else { return }
+        try await BlockingWork.run { [spool] in try spool.sync() }
         try await database.write { db in
-            let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO entries (sequence, kind, address, size, created) VALUES (?, 1, ?, ?, ?)")
+            let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO entries (sequence, kind, address, size, created, segment, offset) VALUES (?, 1, ?, ?, ?, ?, ?)")
             for entry in pending {
-                guard case .object(let address, let size) = entry.payload else { continue }
-                try statement.execute(arguments: [entry.sequence, Data(address.digest.bytes), size, entry.created])
+                guard case .object(let address, let size) = entry.payload, let location = locations[address] else { continue }
+                try statement.execute(arguments: [entry.sequence, Data(address.digest.bytes), size, entry.created, Int64(location.segment), location.offset])
             }
         }
-        state.withLock { state in state.pending.removeFirst(min(pending.count, state.pending.count)) }
+        state.withLock { state in
+            state.pending.removeFirst(min(pending.count, state.pending.count))
+            for entry in pending { if case .object(let address, _) = entry.payload { state.locations[address] = nil } }
+        }
     }
 
     /// Commits pending objects, then appends `seal` durably after them. `changesSince` (Unix
@@ -265,16 +281,6 @@ package final class Outbox: Sendable {
         return max(committed, state.withLock { $0.pending.last?.sequence ?? 0 })
     }
 
-    /// The bytes of a queued object, from memory when recent, else from the spool.
-    package func objectBytes(_ address: ObjectAddress) async throws -> [UInt8] {
-        if let bytes = state.withLock({ $0.recent[address] }) { return bytes }
-        do { return try await spool.get(.object(address)) } catch StoreError.notFound { throw ObjectError.missing(address) }
-    }
-
-    package func hasObject(_ address: ObjectAddress) async throws -> Bool {
-        try await spool.exists(.object(address))
-    }
-
     // MARK: Cursors
 
     package func cursor(_ site: String) throws -> SiteCursor {
@@ -307,25 +313,6 @@ package final class Outbox: Sendable {
         if let sample {
             for observe in durabilityObservers.withLock({ $0 }) { observe(sample) }
         }
-    }
-
-    /// Inserts the sample for `sequence` at `site`, unless the seal answers no change or the
-    /// site acknowledged it before (a re-delivery keeps the first time).
-    private static func recordDurability(_ db: Database, site: String, sequence: Int64, now: Double) throws -> DurabilitySample? {
-        guard let changedAt = try Double.fetchOne(db, sql: "SELECT changed_at FROM seal_history WHERE sequence = ?", arguments: [sequence]) else {
-            return nil
-        }
-        try db.execute(sql: "INSERT OR IGNORE INTO seal_durability (sequence, site, changed_at, durable_at) VALUES (?, ?, ?, ?)",
-                       arguments: [sequence, site, changedAt, now])
-        guard db.changesCount > 0 else { return nil }
-        let sites = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM seal_durability WHERE sequence = ?", arguments: [sequence]) ?? 1
-        return DurabilitySample(site: site, sealSequence: UInt64(sequence), changedAt: changedAt, durableAt: now, sitesDurable: sites)
-    }
-
-    /// Calls `observe` with every durability sample recorded from now on, on the acknowledging
-    /// task (keep it short). Observers live as long as the outbox.
-    package func observeDurability(_ observe: @escaping @Sendable (DurabilitySample) -> Void) {
-        durabilityObservers.withLock { $0.append(observe) }
     }
 
     package func recordError(site: String, _ message: String) async throws {
@@ -377,8 +364,13 @@ package final class Outbox: Sendable {
             try db.execute(sql: "DELETE FROM seal_durability WHERE durable_at < ?", arguments: [cutoff])
             return addresses.map { ObjectAddress(Digest256(bytes: $0)) }
         }
-        for address in removed {
-            try await spool.delete(.object(address))
+        let live = try await database.read { db in
+            try Int64.fetchAll(db, sql: "SELECT DISTINCT segment FROM entries WHERE segment IS NOT NULL").map { UInt32(truncatingIfNeeded: $0) }
+        }
+        let pendingSegments = state.withLock { $0.locations.values.map(\.segment) }
+        try spool.removeSegments(except: Set(live).union(pendingSegments))
+        if let legacySpool {
+            for address in removed { try await legacySpool.delete(.object(address)) }
         }
         state.withLock { state in
             for address in removed {

@@ -55,7 +55,7 @@ package final class FileSystemStore: ObjectStore {
 
     private func path(_ key: StoreKey) -> RawPath { root.appending(key.path) }
 
-    static func translate(_ error: SystemError, context: String) -> StoreError {
+    package static func translate(_ error: SystemError, context: String) -> StoreError {
         if error.isNoSpace { return .noSpace("\(context): \(error.message)") }
         if error.isPermissionDenied { return .permissionDenied("\(context): \(error.message)") }
         return .io(error.description)
