@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass, asdict, replace
 
 from . import freshfs
-from . import sites, tools as toolsmod, treecheck
+from . import realtime, sites, tools as toolsmod, treecheck
 from .measure import process_cpu_seconds, process_peak_rss_kib, run_quiet, tree_usage
 
 MiB = 1 << 20
@@ -669,7 +669,7 @@ class Agent(Scenario):
     name = "agent"
     title = "Agent: write to every site"
     description = ("Skiff only: `skiff agent` protecting a generated tree of 100,000 small files (1,000 directories; "
-                   "10,000 with --small), shipping to 2 local skiff-site servers (debounce 200 ms, max delay 1 s). After "
+                   "10,000 with --small), shipping to 2 local skiff-site servers, with its shipped timing defaults. After "
                    "its first snapshot reached both sites: 200 changes, one every 250 ms (append to a file, or create or "
                    "delete one), each timed from the write to the moment both sites accepted the first seal taken after "
                    "it (sites' own seal counters, polled every 50 ms). Also the agent's peak RSS and its CPU while busy "
@@ -702,69 +702,22 @@ class Agent(Scenario):
         self.directories = 100 if ctx.profile.name == "small" else 1000
         return {"files": self.directories * 100, "changes": self.CHANGES, "interval_s": self.INTERVAL_S, "targets": self.TARGETS}
 
-    @staticmethod
-    def _generate(root, directories: int) -> int:
-        import random
-        rnd = random.Random(1)
-        count = 0
-        for d in range(directories):
-            folder = root / f"d{d // 100:02d}" / f"d{d:04d}"
-            folder.mkdir(parents=True, exist_ok=True)
-            for f in range(100):
-                (folder / f"f{f:03d}.txt").write_bytes(rnd.randbytes(rnd.randint(200, 2000)))
-                count += 1
-        return count
-
-    @staticmethod
-    def _accepted(port: int) -> int:
-        import ssl
-        import urllib.request
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        try:
-            with urllib.request.urlopen(f"https://127.0.0.1:{port}/metrics", context=context, timeout=2) as response:
-                for line in response.read().decode().splitlines():
-                    # Anonymous metrics are site-wide; only the bench host writes to these sites.
-                    if line.startswith("skiff_site_seals_accepted_total "):
-                        return int(float(line.rsplit(" ", 1)[1]))
-        except OSError:
-            pass
-        return 0
-
     def run_tool(self, ctx, run):
-        import datetime
         import random
         import subprocess
-        import threading
         run.reset()
         data = run.root / "data"
-        files = self._generate(data, self.directories)
+        files = realtime.generate_tree(data, self.directories)
         fleet = sites.Fleet(run, ctx.logs_dir / ctx.scenario, log=ctx.log)
-        agent = None
+        agent = poller = None
         r = {"status": "ok", "metrics": {"files": files}, "notes": []}
-        stop = threading.Event()
         try:
             fleet.create()
             fleet.start()
-            ports = [srv.port for srv in fleet.servers]
-            arrivals = [dict() for _ in ports]  # per site: seal sequence -> when the site had accepted it
-
-            def poll():
-                seen = [0 for _ in ports]
-                while not stop.is_set():
-                    for i, port in enumerate(ports):
-                        n = self._accepted(port)
-                        now = time.time()
-                        for k in range(seen[i] + 1, n + 1):
-                            arrivals[i][k] = now
-                        seen[i] = max(seen[i], n)
-                    time.sleep(0.05)
-            poller = threading.Thread(target=poll, daemon=True)
-            poller.start()
+            poller = realtime.AcceptancePoller([srv.port for srv in fleet.servers]).start()
+            arrivals = poller.arrivals
             agent_config = run.root / "agent.yaml"
-            agent_config.write_text(run.host_config.read_text() + (f"agent:\n  paths: [{data}]\n  debounce_ms: 200\n"
-                                                                   "  max_delay_ms: 1000\n  rescan_interval: 0\n"))
+            agent_config.write_text(run.host_config.read_text() + f"agent:\n  paths: [{data}]\n  rescan_interval: 0\n")
             site_cpu_before = sum(process_cpu_seconds(p) for p in fleet.pids)
             log = open(ctx.logs_dir / ctx.scenario / f"{run.name}-agent.stderr", "w")
             started = time.monotonic()
@@ -800,11 +753,7 @@ class Agent(Scenario):
             deadline = time.monotonic() + 60
             seals = []
             while time.monotonic() < deadline:
-                listing = run_quiet([run.executable, "snapshots", "--config", str(run.admin_config), "--site", run.site_name(1), "--json"],
-                                    env=run.env(), cwd=run.root)
-                import json
-                seals = sorted((s["sequence"], datetime.datetime.fromisoformat(s["time"].replace("Z", "+00:00")).timestamp())
-                               for s in json.loads(listing.stdout or "[]"))
+                seals = realtime.seal_times(run)
                 if seals and seals[-1][1] >= writes[-1] and all(seals[-1][0] in a for a in arrivals):
                     break
                 time.sleep(0.5)
@@ -831,7 +780,8 @@ class Agent(Scenario):
                     f"p99 {pick(0.99)} s; busy CPU {busy:.2f} s; idle {idle / 10 * 100:.2f}%; RSS {r['metrics']['agent_rss_kib'] // 1024} MiB")
             return r
         finally:
-            stop.set()
+            if poller is not None:
+                poller.stop()
             if agent is not None:
                 agent.terminate()
                 try:

@@ -144,13 +144,15 @@ class Fleet:
                 for s in self.servers if s.proc is not None and not s.alive()]
 
     def status(self) -> tuple[list | None, str]:
-        """`skiff status --config host.yaml --json`: (the parsed list, or None; the raw output)."""
+        """`skiff status --config host.yaml --json`: (the list of sites, or None; the raw output)."""
         r = run_quiet(self.run.status_command(), env=self.run.env(), cwd=self.run.root)
         text = r.stdout.strip()
         try:
             parsed = json.loads(text)
         except ValueError:
             return None, f"exit {r.returncode}: {text or r.stderr.strip()}"
+        if isinstance(parsed, dict):  # {"sites": [...], "quorum": {...}}
+            parsed = parsed.get("sites")
         if r.returncode != 0 or not isinstance(parsed, list):
             return None, f"exit {r.returncode}: {text} {r.stderr.strip()}"
         return parsed, text
