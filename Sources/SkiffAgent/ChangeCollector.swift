@@ -121,7 +121,7 @@ package final class ChangeCollector: Sendable {
                 await waitForChange()
                 continue
             }
-            let due = max(first + settle, handedOut.map { $0 + minInterval } ?? first)
+            let due = Self.due(first: first, handedOut: handedOut, settle: settle, minInterval: minInterval)
             let now = clock.now
             if now >= due {
                 return state.withLock { state in
@@ -132,6 +132,14 @@ package final class ChangeCollector: Sendable {
             try? await clock.sleep(until: due)
         }
         return nil
+    }
+
+    /// When a change set whose first change came at `first` is handed out: `settle` after it,
+    /// and no sooner than `minInterval` after the previous set (`handedOut`, if any). Later
+    /// changes never move it: a steady stream does not postpone the set.
+    package static func due(first: ContinuousClock.Instant, handedOut: ContinuousClock.Instant?, settle: Duration,
+                            minInterval: Duration) -> ContinuousClock.Instant {
+        max(first + settle, handedOut.map { $0 + minInterval } ?? first)
     }
 
     /// Returns when a change arrives (or the task is cancelled).
