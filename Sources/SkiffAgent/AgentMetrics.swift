@@ -26,6 +26,11 @@ package final class AgentMetrics: Sendable {
     private let entriesSkipped: Prometheus.Counter
     private let quorumRecoveryPoints: ValueHistogram
     private let currentRecoveryPoint: Prometheus.Gauge
+    /// The sealed part of the recovery point as last read from the outbox, and the outbox
+    /// revision it was read at: an idle agent reads nothing each second.
+    /// The recovery-point gauges were last set to zero (nothing waits): an idle tick sets nothing.
+    private let wasIdle = Atomic<Bool>(false)
+    private let sealedNotDurable = Mutex<(revision: Int, quorum: Double?, sites: [String: Double?])?>(nil)
     /// What each site's sender had uploaded at the last `record`, to turn totals into increments.
     private let uploaded = Mutex<[String: (objects: Int, bytes: Int)]>([:])
 
@@ -70,14 +75,25 @@ package final class AgentMetrics: Sendable {
             guard let oldest = [sealed, unsealed].compactMap({ $0 }).min() else { return 0 }
             return max(0, now - oldest)
         }
-        do {
-            currentRecoveryPoint.set(age(try outbox.oldestChangeNotDurable(quorum: quorum)))
-            for site in outbox.sites {
-                registry.makeGauge(descriptor: Self.name("skiff_agent_site_rpo_current_seconds", "Age of the oldest change seen that the site does not hold yet (0 when none waits)."),
-                                   labels: [("site", site)]).set(age(try outbox.oldestChangeNotDurable(at: site)))
+        let revision = outbox.revision.load(ordering: .relaxed)
+        var sealed = sealedNotDurable.withLock { $0 }
+        if sealed?.revision != revision {
+            do {
+                sealed = (revision, try outbox.oldestChangeNotDurable(quorum: quorum),
+                          try Dictionary(uniqueKeysWithValues: outbox.sites.map { ($0, try outbox.oldestChangeNotDurable(at: $0)) }))
+                sealedNotDurable.withLock { $0 = sealed }
+            } catch {
+                return  // The outbox could not be read this time: the gauges keep their last values.
             }
-        } catch {
-            // The outbox could not be read this time: the gauges keep their last values.
+        }
+        guard let sealed else { return }
+        let idle = unsealed == nil && sealed.quorum == nil && sealed.sites.values.allSatisfy { $0 == nil }
+        guard !idle || !wasIdle.exchange(true, ordering: .relaxed) else { return }  // zeros already set
+        if !idle { wasIdle.store(false, ordering: .relaxed) }
+        currentRecoveryPoint.set(age(sealed.quorum))
+        for (site, oldest) in sealed.sites {
+            registry.makeGauge(descriptor: Self.name("skiff_agent_site_rpo_current_seconds", "Age of the oldest change seen that the site does not hold yet (0 when none waits)."),
+                               labels: [("site", site)]).set(age(oldest))
         }
     }
 
