@@ -42,8 +42,8 @@ package final class SiteClient: ObjectStore, SiteConnection {
     /// for size and must be asked again.
     private static func fetch(_ addresses: [ObjectAddress], deliver: (ObjectAddress, [UInt8]?) -> Void, client: HTTPClient,
                               endpoint: SiteEndpoint, tenant: TenantID, authorization: String) async throws {
-        let query = ByteBuffer(bytes: try SiteAPI.jsonEncoder().encode(FetchQuery(addresses: addresses.map(\.hex))))
-        let request = makeRequest(SiteRoute(.fetch, tenant: tenant), body: query, contentType: "application/json", headers: [],
+        let query = try SiteAPI.jsonEncoder().encode(FetchQuery(addresses: addresses.map(\.hex)))
+        let request = makeRequest(SiteRoute(.fetch, tenant: tenant), body: .bytes(query), contentType: "application/json", headers: [],
                                   endpoint: endpoint, authorization: authorization)
         do {
             let response = try await client.execute(request, timeout: requestTimeout)
@@ -121,14 +121,14 @@ package final class SiteClient: ObjectStore, SiteConnection {
 
     /// Sends a request; returns status and body (up to `limit` bytes). Refusals (4xx, 5xx)
     /// become `SiteClientError.rejected` with the site's code unless `accepting` lists them.
-    private func send(_ route: SiteRoute, body: ByteBuffer? = nil, contentType: String = "application/octet-stream",
+    private func send(_ route: SiteRoute, body: HTTPClientRequest.Body? = nil, contentType: String = "application/octet-stream",
                       headers extra: [(String, String)] = [], limit: Int = 1 << 20, accepting: Set<Int> = []) async throws -> (Int, ByteBuffer) {
         try await Self.send(route, body: body, contentType: contentType, headers: extra, limit: limit, accepting: accepting,
                             client: client, endpoint: endpoint, authorization: authorization)
     }
 
     /// `send`, for callers that have no client instance yet (the fetch batcher, made in `init`).
-    private static func send(_ route: SiteRoute, body: ByteBuffer?, contentType: String, headers extra: [(String, String)],
+    private static func send(_ route: SiteRoute, body: HTTPClientRequest.Body?, contentType: String, headers extra: [(String, String)],
                              limit: Int, accepting: Set<Int>, client: HTTPClient, endpoint: SiteEndpoint, authorization: String)
         async throws -> (Int, ByteBuffer)
     {
@@ -167,7 +167,7 @@ package final class SiteClient: ObjectStore, SiteConnection {
         }
     }
 
-    private static func makeRequest(_ route: SiteRoute, body: ByteBuffer?, contentType: String, headers extra: [(String, String)],
+    private static func makeRequest(_ route: SiteRoute, body: HTTPClientRequest.Body?, contentType: String, headers extra: [(String, String)],
                                     endpoint: SiteEndpoint, authorization: String) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: endpoint.url + route.target)
         request.method = HTTPMethod(rawValue: route.method)
@@ -175,7 +175,7 @@ package final class SiteClient: ObjectStore, SiteConnection {
         for (name, value) in extra { request.headers.add(name: name, value: value) }
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)
-            request.body = .bytes(body)
+            request.body = body
         }
         return request
     }
@@ -237,7 +237,7 @@ package final class SiteClient: ObjectStore, SiteConnection {
         while start < addresses.count {
             let page = Array(addresses[start..<min(start + 10_000, addresses.count)])
             let query = try SiteAPI.jsonEncoder().encode(MissingQuery(addresses: page.map(\.hex), identities: []))
-            let (_, body) = try await send(SiteRoute(.missing, tenant: tenant), body: ByteBuffer(bytes: query), contentType: "application/json", limit: 4 << 20)
+            let (_, body) = try await send(SiteRoute(.missing, tenant: tenant), body: .bytes(query), contentType: "application/json", limit: 4 << 20)
             for text in try json(MissingAnswer.self, body).missing {
                 guard let address = ObjectAddress(hex: text) else { throw SiteClientError.protocolViolation(site: name, "bad address \(text)") }
                 lacking.insert(address)
@@ -250,7 +250,7 @@ package final class SiteClient: ObjectStore, SiteConnection {
     /// The addresses the site holds for these keyed identities (deduplication without a cache).
     package func known(_ identities: [ObjectIdentity]) async throws -> [ObjectIdentity: ObjectAddress] {
         let query = try SiteAPI.jsonEncoder().encode(MissingQuery(addresses: [], identities: identities.map(\.hex)))
-        let (_, body) = try await send(SiteRoute(.missing, tenant: tenant), body: ByteBuffer(bytes: query), contentType: "application/json", limit: 4 << 20)
+        let (_, body) = try await send(SiteRoute(.missing, tenant: tenant), body: .bytes(query), contentType: "application/json", limit: 4 << 20)
         var known: [ObjectIdentity: ObjectAddress] = [:]
         for (identity, address) in try json(MissingAnswer.self, body).known {
             if let identity = ObjectIdentity(hex: identity), let address = ObjectAddress(hex: address) { known[identity] = address }
@@ -259,25 +259,19 @@ package final class SiteClient: ObjectStore, SiteConnection {
     }
 
     package func putObject(_ address: ObjectAddress, bytes: [UInt8]) async throws {
-        _ = try await send(SiteRoute(.putObject, tenant: tenant, address: address), body: ByteBuffer(bytes: bytes))
+        _ = try await send(SiteRoute(.putObject, tenant: tenant, address: address), body: .bytes(bytes))
     }
 
     package func putObjects(_ objects: [(address: ObjectAddress, bytes: [UInt8])]) async throws -> BundleAcceptance {
         guard !objects.isEmpty else { return BundleAcceptance(stored: 0, present: 0) }
-        // Built once, at its final size, in the buffer the HTTP client sends: a bundle of
-        // several MiB per upload in flight is never copied or grown.
-        var body = ByteBuffer()
-        body.reserveCapacity(objects.reduce(0) { $0 + ObjectBundle.framing + $1.bytes.count })
-        for object in objects {
-            body.writeBytes(ObjectBundle.recordHeader(object.address, length: object.bytes.count))
-            body.writeBytes(object.bytes)
-        }
-        let (_, answer) = try await send(SiteRoute(.putObjects, tenant: tenant), body: body, contentType: ObjectBundle.contentType)
+        let body = BundleBody(objects: objects)
+        let (_, answer) = try await send(SiteRoute(.putObjects, tenant: tenant), body: .stream(body, length: .known(Int64(body.length))),
+                                         contentType: ObjectBundle.contentType)
         return try json(BundleAcceptance.self, answer)
     }
 
     package func putSeal(_ seal: Seal) async throws -> Bool {
-        let (status, _) = try await send(SiteRoute(.putSeal, tenant: tenant), body: ByteBuffer(bytes: seal.encoded))
+        let (status, _) = try await send(SiteRoute(.putSeal, tenant: tenant), body: .bytes(seal.encoded))
         return status == 201
     }
 
@@ -300,11 +294,11 @@ package final class SiteClient: ObjectStore, SiteConnection {
 
     package func put(_ key: StoreKey, _ bytes: [UInt8]) async throws -> PutOutcome {
         if let address = key.objectAddress {
-            let (status, _) = try await send(SiteRoute(.putObject, tenant: tenant, address: address), body: ByteBuffer(bytes: bytes))
+            let (status, _) = try await send(SiteRoute(.putObject, tenant: tenant, address: address), body: .bytes(bytes))
             return status == 201 ? .stored : .alreadyPresent
         }
         if key.sealName != nil {
-            let (status, _) = try await send(SiteRoute(.putSeal, tenant: tenant), body: ByteBuffer(bytes: bytes))
+            let (status, _) = try await send(SiteRoute(.putSeal, tenant: tenant), body: .bytes(bytes))
             return status == 201 ? .stored : .alreadyPresent
         }
         throw StoreError.invalidKey("\(key.path) (a site stores only objects and seals)")
