@@ -95,6 +95,7 @@ package final class SiteSender: Sendable {
             return nil
         }
         let lacking = try await site.missing(objects.map(\.address))
+        let sizeOf = Dictionary(objects.map { ($0.address, $0.size) }, uniquingKeysWith: { first, _ in first })
         var bundles: [[ObjectAddress]] = []
         var bundle: [ObjectAddress] = []
         var bundleSize = 0
@@ -117,12 +118,11 @@ package final class SiteSender: Sendable {
                     next += 1
                     inFlight += 1
                     group.addTask {
-                        var objects: [(address: ObjectAddress, bytes: [UInt8])] = []
-                        objects.reserveCapacity(addresses.count)
-                        for address in addresses { objects.append((address, try await self.outbox.objectBytes(address))) }
-                        _ = try await self.site.putObjects(objects)
-                        self.uploadedObjects.add(objects.count, ordering: .relaxed)
-                        self.uploadedBytes.add(objects.reduce(0) { $0 + $1.bytes.count }, ordering: .relaxed)
+                        // Each object is read from the outbox when the upload reaches it.
+                        let sizes = addresses.map { sizeOf[$0] ?? 0 }
+                        _ = try await self.site.putObjects(addresses, sizes: sizes) { [outbox = self.outbox] in try await outbox.objectBytes($0) }
+                        self.uploadedObjects.add(addresses.count, ordering: .relaxed)
+                        self.uploadedBytes.add(sizes.reduce(0, +), ordering: .relaxed)
                     }
                 }
                 if try await group.next() != nil { inFlight -= 1 }

@@ -46,6 +46,9 @@ package final class ReconnectingSite: SiteConnection {
     package func putObjects(_ objects: [(address: ObjectAddress, bytes: [UInt8])]) async throws -> BundleAcceptance {
         try await client().putObjects(objects)
     }
+    package func putObjects(_ addresses: [ObjectAddress], sizes: [Int], load: @escaping @Sendable (ObjectAddress) async throws -> [UInt8]) async throws -> BundleAcceptance {
+        try await client().putObjects(addresses, sizes: sizes, load: load)
+    }
     package func putSeal(_ seal: Seal) async throws -> Bool { try await client().putSeal(seal) }
     package func newestSeal(host: String) async throws -> Seal? { try await client().newestSeal(host: host) }
 

@@ -264,7 +264,13 @@ package final class SiteClient: ObjectStore, SiteConnection {
 
     package func putObjects(_ objects: [(address: ObjectAddress, bytes: [UInt8])]) async throws -> BundleAcceptance {
         guard !objects.isEmpty else { return BundleAcceptance(stored: 0, present: 0) }
-        let body = BundleBody(objects: objects)
+        let bytes = Dictionary(objects.map { ($0.address, $0.bytes) }, uniquingKeysWith: { first, _ in first })
+        return try await putObjects(objects.map(\.address), sizes: objects.map(\.bytes.count)) { bytes[$0] ?? [] }
+    }
+
+    package func putObjects(_ addresses: [ObjectAddress], sizes: [Int], load: @escaping @Sendable (ObjectAddress) async throws -> [UInt8]) async throws -> BundleAcceptance {
+        guard !addresses.isEmpty else { return BundleAcceptance(stored: 0, present: 0) }
+        let body = BundleBody(addresses: addresses, sizes: sizes, load: load)
         let (_, answer) = try await send(SiteRoute(.putObjects, tenant: tenant), body: .stream(body, length: .known(Int64(body.length))),
                                          contentType: ObjectBundle.contentType)
         return try json(BundleAcceptance.self, answer)

@@ -40,6 +40,16 @@ package enum SiteClientError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+extension SiteConnection {
+    /// Loads every object first, then uploads them with `putObjects(_:)`.
+    package func putObjects(_ addresses: [ObjectAddress], sizes: [Int], load: @escaping @Sendable (ObjectAddress) async throws -> [UInt8]) async throws -> BundleAcceptance {
+        var objects: [(address: ObjectAddress, bytes: [UInt8])] = []
+        objects.reserveCapacity(addresses.count)
+        for address in addresses { objects.append((address, try await load(address))) }
+        return try await putObjects(objects)
+    }
+}
+
 /// What replication needs from one site.
 package protocol SiteConnection: Sendable {
     var name: String { get }
@@ -50,6 +60,10 @@ package protocol SiteConnection: Sendable {
     /// Uploads several objects in one request (idempotent). Their records, with framing, must
     /// fit in `ObjectBundle.maxBodySize` and number at most `ObjectBundle.maxObjects`.
     func putObjects(_ objects: [(address: ObjectAddress, bytes: [UInt8])]) async throws -> BundleAcceptance
+    /// `putObjects` of objects whose bytes `load` gives when the upload reaches them, so a
+    /// bundle in flight holds about one object in memory, not all of them. `sizes` are their
+    /// lengths (the body's length is declared up front). A `load` that throws fails the upload.
+    func putObjects(_ addresses: [ObjectAddress], sizes: [Int], load: @escaping @Sendable (ObjectAddress) async throws -> [UInt8]) async throws -> BundleAcceptance
     /// Uploads a seal. Returns true when newly accepted, false when the site already had it.
     func putSeal(_ seal: Seal) async throws -> Bool
     /// The newest seal of `host` at the site, if any.
