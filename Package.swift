@@ -256,7 +256,7 @@ let package = Package(
         .testTarget(
             name: "SkiffReplicationTests",
             dependencies: [
-                "SkiffCore", "SkiffStorage", "SkiffSite", "SkiffSiteClient", "SkiffSiteProtocol", "SkiffReplication",
+                "SkiffCore", "SkiffSystem", "SkiffStorage", "SkiffSite", "SkiffSiteClient", "SkiffSiteProtocol", "SkiffReplication",
                 "SkiffSiteTestSupport", "SkiffTestSupport", .product(name: "Logging", package: "swift-log"),
             ]
         ),
