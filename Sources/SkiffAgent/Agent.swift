@@ -185,7 +185,7 @@ package final class Agent: Service, Sendable {
             lastFailed = false
             do {
                 try await snapshot(current, reason: reason, changedPaths: next.paths.count, changesSince: next.firstChange,
-                                   time: Timestamp(unixNanoseconds: next.takenAt), unchanged: trusted ? Self.unchangedTest(next.paths) : nil)
+                                   time: next.takenAt, unchanged: trusted ? Self.unchangedTest(next.paths) : nil)
             } catch {
                 lastFailed = true
                 metrics.failed()

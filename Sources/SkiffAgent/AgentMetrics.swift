@@ -26,10 +26,10 @@ package final class AgentMetrics: Sendable {
     private let entriesSkipped: Prometheus.Counter
     private let quorumRecoveryPoints: ValueHistogram
     private let currentRecoveryPoint: Prometheus.Gauge
-    /// The sealed part of the recovery point as last read from the outbox, and the outbox
-    /// revision it was read at: an idle agent reads nothing each second.
     /// The recovery-point gauges were last set to zero (nothing waits): an idle tick sets nothing.
     private let wasIdle = Atomic<Bool>(false)
+    /// The sealed part of the recovery point as last read from the outbox, and the outbox
+    /// revision it was read at: an idle agent reads nothing each second.
     private let sealedNotDurable = Mutex<(revision: Int, quorum: Double?, sites: [String: Double?])?>(nil)
     /// What each site's sender had uploaded at the last `record`, to turn totals into increments.
     private let uploaded = Mutex<[String: (objects: Int, bytes: Int)]>([:])

@@ -1,4 +1,6 @@
 import Foundation
+import SkiffCore
+import SkiffGraph
 import SkiffSystem
 import Synchronization
 
@@ -21,22 +23,15 @@ package final class ChangeCollector: Sendable {
         /// start of its recovery-point measurement. Nil for a periodic safety rescan, which
         /// answers no change.
         package var firstChange: Double?
-        /// When the set was handed out (Unix nanoseconds, wall clock): every change the
-        /// collector learnt of before then is in it, so its snapshot is sealed with this time.
-        package var takenAt: Int64
+        /// When the set was handed out (wall clock): every change the collector learnt of
+        /// before then is in it, so its snapshot is sealed with this time.
+        package var takenAt: Timestamp
 
-        package init(paths: Set<RawPath>, rescanReason: String? = nil, firstChange: Double? = nil, takenAt: Int64 = Self.wallClockNow()) {
+        package init(paths: Set<RawPath>, rescanReason: String? = nil, firstChange: Double? = nil, takenAt: Timestamp = TimeFormat.now()) {
             self.paths = paths
             self.rescanReason = rescanReason
             self.firstChange = firstChange
             self.takenAt = takenAt
-        }
-
-        /// The wall clock in Unix nanoseconds.
-        package static func wallClockNow() -> Int64 {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
         }
     }
 
@@ -126,7 +121,7 @@ package final class ChangeCollector: Sendable {
             if now >= due {
                 return state.withLock { state in
                     defer { state = State(handedOut: now, waiter: state.waiter) }
-                    return ChangeSet(paths: state.paths, rescanReason: state.rescanReason, firstChange: state.firstWall, takenAt: ChangeSet.wallClockNow())
+                    return ChangeSet(paths: state.paths, rescanReason: state.rescanReason, firstChange: state.firstWall, takenAt: TimeFormat.now())
                 }
             }
             try? await clock.sleep(until: due)

@@ -41,7 +41,7 @@ import Testing
         #expect(set?.paths == [RawPath("/srv/a"), RawPath("/srv/b")])
         let firstChange = set?.firstChange ?? 0
         #expect(firstChange >= before.timeIntervalSince1970 - 0.01 && firstChange <= Date.now.timeIntervalSince1970)
-        let takenAt = Double(set?.takenAt ?? 0) / 1e9
+        let takenAt = Double(set?.takenAt.unixNanoseconds ?? 0) / 1e9
         #expect(takenAt >= firstChange && takenAt <= Date.now.timeIntervalSince1970, "handed out after its first change, before now")
         #expect(!collector.hasPending && collector.oldestPending == nil)
     }
@@ -62,7 +62,7 @@ import Testing
         #expect(first != nil, "a stream of changes does not postpone the set")
         let second = await Self.next(collector, settle: .milliseconds(20), minInterval: .seconds(2), within: 60)
         #expect(second != nil && !(second?.paths.isEmpty ?? true))
-        let apart = Double((second?.takenAt ?? 0) - (first?.takenAt ?? 0)) / 1e9
+        let apart = Double((second?.takenAt.unixNanoseconds ?? 0) - (first?.takenAt.unixNanoseconds ?? 0)) / 1e9
         #expect(apart >= 1.99, "sets handed out \(apart) s apart")
     }
 
