@@ -149,6 +149,9 @@ package final class Outbox: Sendable {
                 ALTER TABLE entries ADD COLUMN offset INTEGER;
                 """)
         }
+        migrator.registerMigration("v5-entries-by-segment") { db in
+            try db.execute(sql: "CREATE INDEX entries_by_segment ON entries (segment)")
+        }
         try migrator.migrate(database)
         try legacySpool?.removeStaleTemporaryFiles()
         let (next, queued) = try database.write { db -> (Int64, Set<ObjectAddress>) in
@@ -380,11 +383,13 @@ package final class Outbox: Sendable {
             return addresses.map { ObjectAddress(Digest256(bytes: $0)) }
         }
         guard !removed.isEmpty else { return }  // no object went, so no segment emptied
-        let live = try await database.read { db in
-            try Int64.fetchAll(db, sql: "SELECT DISTINCT segment FROM entries WHERE segment IS NOT NULL").map { UInt32(truncatingIfNeeded: $0) }
+        // Entries go oldest first, so the segments still needed start at the lowest one an
+        // entry or a pending object lies in (one index lookup, not a scan of the entries).
+        let committed = try await database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MIN(segment) FROM entries").map { UInt32(truncatingIfNeeded: $0) }
         }
-        let pendingSegments = state.withLock { $0.locations.values.map(\.segment) }
-        try spool.removeSegments(except: Set(live).union(pendingSegments))
+        let pending = state.withLock { $0.locations.values.map(\.segment).min() }
+        try spool.removeSegments(below: [committed, pending].compactMap { $0 }.min() ?? .max)
         if let legacySpool {
             for address in removed { try await legacySpool.delete(.object(address)) }
         }

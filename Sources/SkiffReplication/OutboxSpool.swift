@@ -29,7 +29,8 @@ package struct SpoolLocation: Sendable, Equatable {
 /// - A process writes only to segments it created: after a restart, appends go to a new segment,
 ///   so a torn tail left by a crash is never written after.
 /// - `read` checks the record's header against the address and length asked for.
-/// - Segments are deleted only whole (`removeSegments`), once nothing committed lies in them.
+/// - Segments are deleted only whole (`removeSegments`), once nothing committed lies in them
+///   or in any segment before them.
 package final class OutboxSpool: Sendable {
     package let folder: RawPath
     package let segmentBytes: Int64
@@ -187,10 +188,11 @@ package final class OutboxSpool: Sendable {
         return Array(record[Self.headerSize...])
     }
 
-    /// Deletes every segment but `live` and the one being written. Idempotent.
-    package func removeSegments(except live: Set<UInt32>) throws {
-        let current = state.withLock { $0.segment }
-        for segment in try Self.segments(in: folder) where segment < current && !live.contains(segment) {
+    /// Deletes every segment numbered below `oldestLive` (and below the one being written).
+    /// Idempotent.
+    package func removeSegments(below oldestLive: UInt32) throws {
+        let limit = min(oldestLive, state.withLock { $0.segment })
+        for segment in try Self.segments(in: folder) where segment < limit {
             _ = folder.appending(Self.fileName(segment)).withCString { unlink($0) }
         }
     }

@@ -63,10 +63,13 @@ import Testing
         }
 
         // Only whole segments go, and never the live ones or the one being written.
-        let keep = locations[0].segment
-        try reopened.removeSegments(except: [keep])
-        #expect(try reopened.read(objects[0].0, at: locations[0]) == objects[0].1)
+        let keep = last
+        try reopened.removeSegments(below: keep)
+        let kept = locations.firstIndex { $0.segment == keep }!
+        #expect(try reopened.read(objects[kept].0, at: locations[kept]) == objects[kept].1)
         #expect(try reopened.read(address, at: after) == bytes)
+        try reopened.removeSegments(below: .max)
+        #expect(try reopened.read(address, at: after) == bytes, "the segment being written stays")
         if let gone = locations.first(where: { $0.segment != keep }) {
             #expect(throws: ObjectError.self) { try reopened.read(objects[locations.firstIndex(of: gone)!].0, at: gone) }
         }
