@@ -115,22 +115,26 @@ package final class Replicator: Sendable {
         return try sites.map(\.name).filter { try outbox.cursor($0).deliveredThrough < target }
     }
 
-    /// The recovery point at the quorum: now, and over the last 24 hours.
-    package func quorumStatus() throws -> QuorumStatus {
-        let now = Date().timeIntervalSince1970
-        return QuorumStatus(quorum: quorum, rpoSeconds: try outbox.oldestChangeNotDurable(quorum: quorum).map { max(0, now - $0) } ?? 0,
-                            rpoLastDay: try outbox.recoveryPoints(since: now - Self.recoveryPointPeriod, quorum: quorum).quorum)
-    }
-
     /// The period `status` summarises recovery points over: a day.
     static let recoveryPointPeriod: Double = 24 * 3600
+
+    /// Seconds from `since` (Unix seconds) to `now`, never negative; 0 when there is no `since`.
+    private static func age(_ since: Double?, now: Double) -> Double {
+        since.map { max(0, now - $0) } ?? 0
+    }
 
     /// Per-site state; probes each site's health endpoint (`SiteRanking.answers`, up to
     /// `probeTimeout`).
     package func status(probeTimeout: Duration = SiteRanking.statusProbeTimeout) async throws -> [SiteStatus] {
+        try await replicationStatus(probeTimeout: probeTimeout).sites
+    }
+
+    /// `status`, and the recovery point at the quorum: now, and over the last 24 hours (the
+    /// day's samples read once for both).
+    package func replicationStatus(probeTimeout: Duration = SiteRanking.statusProbeTimeout) async throws -> ReplicationStatus {
         var result: [SiteStatus] = []
         let now = Date().timeIntervalSince1970
-        let lastDay = try outbox.recoveryPoints(since: now - Self.recoveryPointPeriod, quorum: quorum).sites
+        let lastDay = try outbox.recoveryPoints(since: now - Self.recoveryPointPeriod, quorum: quorum)
         for site in sites {
             let cursor = try outbox.cursor(site.name)
             let backlog = try outbox.backlog(of: site.name)
@@ -139,15 +143,16 @@ package final class Replicator: Sendable {
                 site: site.name, url: site.endpoint.url, reachable: reachable,
                 lastSeal: cursor.lastSealSequence.map { "#\($0) \(cursor.lastSealHash?.prefix(12) ?? "")" },
                 lastSealTime: cursor.lastSealTime.map { TimeFormat.iso8601(Timestamp(unixNanoseconds: Int64($0 * 1e9))) },
-                lagSeconds: backlog.oldest.map { max(0, now - $0) } ?? 0, backlogEntries: backlog.entries, backlogBytes: backlog.bytes,
+                lagSeconds: Self.age(backlog.oldest, now: now), backlogEntries: backlog.entries, backlogBytes: backlog.bytes,
                 lastError: cursor.lastError,
-                rpoSeconds: try outbox.oldestChangeNotDurable(at: site.name).map { max(0, now - $0) } ?? 0, rpoLastDay: lastDay[site.name])
+                rpoSeconds: Self.age(try outbox.oldestChangeNotDurable(at: site.name), now: now), rpoLastDay: lastDay.sites[site.name])
             if reachable, let acknowledged = cursor.lastSealSequence, let host = try outbox.lastSeal()?.hostName {
                 try await checkHead(of: site, host: host, acknowledged: acknowledged, into: &status, now: now)
             }
             result.append(status)
         }
-        return result
+        return ReplicationStatus(sites: result, quorum: QuorumStatus(
+            quorum: quorum, rpoSeconds: Self.age(try outbox.oldestChangeNotDurable(quorum: quorum), now: now), rpoLastDay: lastDay.quorum))
     }
 
     /// Asks the site for its newest seal of `host` and, when it is older than the one it

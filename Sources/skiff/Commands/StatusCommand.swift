@@ -25,10 +25,10 @@ struct StatusCommand: AsyncParsableCommand {
         let replicator = try Replicator(
             layout: configuration.stateLayout, sites: try SiteOptions.endpoints(configuration),
             tenant: key.tenant.tenant, quorum: configuration.quorum, logger: Logger(label: "skiff.status"))
-        let statuses = try await withCleanup { try await replicator.status() } cleanup: { await replicator.shutdown() }
-        let quorum = try replicator.quorumStatus()
+        let status = try await withCleanup { try await replicator.replicationStatus() } cleanup: { await replicator.shutdown() }
+        let (statuses, quorum) = (status.sites, status.quorum)
         if output.json {
-            try JSONOutput.print(ReplicationStatus(sites: statuses, quorum: quorum))
+            try JSONOutput.print(status)
             return
         }
         var table = TextTable(header: ["Site", "Reachable", "Last seal", "Site holds", "Seal time", "Lag", "Backlog", "RPO now", "RPO 24h p50/p99/max", "Last error"])
