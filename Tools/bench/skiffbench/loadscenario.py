@@ -15,21 +15,10 @@ import time
 from pathlib import Path
 
 from . import realtime, sites, tools as toolsmod, treecheck
-from .measure import process_cpu_seconds, process_peak_rss_kib, run_quiet
+from .measure import process_cpu_seconds, process_peak_rss_kib, process_status_kib, run_quiet
 from .scenarios import Column, Scenario, register
 
 MB = 1_000_000
-
-
-def _rss_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
 
 
 def _reset_peak_rss(pid: int) -> bool:
@@ -330,7 +319,7 @@ class AgentLoad(Scenario):
         phase = {"label": label, "rate": rate, "achieved_rate": round(done["changes"] / done["wall_s"]),
                  "appended_mb_s": round(done["appended"] / done["wall_s"] / MB, 1),
                  "agent_cpu_pct": round((process_cpu_seconds(agent.pid) - cpu) / done["wall_s"] * 100, 1),
-                 "agent_rss_kib": _rss_kib(agent.pid),
+                 "agent_rss_kib": process_status_kib(agent.pid, "VmRSS"),
                  "sites_cpu_pct": round((sum(process_cpu_seconds(p) for p in fleet.pids) - site_cpu) / done["wall_s"] * 100, 1)}
         if status:
             listing, raw = fleet.status()

@@ -185,16 +185,21 @@ def process_cpu_seconds(pid: int) -> float:
     return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
 
 
-def process_peak_rss_kib(pid: int) -> int:
-    """Peak resident set (VmHWM) of a running process, in KiB; 0 when it is gone."""
+def process_status_kib(pid: int, field: str) -> int:
+    """A KiB figure of a running process's /proc/PID/status (VmHWM, VmRSS, ...); 0 when it is gone."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except (OSError, ValueError):
         pass
     return 0
+
+
+def process_peak_rss_kib(pid: int) -> int:
+    """Peak resident set (VmHWM) of a running process, in KiB; 0 when it is gone."""
+    return process_status_kib(pid, "VmHWM")
 
 
 def run_quiet(command: list, *, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
