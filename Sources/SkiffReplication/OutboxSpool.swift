@@ -65,15 +65,13 @@ package final class OutboxSpool: Sendable {
         return header
     }
 
-    /// Opens the spool in `folder` (created if missing) and starts a new segment after the
-    /// highest one there.
+    /// Opens the spool in `folder` (created if missing). The first append starts a new segment
+    /// after the highest one there; a process that only reads creates none.
     package init(folder: RawPath, segmentBytes: Int64 = 64 << 20) throws {
         self.folder = folder
         self.segmentBytes = segmentBytes
         try FileIO.makeDirectories(folder, mode: 0o700)
-        let next = (try Self.segments(in: folder).max() ?? 0) + 1
-        let fd = try Self.create(next, in: folder)
-        state = Mutex(Writer(segment: next, size: 0, open: [next: (fd, 0)], unsynced: [next], created: true))
+        state = Mutex(Writer(segment: try Self.segments(in: folder).max() ?? 0, size: 0))
     }
 
     deinit {
@@ -96,8 +94,28 @@ package final class OutboxSpool: Sendable {
         return String(repeating: "0", count: 16 - hex.count) + hex + ".seg"
     }
 
-    private static func create(_ segment: UInt32, in folder: RawPath) throws -> Int32 {
-        try FileIO.open(folder.appending(fileName(segment)), flags: O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
+    /// Creates the next segment this process writes to: the first free number after the
+    /// current one (another process sharing the outbox, say `skiff sync` beside the agent, may
+    /// have taken the next), and closes the previous one once nothing needs it.
+    private func startSegment(_ writer: inout Writer) throws {
+        let previous = writer.segment
+        var next = previous
+        while true {
+            next += 1
+            do {
+                let fd = try FileIO.open(folder.appending(Self.fileName(next)), flags: O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
+                writer.open[next] = (fd, 0)
+                break
+            } catch let error as SystemError where error.errno == EEXIST {
+                continue
+            } catch let error as SystemError {
+                throw FileSystemStore.translate(error, context: "create a spool segment")
+            }
+        }
+        writer.segment = next
+        writer.size = 0
+        writer.created = true
+        writer.closeIfDone(previous)
     }
 
     /// Appends an object's record; returns where it lies.
@@ -105,15 +123,8 @@ package final class OutboxSpool: Sendable {
     package func append(_ address: ObjectAddress, _ bytes: [UInt8]) throws -> SpoolLocation {
         let length = Int64(Self.headerSize + bytes.count)
         let (fd, location) = try state.withLock { writer -> (Int32, SpoolLocation) in
-            if writer.size > 0 && writer.size + length > segmentBytes {
-                let next = writer.segment + 1
-                let fd = try Self.translating("create a spool segment") { try Self.create(next, in: folder) }
-                let previous = writer.segment
-                writer.segment = next
-                writer.size = 0
-                writer.open[next] = (fd, 0)
-                writer.created = true
-                writer.closeIfDone(previous)
+            if writer.open[writer.segment] == nil || (writer.size > 0 && writer.size + length > segmentBytes) {
+                try startSegment(&writer)
             }
             let location = SpoolLocation(segment: writer.segment, offset: writer.size, length: bytes.count)
             writer.size += length

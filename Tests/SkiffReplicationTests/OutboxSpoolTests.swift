@@ -74,4 +74,20 @@ import Testing
             #expect(throws: ObjectError.self) { try reopened.read(objects[locations.firstIndex(of: gone)!].0, at: gone) }
         }
     }
+
+    @Test func openingCreatesNoSegmentAndAWriterSkipsOneAnotherProcessTook() throws {
+        let folder = self.folder.appending("segments")
+        let writer = try OutboxSpool(folder: folder, segmentBytes: 4096)
+        let first = try writer.append(Self.object(1, size: 3_000).0, Self.object(1, size: 3_000).1)
+        _ = try OutboxSpool(folder: folder)  // a reader, say `skiff status` beside the agent
+        #expect(try FileIO.directoryEntries(folder).count == 1, "a spool that only reads creates no segment")
+        let other = try OutboxSpool(folder: folder, segmentBytes: 4096)  // a second writer, `skiff sync`
+        let taken = try other.append(Self.object(2, size: 100).0, Self.object(2, size: 100).1)
+        #expect(taken.segment == first.segment + 1)
+        let (address, bytes) = Self.object(3, size: 3_000)
+        let rolled = try writer.append(address, bytes)
+        #expect(rolled.segment == first.segment + 2, "the roll skips the segment the other writer took")
+        try writer.sync()
+        #expect(try writer.read(address, at: rolled) == bytes)
+    }
 }
