@@ -168,10 +168,10 @@ import Testing
         let stopping = notify.wait(for: "STOPPING=1", seconds: 30)
         #expect(stopping.contains("STOPPING=1"), "\(stopping)")
         #expect(try await Self.waitUntil(seconds: 30) { !agent.isRunning })
-        #expect(agent.terminationStatus == 0)
+        let log = try String(contentsOfFile: agentLog, encoding: .utf8)
+        #expect(agent.terminationStatus == 0, "\(log.suffix(3000))")
         // Change sets walked only the changed paths: the quiet directories were kept whole, and
         // the seals still count every file.
-        let log = try String(contentsOfFile: agentLog, encoding: .utf8)
         #expect(log.contains("subtrees_reused=3") || log.contains("subtrees_reused=4"), "\(log.suffix(2000))")
         let finalListing = try await farm.skiff(["snapshots", "--config", farm.adminConfiguration, "--site", "site-b", "--json"]).standardOutput
         let fileCounts = finalListing.components(separatedBy: "\"files\" : ").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
