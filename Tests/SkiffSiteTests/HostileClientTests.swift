@@ -157,14 +157,18 @@ import Testing
             }
         }
         // One more try every 3 s: a slow machine may earn a few between the attempts.
-        let refills = Int((ContinuousClock.now - started) / .seconds(3))
-        let failures = statuses.filter { $0 == 401 }.count
-        #expect(statuses.prefix(20).allSatisfy { $0 == 401 } && statuses.dropFirst(20).contains(429) && failures <= 20 + refills
-                && statuses.allSatisfy { $0 == 401 || $0 == 429 }, "\(statuses) in \(refills * 3)+ s")
+        func refills() -> Int { Int((ContinuousClock.now - started) / .seconds(3)) }
+        #expect(statuses.prefix(20).allSatisfy { $0 == 401 } && statuses.dropFirst(20).contains(429)
+                && statuses.filter { $0 == 401 }.count <= 20 + refills() && statuses.allSatisfy { $0 == 401 || $0 == 429 },
+                "\(statuses) in \(refills() * 3)+ s")
         #expect(try await RawAnswer.fetch("GET", listURL, token: reader, folder: site.farm.folder).status == 200, "a token known to work still works")
-        #expect(try await RawAnswer.fetch("GET", listURL, token: try site.token("auditor"), folder: site.farm.folder).status == 429,
-                "a token not seen from this address waits like the rest")
-        #expect(try await RawAnswer.fetch("GET", listURL, folder: site.farm.folder).status == 429)
+        // A token not seen from this address, and no token, wait like the rest (or spend a try
+        // the clock earned meanwhile).
+        let auditor = try await RawAnswer.fetch("GET", listURL, token: try site.token("auditor"), folder: site.farm.folder).status
+        #expect(auditor == 429 || (auditor == 200 && refills() > 0), "\(auditor) after \(refills() * 3)+ s")
+        statuses.append(try await RawAnswer.fetch("GET", listURL, folder: site.farm.folder).status)
+        let failures = statuses.filter { $0 == 401 }.count
+        #expect([401, 429].contains(statuses.last!) && failures <= 20 + refills(), "\(statuses) in \(refills() * 3)+ s")
         #expect(try await site.trail().contains { $0.action == "auth-throttled" && $0.client == "127.0.0.1" })
         let metrics = try await RawAnswer.fetch("GET", "\(site.url)/metrics", folder: site.farm.folder).text
         #expect(metrics.contains("skiff_site_auth_failures_total \(failures)") && metrics.contains("skiff_site_auth_throttled_total"), "\(metrics)")
