@@ -50,7 +50,7 @@ let package = Package(
         // The storage protocol, the filesystem store and the typed repository view over a store.
         .target(
             name: "SkiffStorage",
-            dependencies: ["SkiffCore", "SkiffSystem", "CSkiffSystem"]
+            dependencies: ["SkiffCore", "SkiffSystem", "CSkiffSystem", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // One conformance suite that every storage implementation runs.
         .target(
@@ -122,7 +122,7 @@ let package = Package(
         .target(
             name: "SkiffS3",
             dependencies: [
-                "SkiffCore", "SkiffStorage",
+                "SkiffCore", "SkiffStorage", "SkiffSystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -169,7 +169,7 @@ let package = Package(
         // Shared by the test targets: temporary folders, tree generation and comparison, keys.
         .target(
             name: "SkiffTestSupport",
-            dependencies: ["SkiffCore", "SkiffSystem"],
+            dependencies: ["SkiffCore", "SkiffSystem", "SkiffStorage"],
             path: "Tests/Support"
         ),
         // Shared by the fast tests of sites, senders and audits: a site in the test process (the

@@ -13,9 +13,9 @@ extension RepositoryDestination {
     /// A store that is not a folder (tests with other stores) has no lock: nothing is held.
     /// Not cancellable while it waits for a prune (see `RepositoryLock.acquire`).
     package func beginSnapshot(host: String, cache: LocalCache, logger: Logger) async throws -> SnapshotLease {
-        guard let store = repository.store as? FileSystemStore else { return SnapshotLease() }
+        guard let folder = repository.localFolder else { return SnapshotLease() }
         let location = repository.location
-        let lock = try await RepositoryLock.acquire(.shared, repository: store.root) {
+        let lock = try await RepositoryLock.acquire(.shared, repository: folder.root) {
             logger.warning("waiting for a prune of \(location) to finish")
         }
         do {

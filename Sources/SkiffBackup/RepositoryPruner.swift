@@ -26,7 +26,9 @@ package struct RepositoryPruner: Sendable {
     }
 
     package let repository: Repository
-    package let store: FileSystemStore
+    /// The repository's store (objects in packs), and the folder it keeps them in.
+    package let store: any CollectableStore
+    package let folder: FileSystemStore
     /// Unreachable objects stored within this many seconds are kept (default 24 h, as at sites).
     package var graceSeconds: Int
     package var dryRun: Bool
@@ -35,9 +37,10 @@ package struct RepositoryPruner: Sendable {
     /// every one of them is a root.
     static let retiredSealHorizonSeconds = 100 * 365 * 86_400
 
-    package init(repository: Repository, store: FileSystemStore, graceSeconds: Int = 86_400, dryRun: Bool = false) {
+    package init(repository: Repository, store: any CollectableStore, folder: FileSystemStore, graceSeconds: Int = 86_400, dryRun: Bool = false) {
         self.repository = repository
         self.store = store
+        self.folder = folder
         self.graceSeconds = graceSeconds
         self.dryRun = dryRun
     }
@@ -49,14 +52,15 @@ package struct RepositoryPruner: Sendable {
     package func prune(now: Date = Date()) async throws -> PruneReport {
         let clock = ContinuousClock()
         let began = clock.now
-        guard let lock = try RepositoryLock.attempt(.exclusive, repository: store.root) else { throw Busy(location: repository.location) }
+        guard let lock = try RepositoryLock.attempt(.exclusive, repository: folder.root) else { throw Busy(location: repository.location) }
         defer { lock.release() }
         let rules = KeylessCollector.Rules(
             cutoff: Int(now.timeIntervalSince1970.rounded(.up)) - graceSeconds, reuseHorizonSeconds: Self.retiredSealHorizonSeconds,
             dryRun: dryRun)
+        // Named temporary files of puts that were killed; packs whose writer was killed, which the
+        // collection's repacking then reclaims.
+        if !dryRun { try await store.removeStaleLeftovers() }
         let counts = try await KeylessCollector(store: store, rules: rules) { try lock.renewPruneEpoch() }.collect()
-        // Named temporary files of puts that were killed (only where O_TMPFILE is missing).
-        if !dryRun { try store.removeStaleTemporaryFiles() }
         let elapsed = clock.now - began
         return PruneReport(
             repository: repository.location, started: now, dryRun: dryRun, graceSeconds: graceSeconds, counts: counts,

@@ -17,6 +17,9 @@ package struct CollectionCounts: Codable, Sendable, Equatable {
     /// Objects left in the trash by an interrupted collection and put back first (a dry run:
     /// found there).
     package var recovered = 0
+    /// What reclaiming the deleted objects' space did (a store that keeps objects in packs
+    /// rewrote packs); zeros in a dry run.
+    package var compaction = CompactionReport()
 
     package init() {}
 }

@@ -4,11 +4,14 @@ import SkiffStorage
 /// Keyless garbage collection of one store: the procedure a site's collection (docs/FORMAT.md
 /// §10, G2–G5) and a local repository's prune (§8, L1–L4) share.
 ///
-/// 1. Puts back whatever an interrupted collection left in the trash.
+/// 1. Learns what other processes sharing the store wrote (`catchUp`), and puts back whatever
+///    an interrupted collection left in the trash.
 /// 2. Marks every object reachable, through the clear links of object headers, from the root
 ///    seals listed from the store, until no new seal appears (`ReachabilityMarker`).
 /// 3. Sweeps the object listing in batches: an unmarked object older than `cutoff` is moved to
 ///    the trash, its age read again, then deleted or put back (`TrashSweeper`).
+/// 4. Reclaims the space: a store that keeps objects in packs rewrites the packs whose garbage
+///    passes its threshold (`CollectableStore.compact`, rule G6).
 ///
 /// No lock is taken here: callers that need one hold it. Memory: the marked addresses, one page
 /// of the listing and one batch. Safe to kill at any point and to run again: the next run
@@ -48,6 +51,7 @@ package struct KeylessCollector: Sendable {
     ///   in the trash; the next run puts them back).
     package func collect() async throws -> CollectionCounts {
         var counts = CollectionCounts()
+        try await store.catchUp()
         for key in try await store.trashedObjectKeys() {
             if !rules.dryRun { try await store.restoreFromTrash(key) }
             counts.recovered += 1
@@ -70,7 +74,10 @@ package struct KeylessCollector: Sendable {
         }
         try await sweeper.sweep(unmarked, into: &counts)
         try await sweeper.finish()
-        if !rules.dryRun { try await store.forgetVouches(olderThan: rules.cutoff) }
+        if !rules.dryRun {
+            try await store.forgetVouches(olderThan: rules.cutoff)
+            counts.compaction = try await store.compact(keepingVouchedSince: rules.cutoff)
+        }
         return counts
     }
 }

@@ -32,6 +32,14 @@ extension S3Store: CollectableStore {
         return try await size(key) != nil
     }
 
+    package func recordVouch(_ key: StoreKey) async throws {
+        try await overwrite(try under(Self.vouchesPrefix, key), [])
+    }
+
+    package func vouchRecordAge(_ key: StoreKey) async throws -> Int? {
+        try await head(try under(Self.vouchesPrefix, key))?.modified
+    }
+
     package func age(_ key: StoreKey) async throws -> (modified: Int, size: Int)? {
         guard let stored = try await head(key) else { return nil }
         let vouched = try await head(try under(Self.vouchesPrefix, key))?.modified ?? 0
@@ -58,6 +66,10 @@ extension S3Store: CollectableStore {
             guard try await copy(trashed, to: key, metadata: nil) else { return }
         }
         try await delete(trashed)
+    }
+
+    package func getTrashed(_ key: StoreKey, byteRange: Range<Int>?) async throws -> [UInt8] {
+        try await get(try under(Self.trashPrefix, key), byteRange: byteRange)
     }
 
     package func emptyTrash(_ key: StoreKey) async throws {

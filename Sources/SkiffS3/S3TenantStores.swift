@@ -1,18 +1,25 @@
 import SkiffCore
 import SkiffStorage
+import SkiffSystem
 import Synchronization
 
 /// Every tenant's store in one bucket, under `<prefix>/tenants/<tenant id>/`, over one set of
-/// connections, opened on first use (commands that never touch a store open none). Several site
-/// processes may use the same bucket and prefix at once.
+/// connections, opened on first use (commands that never touch a store open none). Objects go
+/// into packs (`packs/` under the tenant's prefix, one PUT per pack); the index of each tenant's
+/// packs is local, `<indexFolder>/<tenant id>.sqlite`, and rebuilt from the bucket when missing.
+/// Several site processes may use the same bucket and prefix at once.
 package final class S3TenantStores: TenantStores {
     let location: S3Location
     let signer: S3Signer
-    private let state = Mutex<(root: S3Store?, tenants: [TenantID: S3Store])>((nil, [:]))
+    let indexFolder: RawPath
+    let targetPackSize: Int
+    private let state = Mutex<(root: S3Store?, tenants: [TenantID: PackedStore])>((nil, [:]))
 
-    package init(location: S3Location, signer: S3Signer) {
+    package init(location: S3Location, signer: S3Signer, indexFolder: RawPath, targetPackSize: Int = PackedStore.defaultTargetPackSize) {
         self.location = location
         self.signer = signer
+        self.indexFolder = indexFolder
+        self.targetPackSize = targetPackSize
     }
 
     private func root() throws -> S3Store {
@@ -26,9 +33,11 @@ package final class S3TenantStores: TenantStores {
 
     package func store(for tenant: TenantID) throws -> any CollectableStore {
         let root = try root()
-        return state.withLock { state in
+        return try state.withLock { state in
             if let existing = state.tenants[tenant] { return existing }
-            let store = root.scoped(to: "tenants/\(tenant.hex)")
+            let scoped = root.scoped(to: "tenants/\(tenant.hex)")
+            let store = try PackedStore(inner: scoped, shelf: StorePackShelf(store: scoped), indexFile: indexFolder.appending("\(tenant.hex).sqlite"),
+                                        targetPackSize: targetPackSize)
             state.tenants[tenant] = store
             return store
         }

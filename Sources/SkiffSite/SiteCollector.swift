@@ -65,11 +65,13 @@ package struct SiteCollector: Sendable {
         try registry.finishCollection(run, report: report)
         try registry.audit(actor: actor, action: "gc", tenant: tenant.id, detail: """
             \(report.deletedObjects) objects (\(report.deletedBytes) bytes) deleted; \(report.reachable) reachable from \(report.roots) seals; \
-            \(report.keptYoung) unreachable but younger than \(TimeFormat.duration(protectedSeconds)); \(report.recovered) recovered from an interrupted run
+            \(report.keptYoung) unreachable but younger than \(TimeFormat.duration(protectedSeconds)); \(report.recovered) recovered from an interrupted run; \
+            \(report.counts.compaction.summary)
             """)
         service.metrics.collected(report, at: now().timeIntervalSince1970)
         service.logger.info("garbage collection finished", metadata: [
             "tenant": "\(tenant.name)", "deleted": "\(report.deletedObjects)", "bytes": "\(report.deletedBytes)", "seconds": "\(report.seconds)",
+            "reclaimed": "\(report.counts.compaction.bytesReclaimed)", "garbage_left": "\(report.counts.compaction.garbageLeft)",
         ])
         return report
     }

@@ -6,6 +6,8 @@ import SkiffSystem
 /// - `site.sqlite`: the registry (`SiteRegistry`);
 /// - `tenants/`: each tenant's objects and seals, `tenants/<id>/` (`FolderTenantStores`),
 ///   unless `storage.json` puts them in a bucket;
+/// - `pack-indexes/<tenant id>.sqlite`: where each tenant's objects are in its packs, when the
+///   packs are in a bucket (a folder store keeps its index inside it);
 /// - `storage.json`: where tenants' objects and seals are kept when not in `tenants/`
 ///   (written by `skiff-site init --s3-…`);
 /// - `tls/certificate.pem`, `tls/key.pem`: the server's certificate chain and private key,
@@ -17,6 +19,7 @@ package struct SiteDataLayout: Sendable, Equatable {
 
     package var registry: RawPath { folder.appending("site.sqlite") }
     package var tenants: RawPath { folder.appending("tenants") }
+    package var packIndexes: RawPath { folder.appending("pack-indexes") }
     package var storageConfiguration: RawPath { folder.appending("storage.json") }
     package var tls: RawPath { folder.appending("tls") }
     package var certificate: RawPath { tls.appending("certificate.pem") }

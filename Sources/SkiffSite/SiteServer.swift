@@ -112,6 +112,7 @@ package enum SiteServer {
         var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = configuration.shutdownGrace
         try await ServiceGroup(configuration: group).run()
+        try await service.flushStores()
         try service.flushIdentities()
     }
 
@@ -140,8 +141,9 @@ package struct SiteSetupError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Periodic work beside the server: counts the stores once (quotas), then every second writes
-/// the buffered identity index and the tenants' usage.
+/// Periodic work beside the server: counts the stores once (quotas), then every second makes
+/// uploads that waited durable (`CollectableStore.settle`), writes the buffered identity index
+/// and the tenants' usage.
 struct Housekeeping: Service {
     let service: SiteService
     let logger: Logger
@@ -151,6 +153,9 @@ struct Housekeeping: Service {
             let counting = Task { await service.countStores() }
             defer { counting.cancel() }
             while !Task.isCancelled {
+                do { try await service.settleStores() } catch {
+                    logger.warning("making uploads durable failed", metadata: ["error": "\(error)"])
+                }
                 do { try service.flushIdentities() } catch {
                     logger.warning("writing the identity index failed", metadata: ["error": "\(error)"])
                 }

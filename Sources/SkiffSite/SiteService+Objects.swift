@@ -117,10 +117,10 @@ extension SiteService {
         return (outcome, isNew)
     }
 
-    /// Vouches for each address (rule G3) and returns those present, several at a time: on a
-    /// bucket every vouch is two requests.
+    /// Vouches for each address (rule G3) and returns those present: one index transaction for
+    /// the batch in a packed store.
     static func vouch(_ addresses: [ObjectAddress], in store: any CollectableStore) async throws -> Set<ObjectAddress> {
-        let present = try await concurrentMap(addresses, lanes: store.isShared ? 16 : 1) { try await store.vouch(.object($0)) }
+        let present = try await store.vouch(addresses.map { StoreKey.object($0) })
         return Set(zip(addresses, present).filter(\.1).map(\.0))
     }
 

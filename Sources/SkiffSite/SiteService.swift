@@ -57,6 +57,16 @@ package final class SiteService: Sendable {
 
     // MARK: Housekeeping
 
+    /// `CollectableStore.settle` of every tenant's store (the server's housekeeping, every second).
+    package func settleStores() async throws {
+        for tenant in try registry.tenants() { try await store(tenant.id).settle() }
+    }
+
+    /// Makes every upload durable (when the server stops).
+    package func flushStores() async throws {
+        for tenant in try registry.tenants() { try await store(tenant.id).flush() }
+    }
+
     /// Writes buffered identity index rows (also done periodically by the server).
     package func flushIdentities() throws {
         let pending = pendingIdentities.withLock { rows -> [(TenantID, ObjectIdentity, ObjectAddress)] in

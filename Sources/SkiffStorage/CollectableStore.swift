@@ -22,6 +22,10 @@ package protocol CollectableStore: ObjectStore {
     /// nothing that matters, when the key holds nothing: the caller must treat it as missing.
     func vouch(_ key: StoreKey) async throws -> Bool
 
+    /// `vouch` of many keys, answers in the order of `keys`. The default runs `vouch` in lanes
+    /// on a shared store (two requests each) and one by one otherwise.
+    func vouch(_ keys: [StoreKey]) async throws -> [Bool]
+
     /// When the value was stored or last vouched for (Unix seconds) and its size, or nil.
     func age(_ key: StoreKey) async throws -> (modified: Int, size: Int)?
 
@@ -40,6 +44,10 @@ package protocol CollectableStore: ObjectStore {
     /// Deletes a trashed value for good. Idempotent.
     func emptyTrash(_ key: StoreKey) async throws
 
+    /// The bytes (or `byteRange` of them) of a value in the trash.
+    /// - Throws: `StoreError.notFound` when it is not in the trash.
+    func getTrashed(_ key: StoreKey, byteRange: Range<Int>?) async throws -> [UInt8]
+
     /// Keys of the objects in the trash (left there by a collection that did not finish).
     func trashedObjectKeys() async throws -> [StoreKey]
 
@@ -57,6 +65,15 @@ package protocol CollectableStore: ObjectStore {
     /// Drops vouch records older than `cutoff` (Unix seconds), which protect nothing any more.
     func forgetVouches(olderThan cutoff: Int) async throws
 
+    /// Writes (or refreshes) the vouch record of `key` without looking at the value: for a
+    /// shared store whose objects live in packs, which checks presence itself after (§11, S14).
+    /// The default does nothing (a store only one process uses needs no records).
+    func recordVouch(_ key: StoreKey) async throws
+
+    /// When the vouch record of `key` was last written (Unix seconds), or nil (also for stores
+    /// that keep none).
+    func vouchRecordAge(_ key: StoreKey) async throws -> Int?
+
     /// Moves a damaged value aside (kept for inspection, never served). False when it was gone.
     func quarantine(_ key: StoreKey) async throws -> Bool
 
@@ -65,6 +82,23 @@ package protocol CollectableStore: ObjectStore {
 
     /// Removes what interrupted writes left behind (temporary files, unfinished uploads).
     func removeStaleLeftovers() async throws
+
+    /// Reclaims the space of deleted values after a collection swept: a store that keeps
+    /// objects in packs rewrites the packs whose garbage passes its threshold (and merges small
+    /// ones), then deletes the old packs. Safe while values are put and read; idempotent; a
+    /// killed run leaves garbage, never loses a value. The default has nothing to do.
+    func compact(keepingVouchedSince cutoff: Int) async throws -> CompactionReport
+
+    /// Makes puts durable that have waited long enough, without waiting for the next `flush`: a
+    /// store that batches puts (packs) flushes once puts paused for a second or the oldest has
+    /// waited ten. Sites call it every second, so what a crash can lose of an upload is bounded
+    /// even before its seal arrives. The default does nothing.
+    func settle() async throws
+
+    /// Learns what other processes sharing the store wrote since the last look (a packed store
+    /// on a bucket indexes the packs they announced, S13). Collections call it before they
+    /// mark. The default has nothing to learn.
+    func catchUp() async throws
 
     /// The whole value under `key`, read into memory of the caller's choosing: `make(count, fill)`
     /// must create a buffer with room for at least `count` bytes, call `fill` once with that room
@@ -100,6 +134,20 @@ extension CollectableStore {
     package func ages(of keys: [StoreKey]) async throws -> [(modified: Int, size: Int)?] {
         try await concurrentMap(keys, lanes: Self.sweepLanes) { try await self.age($0) }
     }
+
+    package func vouch(_ keys: [StoreKey]) async throws -> [Bool] {
+        try await concurrentMap(keys, lanes: isShared ? Self.sweepLanes : 1) { try await self.vouch($0) }
+    }
+
+    package func compact(keepingVouchedSince cutoff: Int) async throws -> CompactionReport { CompactionReport() }
+
+    package func catchUp() async throws {}
+
+    package func settle() async throws {}
+
+    package func recordVouch(_ key: StoreKey) async throws {}
+
+    package func vouchRecordAge(_ key: StoreKey) async throws -> Int? { nil }
 
     package func sweep(_ keys: [StoreKey], olderThan cutoff: Int) async throws -> [SweepOutcome] {
         try await concurrentMap(keys, lanes: Self.sweepLanes) { key in

@@ -26,12 +26,16 @@ extension FileSystemStore: CollectableStore {
     }
 }
 
-/// `<data>/tenants/<tenant id>/`, one `FileSystemStore` each, made on first use.
+/// `<data>/tenants/<tenant id>/`, one `PackedStore` in a folder each, made on first use.
 package final class FolderTenantStores: TenantStores {
     let root: RawPath
-    private let stores = Mutex<[TenantID: FileSystemStore]>([:])
+    let targetPackSize: Int
+    private let stores = Mutex<[TenantID: PackedStore]>([:])
 
-    package init(root: RawPath) { self.root = root }
+    package init(root: RawPath, targetPackSize: Int = PackedStore.defaultTargetPackSize) {
+        self.root = root
+        self.targetPackSize = targetPackSize
+    }
 
     package func tenantIDs() async throws -> [TenantID] {
         do {
@@ -43,7 +47,7 @@ package final class FolderTenantStores: TenantStores {
 
     package func store(for tenant: TenantID) throws -> any CollectableStore {
         if let store = stores.withLock({ $0[tenant] }) { return store }
-        let store = try FileSystemStore.create(at: root.appending(tenant.hex))
+        let store = try PackedStore(folder: try FileSystemStore.create(at: root.appending(tenant.hex)), targetPackSize: targetPackSize)
         return stores.withLock { stores in
             if let existing = stores[tenant] { return existing }
             stores[tenant] = store

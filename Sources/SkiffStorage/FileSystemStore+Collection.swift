@@ -68,6 +68,21 @@ extension FileSystemStore {
         }
     }
 
+    /// The bytes of a trashed value.
+    package func getTrashed(_ key: StoreKey, byteRange: Range<Int>?) async throws -> [UInt8] {
+        do {
+            let fd = try FileIO.open(trashPath(key), flags: O_RDONLY)
+            defer { close(fd) }
+            let size = try FileIO.size(fd, limit: Int.max, path: key.path)
+            let range = (byteRange ?? 0..<size).clamped(to: 0..<size)
+            return try FileIO.readUninitialized(range.count) { try FileIO.preadFull(fd, into: $0, at: Int64(range.lowerBound), path: key.path) }
+        } catch let error as SystemError where error.isNotFound {
+            throw StoreError.notFound(key)
+        } catch let error as SystemError {
+            throw Self.translate(error, context: key.path)
+        }
+    }
+
     /// Deletes a trashed value for good. Idempotent.
     package func emptyTrash(_ key: StoreKey) throws {
         let rc = trashPath(key).withCString { unlink($0) }

@@ -43,6 +43,11 @@ extension MemoryStore: CollectableStore {
         }
     }
 
+    package func getTrashed(_ key: StoreKey, byteRange: Range<Int>?) async throws -> [UInt8] {
+        guard let bytes = state.withLock({ $0.trash[key]?.bytes }) else { throw StoreError.notFound(key) }
+        return Array(bytes[(byteRange ?? 0..<bytes.count).clamped(to: 0..<bytes.count)])
+    }
+
     package func emptyTrash(_ key: StoreKey) async throws {
         _ = state.withLock { $0.trash.removeValue(forKey: key) }
     }
@@ -53,6 +58,19 @@ extension MemoryStore: CollectableStore {
 
     /// Modified times are the vouch records: nothing to forget.
     package func forgetVouches(olderThan cutoff: Int) async throws {}
+
+    /// A shared memory store (tests of several processes on one bucket) keeps vouch records as
+    /// a bucket does, under `vouches/`.
+    package func recordVouch(_ key: StoreKey) async throws {
+        let now = clock()
+        let record = try StoreKey("vouches/" + key.path)
+        state.withLock { $0.values[record] = Value(bytes: [], modified: now) }
+    }
+
+    package func vouchRecordAge(_ key: StoreKey) async throws -> Int? {
+        let record = try StoreKey("vouches/" + key.path)
+        return state.withLock { $0.values[record]?.modified }
+    }
 
     package func quarantine(_ key: StoreKey) async throws -> Bool {
         state.withLock { state in

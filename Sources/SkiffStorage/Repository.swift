@@ -12,6 +12,12 @@ package struct Repository: Sendable {
         self.location = location
     }
 
+    /// The folder of a local repository (its lock and prune epoch live there), or nil when the
+    /// store is not a folder on this machine (a site, a bucket, memory).
+    package var localFolder: FileSystemStore? {
+        (store as? PackedStore)?.inner as? FileSystemStore ?? store as? FileSystemStore
+    }
+
     // MARK: Objects
 
     package func putObject(_ object: EncodedObject) async throws -> PutOutcome {

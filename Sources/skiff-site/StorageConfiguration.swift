@@ -55,7 +55,8 @@ struct StorageConfiguration: Codable, Equatable {
         }
     }
 
-    func tenantStores() throws -> S3TenantStores {
-        S3TenantStores(location: location, signer: try signer())
+    /// The bucket's tenant stores; the index of their packs in `packIndexes`.
+    func tenantStores(packIndexes: RawPath) throws -> S3TenantStores {
+        S3TenantStores(location: location, signer: try signer(), indexFolder: packIndexes)
     }
 }

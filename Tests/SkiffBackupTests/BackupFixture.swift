@@ -7,21 +7,31 @@ import SkiffRestore
 import SkiffStorage
 import SkiffSystem
 import SkiffTestSupport
+import Synchronization
+import Testing
 
 /// A tenant, a host, a local repository and a cache in a temporary folder.
 final class BackupFixture: Sendable {
     let folder: TemporaryDirectory
     let tenant: RestoreKey
     let host: HostKey
-    let store: FileSystemStore
+    let store: PackedStore
     let repository: Repository
     let cachePath: String
+    /// Seconds added to the store's clock: what is stored while it is negative looks that old.
+    let clockOffset = Offset()
+
+    final class Offset: Sendable {
+        let seconds = Atomic<Int>(0)
+    }
 
     init(_ label: String = "skiff-backup") throws {
         folder = try TemporaryDirectory(label)
         tenant = try TestKeys.tenant()
         host = try TestKeys.host("web1", of: tenant)
-        store = try FileSystemStore.create(at: folder.appending("repo"))
+        let offset = clockOffset
+        store = try PackedStore(folder: try FileSystemStore.create(at: folder.appending("repo")),
+                                clock: { Int(time(nil)) + offset.seconds.load(ordering: .relaxed) })
         repository = Repository(store: store, location: folder.appending("repo").description)
         cachePath = folder.appending("cache/cache.sqlite").description
     }
@@ -55,14 +65,33 @@ final class BackupFixture: Sendable {
         try await RepositoryVerifier(reader: reader(), tenant: tenant.publicKey).verify()
     }
 
-    /// Every stored object file.
-    func objectFiles() throws -> [RawPath] {
-        var files: [RawPath] = []
-        let objects = repoPath.appending("objects")
-        for fan in try FileIO.directoryEntries(objects) {
-            for name in try FileIO.directoryEntries(objects.appending(fan)) { files.append(objects.appending(fan).appending(name)) }
-        }
-        return files.sorted()
+    /// Every stored object's address.
+    func objectAddresses() async throws -> [ObjectAddress] {
+        try await store.list(prefix: StoreKey.objectsPrefix, after: nil, limit: Int.max).compactMap(\.objectAddress)
+    }
+
+    /// Where an object's bytes are: its pack file, their offset and length.
+    func place(_ address: ObjectAddress) throws -> (file: RawPath, offset: Int, length: Int) {
+        let location = try #require(try store.index.location(of: address))
+        return (repoPath.appending(location.name.path), location.offset, location.length)
+    }
+
+    /// Flips one bit of the object's byte at `offset` (modulo its length), in its pack.
+    func flipByte(of address: ObjectAddress, at offset: Int) throws {
+        let place = try place(address)
+        try place.file.flipByte(at: place.offset + offset % place.length)
+    }
+
+    /// Points each object's index row at the other's bytes: as if their files were swapped.
+    func swapPlaces(_ a: ObjectAddress, _ b: ObjectAddress) throws {
+        let first = try #require(try store.index.location(of: a))
+        let second = try #require(try store.index.location(of: b))
+        try store.index.commit(pack: second.pack, size: 0, finished: true, entries: [
+            PackIndex.NewEntry(entry: PackEntry(address: a, offset: second.offset, length: second.length), stored: 0, replacing: true),
+        ])
+        try store.index.commit(pack: first.pack, size: 0, finished: true, entries: [
+            PackIndex.NewEntry(entry: PackEntry(address: b, offset: first.offset, length: first.length), stored: 0, replacing: true),
+        ])
     }
 
     func remove() { folder.remove() }

@@ -17,15 +17,19 @@ import Testing
     /// A clean replica (one sealed snapshot of a generated tree), then new content and a backup
     /// of it interrupted after its last checkpoint. Returns the objects only the cache knows
     /// (no seal reaches them) and the sealed ones.
-    static func interruptedReplica() async throws -> (fixture: BackupFixture, sealed: Set<RawPath>, leftovers: Set<RawPath>) {
+    /// Everything is stored two days "ago" (the store's clock runs behind), so that a collection
+    /// with the default grace period may delete the leftovers.
+    static func interruptedReplica() async throws -> (fixture: BackupFixture, sealed: Set<ObjectAddress>, leftovers: Set<ObjectAddress>) {
         let fixture = try BackupFixture("skiff-prune")
+        fixture.clockOffset.seconds.store(-twoDays, ordering: .relaxed)
+        defer { fixture.clockOffset.seconds.store(0, ordering: .relaxed) }
         var options = TreeGenerator.Options()
         options.directories = 6
         options.filesPerDirectory = 8
         options.largeFileSizes = [2 << 20]
         try TreeGenerator.generate(at: fixture.source, options: options)
         _ = try await fixture.backup()
-        let sealed = Set(try fixture.objectFiles())
+        let sealed = Set(try await fixture.objectAddresses())
         var random = SeededRandom(seed: 11)
         try FileIO.makeDirectories(fixture.source.appending("added"))
         for i in 0..<4 { try TreeGenerator.write(random.bytes(300_000 + i), to: fixture.source.appending("added/file\(i)")) }
@@ -33,22 +37,10 @@ import Testing
         await #expect(throws: FaultyDestination.Interrupted.self) {
             try await fixture.backup(through: FaultyDestination(fixture.repository, fault: .neverSeals))
         }
-        let leftovers = Set(try fixture.objectFiles()).subtracting(sealed)
+        let leftovers = Set(try await fixture.objectAddresses()).subtracting(sealed)
         let verification = try await fixture.verify()
         #expect(verification.isClean && !leftovers.isEmpty && verification.unreferencedObjects == leftovers.count, "\(verification)")
         return (fixture, sealed, leftovers)
-    }
-
-    /// Sets the modification time (the age a collection reads) of `files` to `seconds` ago.
-    static func age(_ files: some Sequence<RawPath>, by seconds: Int) {
-        let then = timespec(tv_sec: time(nil) - seconds, tv_nsec: 0)
-        var times = [then, then]
-        for file in files { _ = file.withCString { utimensat(AT_FDCWD, $0, &times, 0) } }
-    }
-
-    static func key(_ file: RawPath) throws -> StoreKey {
-        let parts = file.components.suffix(3).map { String(decoding: $0, as: UTF8.self) }
-        return try StoreKey(parts.joined(separator: "/"))
     }
 
     /// Nothing wrong and nothing unreferenced in the repository, and `seal` restores the source
@@ -65,7 +57,7 @@ import Testing
     }
 
     static func pruner(_ fixture: BackupFixture, grace: Int = 86_400, dryRun: Bool = false) -> RepositoryPruner {
-        RepositoryPruner(repository: fixture.repository, store: fixture.store, graceSeconds: grace, dryRun: dryRun)
+        RepositoryPruner(repository: fixture.repository, store: fixture.store, folder: fixture.store.inner as! FileSystemStore, graceSeconds: grace, dryRun: dryRun)
     }
 
     /// L2, L3: the cache of the host still names the objects the prune deleted; the next backup
@@ -73,10 +65,9 @@ import Testing
     @Test func aBackupAfterAPruneDoesNotReuseWhatThePruneDeleted() async throws {
         let (fixture, sealed, leftovers) = try await Self.interruptedReplica()
         defer { fixture.remove() }
-        Self.age(leftovers, by: Self.twoDays)
         let report = try await Self.pruner(fixture).prune()
         #expect(report.counts.deletedObjects == leftovers.count && report.counts.keptYoung == 0 && report.counts.reachable == sealed.count, "\(report)")
-        #expect(Set(try fixture.objectFiles()) == sealed)
+        #expect(Set(try await fixture.objectAddresses()) == sealed)
         let next = try await fixture.backup()
         #expect(next.statistics.filesRead == 5, "the added files must be read and stored anew")
         try await Self.expectIntact(fixture, next.seal)
@@ -87,7 +78,6 @@ import Testing
     @Test func aPruneCannotRunWhileABackupReusesOldUnreachableObjects() async throws {
         let (fixture, _, leftovers) = try await Self.interruptedReplica()
         defer { fixture.remove() }
-        Self.age(leftovers, by: Self.twoDays)
         let pause = FaultyDestination.Pause()
         let backup = Task { try await fixture.backup(through: FaultyDestination(fixture.repository, fault: .pauses(pause))) }
         await pause.waitUntilReached()
@@ -128,13 +118,12 @@ import Testing
     @Test func anInterruptedPruneIsFinishedByTheNextWithNothingLost() async throws {
         let (fixture, sealed, leftovers) = try await Self.interruptedReplica()
         defer { fixture.remove() }
-        Self.age(leftovers, by: Self.twoDays)
-        let keys = try leftovers.map(Self.key).sorted()
+        let keys = leftovers.map { StoreKey.object($0) }.sorted()
         let lock = try #require(try RepositoryLock.attempt(.exclusive, repository: fixture.repoPath))
         try lock.renewPruneEpoch()
         lock.release()
         let trashed = keys.prefix(keys.count / 2)
-        for key in trashed { #expect(try fixture.store.moveToTrash(key)) }
+        for key in trashed { #expect(try await fixture.store.moveToTrash(key)) }
         try await fixture.store.delete(keys.last!)
 
         let between = try await fixture.backup()
@@ -145,7 +134,7 @@ import Testing
         #expect(report.counts.recovered == trashed.count, "\(report)")
         #expect(report.counts.deletedObjects == leftovers.count - 1, "\(report)")
         #expect(try await fixture.store.trashedObjectKeys().isEmpty)
-        let remaining = Set(try fixture.objectFiles())
+        let remaining = Set(try await fixture.objectAddresses())
         #expect(remaining.isSuperset(of: sealed) && remaining.isDisjoint(with: leftovers))
         try await Self.expectIntact(fixture, between.seal)
     }
@@ -154,11 +143,10 @@ import Testing
     @Test func aMissingReachableObjectStopsThePruneBeforeAnyDeletion() async throws {
         let (fixture, sealed, leftovers) = try await Self.interruptedReplica()
         defer { fixture.remove() }
-        Self.age(leftovers, by: Self.twoDays)
         let victim = sealed.sorted()[0]
-        try await fixture.store.delete(try Self.key(victim))
+        try await fixture.store.delete(.object(victim))
         await #expect(throws: CollectionError.self) { try await Self.pruner(fixture, grace: 0).prune() }
-        #expect(Set(try fixture.objectFiles()) == sealed.union(leftovers).subtracting([victim]))
+        #expect(Set(try await fixture.objectAddresses()) == sealed.union(leftovers).subtracting([victim]))
     }
 
     /// A flag one task sets and another reads.

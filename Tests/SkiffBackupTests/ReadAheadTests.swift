@@ -53,13 +53,12 @@ import Testing
         defer { fixture.remove() }
         let copy = fixture.folder.appending("copy")
         try FileManager.default.copyItem(atPath: fixture.repoPath.description, toPath: copy.description)
-        let second = Repository(store: try FileSystemStore(root: copy), location: copy.description)
+        let second = Repository(store: try await PackedStore.open(folder: try FileSystemStore(root: copy)), location: copy.description)
 
-        let files = try fixture.objectFiles()
         var damaged = Set<String>()
-        for (index, file) in files.enumerated() where index % 5 == 0 {
-            try file.flipByte(at: 100)
-            damaged.insert(String(decoding: file.lastComponent, as: UTF8.self))
+        for (index, address) in try await fixture.objectAddresses().enumerated() where index % 5 == 0 {
+            try fixture.flipByte(of: address, at: 100)
+            damaged.insert(address.hex)
         }
         let target = fixture.folder.appending("restore")
         let (report, reader) = try await Self.restore(fixture, result.seal, from: [fixture.repository, second], to: target)

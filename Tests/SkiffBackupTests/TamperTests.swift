@@ -24,13 +24,13 @@ import Testing
         try Self.smallTree(fixture)
         let result = try await fixture.backup()
         #expect(try await fixture.verify().isClean)
-        let files = try fixture.objectFiles()
-        #expect(files.count > 20)
-        for file in files {
-            let original = try FileIO.readFile(file)
-            try file.flipByte(at: original.count / 2)
+        let addresses = try await fixture.objectAddresses()
+        #expect(addresses.count > 20)
+        for address in addresses {
+            let place = try fixture.place(address)
+            try fixture.flipByte(of: address, at: place.length / 2)
             let report = try await fixture.verify()
-            let name = String(decoding: file.lastComponent, as: UTF8.self)
+            let name = address.hex
             #expect(report.findings.contains { $0.object == name && $0.code == .corruptObject }, "flipped \(name): \(report.findings)")
             // Restore must fail naming the object (unless it sits outside the restored data,
             // which no object here does: every object is reachable).
@@ -43,7 +43,7 @@ import Testing
             } catch let error as ObjectError {
                 #expect(error.address.hex == name)
             }
-            try TreeGenerator.write(original, to: file)
+            try fixture.flipByte(of: address, at: place.length / 2)
             try FileIO.removeTree(target)
         }
         #expect(try await fixture.verify().isClean)
@@ -54,10 +54,10 @@ import Testing
         defer { fixture.remove() }
         try Self.smallTree(fixture)
         _ = try await fixture.backup()
-        let victim = try fixture.objectFiles()[3]
-        try FileIO.remove(victim)
+        let victim = try await fixture.objectAddresses()[3]
+        try await fixture.store.delete(.object(victim))
         let report = try await fixture.verify()
-        #expect(report.findings.contains { $0.code == .missingObject && $0.object == String(decoding: victim.lastComponent, as: UTF8.self) })
+        #expect(report.findings.contains { $0.code == .missingObject && $0.object == victim.hex })
     }
 
     @Test func swappingTwoObjectsIsFound() async throws {
@@ -66,18 +66,17 @@ import Testing
         try Self.smallTree(fixture)
         _ = try await fixture.backup()
         // Two chunks: leaves of the DAG, so that neither hides the other from the walk.
-        let chunks = try fixture.objectFiles().filter { try ObjectHeader.parse(FileIO.readFile($0)).kind == .chunk }
+        var chunks: [ObjectAddress] = []
+        for address in try await fixture.objectAddresses() where try ObjectHeader.parse(await fixture.store.get(.object(address))).kind == .chunk {
+            chunks.append(address)
+        }
         #expect(chunks.count >= 2)
         let a = chunks[0], b = chunks[chunks.count - 1]
-        let bytesA = try FileIO.readFile(a), bytesB = try FileIO.readFile(b)
-        _ = a.withCString { chmod($0, 0o644) }
-        _ = b.withCString { chmod($0, 0o644) }
-        try TreeGenerator.write(bytesB, to: a)
-        try TreeGenerator.write(bytesA, to: b)
+        try fixture.swapPlaces(a, b)
         let report = try await fixture.verify()
         let names = Set(report.findings.filter { $0.code == .corruptObject }.compactMap(\.object))
-        #expect(names.contains(String(decoding: a.lastComponent, as: UTF8.self)))
-        #expect(names.contains(String(decoding: b.lastComponent, as: UTF8.self)))
+        #expect(names.contains(a.hex))
+        #expect(names.contains(b.hex))
     }
 
     @Test func replacedOrForgedSealsAreFound() async throws {

@@ -32,9 +32,8 @@ import Testing
 
         var sessionKeys: [(ObjectAddress, [UInt8])] = []
         var sealedObjects: [(ObjectAddress, [UInt8], ObjectHeader)] = []
-        for file in try fixture.objectFiles() {
-            let bytes = try FileIO.readFile(file)
-            let address = ObjectAddress(hex: String(decoding: file.lastComponent, as: UTF8.self))!
+        for address in try await fixture.objectAddresses() {
+            let bytes = try await fixture.store.get(.object(address))
             let header = try ObjectHeader.parse(bytes)
             if header.kind == .sessionKey { sessionKeys.append((address, bytes)) } else { sealedObjects.append((address, bytes, header)) }
             #expect(!bytes.windows(ofCount: secret.count).contains { Array($0) == secret }, "plaintext must never be stored")

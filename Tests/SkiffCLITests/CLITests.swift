@@ -117,14 +117,9 @@ import Testing
         #expect(wrongTenant.status == 4, "\(wrongTenant)")
 
         // Corrupt one object: verify and restore both fail with 6 and name it.
-        let objects = w.folder.appending("repo/objects")
-        let fan = try FileIO.directoryEntries(objects).sorted { $0.lexicographicallyPrecedes($1) }[0]
-        let victim = objects.appending(fan).appending(try FileIO.directoryEntries(objects.appending(fan))[0])
-        let name = String(decoding: victim.lastComponent, as: UTF8.self)
-        _ = victim.withCString { chmod($0, 0o644) }
-        var bytes = try FileIO.readFile(victim)
-        bytes[bytes.count - 1] ^= 0xff
-        try TreeGenerator.write(bytes, to: victim)
+        let repository = PackedFolder(w.folder.appending("repo"))
+        let name = try repository.objectNames().sorted()[0]
+        try repository.flipByte(name, at: try repository.place(name).length - 1, mask: 0xff)
         let verify = try await w.skiff(["verify", "--repo", w.repo, "--restore-key", w.restoreKey])
         #expect(verify.status == 6, "\(verify)")
         #expect(verify.standardOutput.contains(name))

@@ -1,6 +1,7 @@
 import Foundation
 import SkiffAudit
 import SkiffCore
+import SkiffStorage
 import SkiffSystem
 import SkiffTestSupport
 import Testing
@@ -44,17 +45,12 @@ import Testing
         #expect(try await farm.backup().status == 0, "quorum 1: site a alone accepts")
         try farm.sites[1].start()
         // Only objects site b also holds can be healed from it: the second snapshot's own objects are not among them.
-        let heldByB = Set(try farm.objectFiles(1).map { Array($0.path.bytes.suffix(64)) })
-        let files = try farm.objectFiles(0).filter { heldByB.contains(Array($0.path.bytes.suffix(64))) }
-        let damaged = files[0].path
-        var bytes = try FileIO.readFile(damaged)
-        bytes[bytes.count / 2] ^= 0x40
-        try? FileManager.default.removeItem(atPath: damaged.description)
-        try TreeGenerator.write(bytes, to: damaged)
-        let deleted = files[files.count / 2].path
-        try FileManager.default.removeItem(atPath: deleted.description)
-        let damagedHex = String(decoding: damaged.bytes.suffix(64), as: UTF8.self)
-        let deletedHex = String(decoding: deleted.bytes.suffix(64), as: UTF8.self)
+        let heldByB = Set(try farm.objects(1).map(\.hex))
+        let objects = try farm.objects(0).filter { heldByB.contains($0.hex) }
+        let damagedHex = objects[0].hex
+        try farm.tenantFolder(0).flipByte(damagedHex, at: objects[0].size / 2, mask: 0x40)
+        let deletedHex = objects[objects.count / 2].hex
+        try farm.tenantFolder(0).remove(deletedHex)
 
         // Incremental: the deletion is found by presence, the damage only by re-reading.
         let incremental = try await farm.audit()
@@ -88,7 +84,9 @@ import Testing
         #expect(after.status == 0, "\(after)")
         let healed = try Self.report(after)
         #expect(healed.isClean && healed.seals.count == 2 && healed.seals.allSatisfy(\.identical), "\(healed.findings)")
-        #expect(SHA256Hasher.digest(try FileIO.readFile(damaged)).hex == damagedHex, "the damaged copy was replaced by the good one")
+        let flushed = Date().addingTimeInterval(10)
+        while (try? farm.tenantFolder(0).place(damagedHex)) == nil && Date() < flushed { try await Task.sleep(for: .milliseconds(200)) }
+        #expect(SHA256Hasher.digest(try farm.tenantFolder(0).bytes(damagedHex)).hex == damagedHex, "the damaged copy was replaced by the good one")
         let restored = try await farm.restore(from: 0)
         #expect(try TreeComparison.differences(farm.source, restored).isEmpty)
     }
@@ -126,12 +124,8 @@ import Testing
         try Self.generate(farm, seed: 7)
         let backup = try await farm.backup()
         try #require(backup.status == 0, "\(backup)")
-        let victim = try farm.objectFiles(0)[1].path
-        let victimHex = String(decoding: victim.bytes.suffix(64), as: UTF8.self)
-        var bytes = try FileIO.readFile(victim)
-        bytes[0] ^= 1
-        try FileManager.default.removeItem(atPath: victim.description)
-        try TreeGenerator.write(bytes, to: victim)
+        let victimHex = try farm.objects(0)[1].hex
+        try farm.tenantFolder(0).flipByte(victimHex, at: 0)
 
         // Within a few passes the scrubber moves it aside; auditors see it in the site's report.
         var report = try await Self.report(try farm.audit())
@@ -146,7 +140,7 @@ import Testing
         // moved aside; the next one meets its absence.
         report = try await Self.report(try farm.audit())
         #expect(report.findings.contains { $0.kind == .missingObject && $0.object == victimHex && $0.source == "site-a" }, "\(report.findings)")
-        #expect(!FileManager.default.fileExists(atPath: victim.description))
+        #expect(throws: StoreError.self) { try farm.tenantFolder(0).place(victimHex) }
         let metrics = try await CommandRunner.run("/usr/bin/curl", ["-sk", farm.sites[0].url + "/metrics"]).standardOutput
         #expect(metrics.contains("skiff_site_objects_quarantined_total"), "\(metrics.prefix(500))")
 
@@ -159,6 +153,9 @@ import Testing
         let after = try await Self.report(try farm.audit(["--deep"]))
         #expect(after.isClean, "\(after.findings)")
         #expect(after.sources.first { $0.name == "site-a" }?.scrub?.quarantined == 0)
-        #expect(SHA256Hasher.digest(try FileIO.readFile(victim)).hex == victimHex)
+        // The healed copy reaches the pack index (on disk) once uploads paused for a second.
+        let flushed = Date().addingTimeInterval(10)
+        while (try? farm.tenantFolder(0).place(victimHex)) == nil && Date() < flushed { try await Task.sleep(for: .milliseconds(200)) }
+        #expect(SHA256Hasher.digest(try farm.tenantFolder(0).bytes(victimHex)).hex == victimHex)
     }
 }

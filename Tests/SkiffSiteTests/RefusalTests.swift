@@ -196,18 +196,14 @@ import Testing
         farm.sites[0].stop()
         #expect(Date().timeIntervalSince(stopped) < 30, "SIGTERM must end the server within its grace period")
         backup.waitUntilExit()
-        // Every stored object is whole: its bytes hash to its name.
-        let tenantFolder = farm.sites[0].data.appending("tenants").appending(farm.tenant.tenant.hex)
-        let objects = tenantFolder.appending("objects")
+        // Every indexed object is whole: its bytes in its pack hash to its name.
+        let tenantFolder = farm.tenantFolder(0)
         var checked = 0
-        for fan in (try? FileIO.directoryEntries(objects)) ?? [] {
-            for name in try FileIO.directoryEntries(objects.appending(fan)) {
-                let bytes = try FileIO.readFile(objects.appending(fan).appending(name))
-                #expect(SHA256Hasher.digest(bytes).hex == String(decoding: name, as: UTF8.self))
-                checked += 1
-            }
+        for name in try tenantFolder.objectNames() {
+            #expect(SHA256Hasher.digest(try tenantFolder.bytes(name)).hex == name)
+            checked += 1
         }
-        #expect(try FileIO.directoryEntries(tenantFolder.appending("tmp")).isEmpty)
+        #expect(try FileIO.directoryEntries(tenantFolder.root.appending("tmp")).isEmpty)
         // After a restart, the host delivers the rest and the snapshot verifies.
         try farm.sites[0].start()
         #expect(try await farm.skiff(["sync", "--config", farm.hostConfiguration, "--timeout", "60"]).status == 0)

@@ -94,21 +94,11 @@ import Testing
         try TreeGenerator.generate(at: farm.source, options: options)
         #expect(try await farm.backup().status == 0)
         // At site a: corrupt one chunk, delete another.
-        let objects = farm.sites[0].data.appending("tenants").appending(farm.tenant.tenant.hex).appending("objects")
-        var chunks: [RawPath] = []
-        for fan in try FileIO.directoryEntries(objects) {
-            for name in try FileIO.directoryEntries(objects.appending(fan)) {
-                let file = objects.appending(fan).appending(name)
-                if try ObjectHeader.parse(FileIO.readFile(file)).kind == .chunk { chunks.append(file) }
-            }
-        }
-        chunks.sort()
-        let corrupt = chunks[0], deleted = chunks[chunks.count - 1]
-        _ = corrupt.withCString { chmod($0, 0o644) }
-        var bytes = try FileIO.readFile(corrupt)
-        bytes[bytes.count / 2] ^= 0x20
-        try TreeGenerator.write(bytes, to: corrupt)
-        try FileIO.remove(deleted)
+        let folder = farm.tenantFolder(0)
+        let chunks = try folder.objectNames().sorted().filter { try ObjectHeader.parse(folder.bytes($0)).kind == .chunk }
+        let corruptName = chunks[0], deletedName = chunks[chunks.count - 1]
+        try folder.flipByte(corruptName, at: try folder.place(corruptName).length / 2, mask: 0x20)
+        try folder.remove(deletedName)
 
         let target = farm.folder.appending("restored")
         // --site-order listed reads site a first for every object, so both bad copies are met.
@@ -116,8 +106,6 @@ import Testing
                                       "--restore-key", farm.folder.appending("tenant.key").description, "--to", target.description])
         #expect(restore.status == 0, "\(restore)")
         #expect(try TreeComparison.differences(farm.source, RawPath(bytes: target.bytes + farm.source.bytes)).isEmpty)
-        let corruptName = String(decoding: corrupt.lastComponent, as: UTF8.self)
-        let deletedName = String(decoding: deleted.lastComponent, as: UTF8.self)
         let reports = restore.standardError.split(separator: "\n").filter { $0.hasPrefix("damaged copy, read elsewhere: site site-a") }
         #expect(reports.contains { $0.contains(corruptName) && !$0.contains("missing") }, "\(restore.standardError)")
         #expect(reports.contains { $0.contains(deletedName) && $0.contains("missing") }, "\(restore.standardError)")

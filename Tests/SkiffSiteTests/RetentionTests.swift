@@ -48,8 +48,8 @@ import Testing
     }
 
     static func objectBytes(_ farm: SiteFarm) throws -> (count: Int, bytes: Int) {
-        let files = try farm.objectFiles(0)
-        return (files.count, files.reduce(0) { $0 + $1.size })
+        let objects = try farm.objects(0)
+        return (objects.count, objects.reduce(0) { $0 + $1.size })
     }
 
     static func site(_ farm: SiteFarm, _ arguments: [String]) async throws -> CommandResult {
@@ -163,8 +163,8 @@ import Testing
         #expect(byWriter.status == "403" && byWriter.body.contains("\"forbidden\""), "\(byWriter)")
         let byAdmin = try await delete(url, as: "admin")
         #expect(byAdmin.status == "423" && byAdmin.body.contains("\"immutable\""), "\(byAdmin)")
-        let object = try #require(try farm.objectFiles(0).last)
-        let objectURL = "\(farm.sites[0].url)/v1/tenants/\(farm.tenant.tenant.hex)/objects/\(String(decoding: object.path.lastComponent, as: UTF8.self))"
+        let object = try #require(try farm.objects(0).last)
+        let objectURL = "\(farm.sites[0].url)/v1/tenants/\(farm.tenant.tenant.hex)/objects/\(object.hex)"
         #expect(try await delete(objectURL, as: "admin").status == "423")
         #expect(try await delete(objectURL, as: "writer").status == "403")
 

@@ -81,14 +81,14 @@ import Testing
             let backup = try await farm.skiff(["backup", source.description, "--repo", repo.description, "--host-key",
                                          farm.folder.appending("db1.key").description])
             try #require(backup.status == 0, "\(backup)")
-            for fan in try FileIO.directoryEntries(repo.appending("objects")) {
-                for name in try FileIO.directoryEntries(repo.appending("objects").appending(fan)) {
-                    let upload = try await CommandRunner.run("/usr/bin/curl", [
-                        "-sk", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "Authorization: Bearer \(token)",
-                        "--data-binary", "@\(repo.appending("objects").appending(fan).appending(name))",
-                        "\(processes[index].url)/v1/tenants/\(tenant)/objects/\(String(decoding: name, as: UTF8.self))"])
-                    try #require(["200", "201", "204"].contains(upload.standardOutput), "\(upload)")
-                }
+            let packed = PackedFolder(repo)
+            for name in try packed.objectNames() {
+                let body = farm.folder.appending("object-\(index)")
+                try TreeGenerator.write(try packed.bytes(name), to: body)
+                let upload = try await CommandRunner.run("/usr/bin/curl", [
+                    "-sk", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "Authorization: Bearer \(token)",
+                    "--data-binary", "@\(body)", "\(processes[index].url)/v1/tenants/\(tenant)/objects/\(name)"])
+                try #require(["200", "201", "204"].contains(upload.standardOutput), "\(upload)")
             }
             let seals = try FileIO.directoryEntries(repo.appending("seals/db1"))
             try #require(seals.count == 1 && String(decoding: seals[0], as: UTF8.self).hasPrefix("0000000000000001-"))
@@ -184,18 +184,23 @@ import Testing
             #expect(try TreeComparison.differences(source, RawPath(bytes: target.bytes + source.bytes)).isEmpty, "\(host) via \(site)")
         }
 
-        // The AWS CLI, an independent client, lists the seals Skiff wrote and fetches an object
-        // whose bytes hash to its name.
+        // The AWS CLI, an independent client, lists the seals Skiff wrote and fetches a pack whose
+        // records all hash to their addresses.
         let tenantPrefix = "s3://\(Self.bucket)/\(Self.prefix)/tenants/\(farm.tenant.tenant.hex)"
         let listing = try await Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/seals/"], moto: moto)
         #expect(listing.status == 0, "\(listing)")
         let sealLines = listing.standardOutput.split(separator: "\n").filter { $0.contains("/seals/") }
         #expect(sealLines.count == 9, "\(listing.standardOutput)")
-        let objects = try await Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/objects/"], moto: moto)
-        let objectKey = try #require(objects.standardOutput.split(separator: "\n").first?.split(separator: " ").last, "\(objects)")
-        let fetched = farm.folder.appending("fetched-object")
-        #expect(try await Self.aws(["s3", "cp", "s3://\(Self.bucket)/\(objectKey)", fetched.description], moto: moto).status == 0)
-        #expect(SHA256Hasher.digest(try FileIO.readFile(fetched)).hex == String(objectKey.split(separator: "/").last ?? ""))
+        let packs = try await Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/packs/"], moto: moto)
+        let packLines = packs.standardOutput.split(separator: "\n")
+        let packKey = try #require(packLines.first?.split(separator: " ").last, "\(packs)")
+        #expect(try await Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/objects/"], moto: moto).standardOutput.isEmpty,
+                "objects live in packs, not one key each")
+        let fetched = farm.folder.appending("fetched-pack")
+        #expect(try await Self.aws(["s3", "cp", "s3://\(Self.bucket)/\(packKey)", fetched.description], moto: moto).status == 0)
+        let pack = try FileIO.readFile(fetched)
+        let scanned = pack.withUnsafeBytes { PackLayout.scanRecords($0) }
+        #expect(!scanned.entries.isEmpty && pack.count - scanned.end > PackLayout.footerSize, "every record hashes to its address, then the trailer")
 
         // Retention through the second process retires each host's older seals; a
         // collection there deletes the garbage from the bucket, and both processes still audit
@@ -214,8 +219,9 @@ import Testing
         #expect(gc.status == 0, "\(gc)")
         let collection = try SiteAPI.jsonDecoder().decode(CollectionReport.self, from: Data(gc.standardOutput.utf8))
         #expect(collection.deletedObjects > 0 && collection.roots == 9 - retired, "\(collection)")
-        let afterObjects = try await Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/objects/"], moto: moto)
-        #expect(afterObjects.standardOutput.split(separator: "\n").count == collection.reachable, "\(collection)")
+        #expect(collection.counts.compaction.packsRewritten > 0, "\(collection)")
+        let afterPacks = try await Self.aws(["s3", "ls", "--recursive", "\(tenantPrefix)/packs/"], moto: moto)
+        #expect(afterPacks.standardOutput.split(separator: "\n").count <= packLines.count, "\(afterPacks.standardOutput)")
         let thinned = try await audit()
         #expect(thinned.isClean && thinned.sources.allSatisfy { $0.completeSeals == 9 - retired && $0.retiredSeals == retired },
                 "\(thinned.findings) \(thinned.sources)")

@@ -92,21 +92,14 @@ final class SiteFarm: Sendable {
                    "--state", folder.appending("audit.sqlite").description, "--json"] + extra)
     }
 
-    /// The objects folder of the tenant at one site.
-    func objectsFolder(_ index: Int) -> RawPath {
-        sites[index].data.appending("tenants").appending(tenant.tenant.hex).appending("objects")
+    /// The tenant's packed store folder at one site.
+    func tenantFolder(_ index: Int) -> PackedFolder {
+        PackedFolder(sites[index].data.appending("tenants").appending(tenant.tenant.hex))
     }
 
-    /// Every stored object file at one site, largest first.
-    func objectFiles(_ index: Int) throws -> [(path: RawPath, size: Int)] {
-        var files: [(path: RawPath, size: Int)] = []
-        for fan in try FileIO.directoryEntries(objectsFolder(index)) {
-            for name in try FileIO.directoryEntries(objectsFolder(index).appending(fan)) {
-                let path = objectsFolder(index).appending(fan).appending(name)
-                files.append((path, try FileIO.readFile(path).count))
-            }
-        }
-        return files.sorted { $0.size > $1.size }
+    /// Every stored object at one site (hex address and size), largest first.
+    func objects(_ index: Int) throws -> [(hex: String, size: Int)] {
+        try tenantFolder(index).objects()
     }
     var source: RawPath { folder.appending("data") }
 

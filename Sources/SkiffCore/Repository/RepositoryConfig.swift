@@ -2,7 +2,9 @@
 /// chunking. Stored in the host key and restore key (trusted copies) and, for information
 /// only, in the store's `config` file.
 package struct RepositoryConfig: Codable, Equatable, Sendable {
-    package static let currentVersion = 1
+    /// The repository format's version (docs/FORMAT.md): 2 since objects live in packs (§7.1).
+    /// Version 1 kept one file or key per object; there were no deployments, so no migration.
+    package static let currentVersion = 2
 
     package var version: Int
     package var tenant: TenantID

@@ -218,6 +218,7 @@ struct CollectCommand: AsyncParsableCommand {
         print("""
             \(report.deletedObjects) objects deleted (\(report.deletedBytes) bytes) of \(report.examined); \(report.reachable) reachable from \
             \(report.roots) seals; \(report.keptYoung) unreachable but too young; \(String(format: "%.1f", report.seconds)) s
+            space: \(report.counts.compaction.summary)
             """)
     }
 }

@@ -60,7 +60,7 @@ struct InitCommand: AsyncParsableCommand {
             try KeyFiles.writeNew(key.armored, to: hostKeyPath)
             print("Created host key \(hostKeyPath) for host \(name). It can write snapshots but not read them.")
         }
-        let store = try FileSystemStore.create(at: RawPath(repoPath))
+        let store = try await PackedStore.open(folder: try FileSystemStore.create(at: RawPath(repoPath)))
         try await Repository(store: store, location: repoPath).initialize(with: key.tenant)
         print("Repository \(repoPath) is ready for tenant \(key.tenant.tenant).")
     }

@@ -35,9 +35,11 @@ struct PruneCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let repo = try repository.open()
-        guard let store = repo.store as? FileSystemStore else { throw CommandFailure(.noRepository, "\(repo.location) is not a local repository") }
-        let pruner = RepositoryPruner(repository: repo, store: store, graceSeconds: TimeFormat.parseDuration(grace)!, dryRun: dryRun)
+        let repo = try await repository.open()
+        guard let store = repo.store as? any CollectableStore, let folder = repo.localFolder else {
+            throw CommandFailure(.noRepository, "\(repo.location) is not a local repository")
+        }
+        let pruner = RepositoryPruner(repository: repo, store: store, folder: folder, graceSeconds: TimeFormat.parseDuration(grace)!, dryRun: dryRun)
         let report: PruneReport
         do {
             report = try await pruner.prune()
@@ -55,6 +57,7 @@ struct PruneCommand: AsyncParsableCommand {
             print("  \(counts.recovered) objects \(report.dryRun ? "are in the trash (an interrupted prune) and would be put back" : "put back from the trash of an interrupted prune")")
         }
         if counts.putBack > 0 { print("  \(counts.putBack) objects put back: they were written to while prune ran") }
+        if !report.dryRun { print("  space: \(counts.compaction.summary)") }
         print(String(format: "  time: %.2f s", report.seconds))
     }
 }

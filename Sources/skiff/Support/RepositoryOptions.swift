@@ -20,20 +20,21 @@ struct RepositoryOptions: ParsableArguments {
         }
     }
 
-    /// Opens an initialised repository. Exit code 4 when it is missing or not a repository.
-    func open() throws -> Repository {
+    /// Opens an initialised repository (objects in packs, docs/FORMAT.md §7.1). Exit code 4 when
+    /// it is missing or not a repository.
+    func open() async throws -> Repository {
         let path = try self.path
         let root = RawPath(path)
         guard FileIO.isDirectory(root), FileIO.exists(root.appending("config")) else {
             throw CommandFailure(.noRepository, "no Skiff repository at \(path) (create one with `skiff init --repo \(path)`)")
         }
-        let store = try FileSystemStore(root: root)
+        let store = try await PackedStore.open(folder: try FileSystemStore(root: root))
         return Repository(store: store, location: path)
     }
 
     /// Opens the repository and checks that it belongs to `tenant`.
     func open(for tenant: TenantPublicKey) async throws -> Repository {
-        let repository = try open()
+        let repository = try await open()
         let recorded: TenantPublicKey
         do { recorded = try await repository.readConfig() } catch let error as FormatError {
             throw CommandFailure(.noRepository, "\(repository.location): damaged config (\(error))")
