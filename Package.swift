@@ -229,6 +229,12 @@ let package = Package(
             dependencies: ["SkiffCore", "SkiffSystem", "CLibCrypto", "CLZ4"],
             path: "Tools/microbench"
         ),
+        // The pack index at scale (docs/SCALE.md): inserts, lookups, vouches and sweeps over N objects.
+        .executableTarget(
+            name: "skiff-scale-bench",
+            dependencies: ["SkiffCore", "SkiffSystem", "SkiffStorage"],
+            path: "Tools/scalebench"
+        ),
         .testTarget(name: "SkiffCoreTests", dependencies: ["SkiffCore", "SkiffTestSupport"]),
         // Runs every checked-in fuzz seed and crasher (Tests/FuzzCorpus) through its target.
         .testTarget(name: "SkiffFuzzTests", dependencies: ["SkiffFuzzTargets"]),

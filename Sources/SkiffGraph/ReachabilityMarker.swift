@@ -20,6 +20,9 @@ package struct ReachabilityMarker {
     /// File names of the seals already marked, so that marking seals again adds only new ones.
     private var markedSeals = Set<String>()
 
+    /// Headers read together by one lane.
+    static let headerBatch = 1024
+
     package init(repository: Repository, parallelReads: Int = 8) {
         self.repository = repository
         self.parallelReads = parallelReads
@@ -53,11 +56,14 @@ package struct ReachabilityMarker {
                     group.addTask {
                         var links: [ObjectAddress] = []
                         var unreadable: [ObjectAddress] = []
-                        for address in slice {
-                            do {
-                                links += try await repository.objectHeader(address).links
-                            } catch is ObjectError {
-                                unreadable.append(address)
+                        // Batches, so that a packed store reads neighbouring headers together.
+                        for start in stride(from: 0, to: slice.count, by: Self.headerBatch) {
+                            let batch = Array(slice.dropFirst(start).prefix(Self.headerBatch))
+                            for (address, header) in zip(batch, try await repository.objectHeaders(batch)) {
+                                switch header {
+                                case .success(let header): links += header.links
+                                case .failure: unreadable.append(address)
+                                }
                             }
                         }
                         return (links, unreadable)

@@ -115,14 +115,19 @@ extension SiteService {
         return findings
     }
 
-    /// Rebuilds the tenant's seal index from its store: every verified seal file (its file's
-    /// time as its acceptance time), retired ones as retired, heads, and the identity index
-    /// from every object's clear header. Complete subtrees are forgotten (the next seal walks
+    /// Rebuilds the tenant's indexes from its store: first the pack index from the packs alone
+    /// (docs/FORMAT.md §7.1, P4), then every verified seal file (its file's time as its
+    /// acceptance time), retired ones as retired, heads, and the identity index from every
+    /// object's clear header. Complete subtrees are forgotten (the next seal walks
     /// its whole DAG once). Quarantine records and scrub passes are not in the store: they
     /// start empty. Run while the site does not serve the tenant.
-    /// - Returns: seals indexed, seal files left out (do not verify), identities indexed.
-    package func reindex(tenant: TenantRecord, progress: (Int) -> Void = { _ in }) async throws -> (seals: Int, unverifiable: [String], identities: Int) {
+    /// - Returns: packs and objects indexed, seals indexed, seal files left out (do not verify),
+    ///   identities indexed.
+    package func reindex(tenant: TenantRecord, progress: (Int) -> Void = { _ in }) async throws
+        -> (packs: ReindexReport, seals: Int, unverifiable: [String], identities: Int)
+    {
         let store = try store(tenant.id)
+        let packs = try await (store as? PackedStore)?.reindex() ?? ReindexReport()
         let repository = Repository(store: store, location: "site")
         try registry.dropSealIndex(tenant: tenant.id)
         var indexed = 0
@@ -153,7 +158,7 @@ extension SiteService {
         }
         try registry.recordIdentities(batch)
         identities += batch.count
-        return (indexed, unverifiable, identities)
+        return (packs, indexed, unverifiable, identities)
     }
 }
 
@@ -194,8 +199,10 @@ extension SiteService {
     /// are. What the stores do not hold (tokens, the audit trail, quarantine records) is not
     /// rebuilt.
     /// - Returns: per tenant, what `reindex` returned.
-    package func rebuildRegistry(progress: (String) -> Void = { _ in }) async throws -> [(tenant: String, seals: Int, unverifiable: [String], identities: Int)] {
-        var results: [(tenant: String, seals: Int, unverifiable: [String], identities: Int)] = []
+    package func rebuildRegistry(progress: (String) -> Void = { _ in }) async throws
+        -> [(tenant: String, packs: ReindexReport, seals: Int, unverifiable: [String], identities: Int)]
+    {
+        var results: [(tenant: String, packs: ReindexReport, seals: Int, unverifiable: [String], identities: Int)] = []
         for id in try await stores.tenantIDs() {
             let store = try store(id)
             var tenant = try registry.tenant(id)
@@ -227,7 +234,7 @@ extension SiteService {
             }
             progress("tenant \(tenant.name): indexing its seals and objects")
             let result = try await reindex(tenant: tenant)
-            results.append((tenant.name, result.seals, result.unverifiable, result.identities))
+            results.append((tenant.name, result.packs, result.seals, result.unverifiable, result.identities))
         }
         return results
     }

@@ -10,6 +10,9 @@ import Synchronization
 /// flushes. Its writer holds flock(2) on it: a pack nobody holds was left by a killed writer.
 package struct FilePackShelf: PackShelf {
     package let root: RawPath
+    /// Read descriptors of recently read packs: a collection reads hundreds of thousands of
+    /// object headers, a restore every object, mostly from the same few packs.
+    let descriptors = PackDescriptors()
 
     package init(root: RawPath) { self.root = root }
 
@@ -61,9 +64,8 @@ package struct FilePackShelf: PackShelf {
 
     private func opened<T>(_ name: PackName, _ body: (Int32) throws -> T) throws -> T {
         do {
-            let fd = try FileIO.open(path(name), flags: O_RDONLY)
-            defer { close(fd) }
-            return try body(fd)
+            let descriptor = try descriptors.open(name) { try FileIO.open(path(name), flags: O_RDONLY) }
+            return try body(descriptor.fd)
         } catch let error as SystemError where error.isNotFound {
             throw StoreError.notFound(try StoreKey(name.path))
         } catch let error as SystemError {
@@ -96,6 +98,7 @@ package struct FilePackShelf: PackShelf {
     }
 
     package func delete(_ name: PackName) async throws {
+        descriptors.forget(name)
         if path(name).withCString({ unlink($0) }) != 0 && errno != ENOENT {
             throw FileSystemStore.translate(SystemError("unlink", path: name.path), context: name.path)
         }
@@ -106,6 +109,47 @@ package struct FilePackShelf: PackShelf {
         guard fd >= 0 else { return true }
         defer { close(fd) }
         return flock(fd, LOCK_EX | LOCK_NB) == 0
+    }
+}
+
+/// An open read descriptor, closed when the last user lets go of it (after it left the cache).
+final class PackDescriptor: Sendable {
+    let fd: Int32
+    init(_ fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
+}
+
+/// Up to `capacity` read descriptors of packs, the least recently used dropped first. Packs
+/// never change a byte once written, so a descriptor stays valid; one opened on a pack being
+/// appended to sees the appended bytes (`pread` reads the file, not a snapshot).
+final class PackDescriptors: Sendable {
+    static let capacity = 64
+    private let state = Mutex<(open: [PackName: PackDescriptor], order: [PackName])>(([:], []))
+
+    func open(_ name: PackName, _ opening: () throws -> Int32) throws -> PackDescriptor {
+        if let descriptor = state.withLock({ state -> PackDescriptor? in
+            guard let descriptor = state.open[name] else { return nil }
+            if state.order.last != name, let at = state.order.lastIndex(of: name) {
+                state.order.remove(at: at)
+                state.order.append(name)
+            }
+            return descriptor
+        }) { return descriptor }
+        let descriptor = PackDescriptor(try opening())
+        return state.withLock { state in
+            if let existing = state.open[name] { return existing }
+            state.open[name] = descriptor
+            state.order.append(name)
+            if state.order.count > Self.capacity { state.open[state.order.removeFirst()] = nil }
+            return descriptor
+        }
+    }
+
+    func forget(_ name: PackName) {
+        state.withLock { state in
+            guard state.open.removeValue(forKey: name) != nil else { return }
+            state.order.removeAll { $0 == name }
+        }
     }
 }
 

@@ -55,6 +55,19 @@ extension ObjectStore {
         try await get(key, byteRange: nil)
     }
 
+    /// The first `length` bytes of the value of each key (all of a shorter value), nil where a
+    /// key holds nothing, in the order of `keys`: how a collection reads object headers. A
+    /// store that can read many values in one pass (packs: one index read, then neighbouring
+    /// objects in one read each) does; this default reads them one by one.
+    package func prefixes(of keys: [StoreKey], length: Int) async throws -> [[UInt8]?] {
+        var out: [[UInt8]?] = []
+        out.reserveCapacity(keys.count)
+        for key in keys {
+            do { out.append(try await get(key, byteRange: 0..<length)) } catch StoreError.notFound { out.append(nil) }
+        }
+        return out
+    }
+
     package func exists(_ key: StoreKey) async throws -> Bool {
         try await size(key) != nil
     }

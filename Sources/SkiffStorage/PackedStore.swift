@@ -85,9 +85,12 @@ package final class PackedStore: ObjectStore {
     /// lost) the store rebuilds it from the packs before it serves its first verb.
     package convenience init(folder: FileSystemStore, targetPackSize: Int = defaultTargetPackSize,
                              clock: @escaping @Sendable () -> Int = { Int(time(nil)) }) throws {
-        try self.init(inner: folder, shelf: FilePackShelf(root: folder.root), indexFile: folder.root.appending("index").appending("packs.sqlite"),
+        try self.init(inner: folder, shelf: FilePackShelf(root: folder.root), indexFile: PackedStore.indexFile(in: folder.root),
                       targetPackSize: targetPackSize, clock: clock)
     }
+
+    /// Where a folder store keeps its pack index: `index/packs.sqlite`.
+    package static func indexFile(in root: RawPath) -> RawPath { root.appending("index").appending("packs.sqlite") }
 
     /// A packed store whose index is the file `indexFile` (created with its folder when missing,
     /// and then rebuilt from the shelf's packs as `init(folder:)` says).

@@ -59,6 +59,28 @@ package struct Repository: Sendable {
         do { return try ObjectHeader.parse(bytes) } catch let error as FormatError { throw ObjectError.malformed(address, error) }
     }
 
+    /// `objectHeader` of many objects, read together (`ObjectStore.prefixes`): a header, or the
+    /// error reading it gave (`ObjectError.missing`, `.malformed`), in the order of `addresses`.
+    package func objectHeaders(_ addresses: [ObjectAddress]) async throws -> [Result<ObjectHeader, ObjectError>] {
+        let guess = ObjectHeader.encodedSize(childCount: 64) + AEADAlgorithm.tagCount
+        let prefixes = try await store.prefixes(of: addresses.map { StoreKey.object($0) }, length: guess)
+        var out: [Result<ObjectHeader, ObjectError>] = []
+        out.reserveCapacity(addresses.count)
+        for (address, prefix) in zip(addresses, prefixes) {
+            guard let prefix else {
+                out.append(.failure(.missing(address)))
+                continue
+            }
+            do {
+                out.append(.success(try ObjectHeader.parse(prefix)))
+            } catch {
+                // More children than the guess holds, or damage: the single read decides.
+                do { out.append(.success(try await objectHeader(address))) } catch let error as ObjectError { out.append(.failure(error)) }
+            }
+        }
+        return out
+    }
+
     /// Every object address in the store, page by page.
     package func objectAddresses() -> AsyncCompactMapSequence<StoreListing, ObjectAddress> {
         store.keys(prefix: StoreKey.objectsPrefix).compactMap { $0.objectAddress }

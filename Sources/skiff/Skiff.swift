@@ -18,7 +18,7 @@ struct Skiff: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            InitCommand.self, BackupCommand.self, SnapshotsCommand.self, RestoreCommand.self, VerifyCommand.self, PruneCommand.self,
+            InitCommand.self, BackupCommand.self, SnapshotsCommand.self, RestoreCommand.self, VerifyCommand.self, PruneCommand.self, ReindexCommand.self,
             DiffCommand.self, StatusCommand.self, SyncCommand.self, AgentCommand.self, AuditCommand.self, HealCommand.self, KeyCommand.self,
         ])
 

@@ -229,4 +229,23 @@ import Testing
         #expect(damaged.status == 6 && damaged.standardError.contains("skiff verify"), "\(damaged)")
         #expect(try Self.objectFiles(w) == objects.subtracting([victim]))
     }
+
+    /// A damaged pack index is rebuilt from the packs alone: the same objects, and the
+    /// repository verifies and restores.
+    @Test func reindexRebuildsTheIndexFromThePacks() async throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        try await w.initialize()
+        #expect(try await w.backup().status == 0)
+        let objects = try Self.objectFiles(w)
+        let index = w.folder.appending("repo/index/packs.sqlite")
+        try TreeGenerator.write(Array("not a database".utf8), to: index)
+        for suffix in ["-wal", "-shm"] { try? FileIO.remove(RawPath(index.description + suffix)) }
+        let reindex = try await w.skiff(["reindex", "--repo", w.repo, "--json"])
+        #expect(reindex.status == 0, "\(reindex)")
+        #expect(Self.json(reindex)["objects"] as? Int == objects.count, "\(reindex.standardOutput)")
+        #expect(try Self.objectFiles(w) == objects)
+        try await Self.expectVerified(w, unreferenced: 0)
+        try await Self.expectRestored(w)
+    }
 }

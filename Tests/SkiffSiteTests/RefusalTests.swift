@@ -211,6 +211,42 @@ import Testing
         _ = checked
     }
 
+    /// kill -9 of the site at random moments while a host uploads into packs: after each
+    /// restart every indexed object is whole, the host delivers what the site had not made
+    /// durable, and in the end every snapshot audits clean and restores byte for byte.
+    @Test func sigkillWhileUploadingLosesNothingAcknowledged() async throws {
+        let farm = try await SiteFarm(sites: 1, label: "skiff-sigkill")
+        defer { farm.remove() }
+        var random = SeededRandom(seed: 5)
+        try FileIO.makeDirectories(farm.source)
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<4 {
+            for i in 0..<3 { try TreeGenerator.write(random.bytes(12 << 20), to: farm.source.appending("r\(round)-\(i).bin")) }
+            let backup = Process()
+            backup.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff"))
+            backup.arguments = ["backup", farm.source.description, "--config", farm.hostConfiguration, "--wait", "2"]
+            backup.environment = ProcessInfo.processInfo.environment.merging(farm.environment) { $1 }
+            backup.standardOutput = FileHandle.nullDevice
+            backup.standardError = FileHandle.nullDevice
+            try backup.run()
+            usleep(UInt32.random(in: 150_000...1_200_000, using: &generator))  // blocks on purpose: timing a kill
+            farm.sites[0].kill()
+            backup.waitUntilExit()
+            let folder = farm.tenantFolder(0)
+            for name in try folder.objectNames() {
+                #expect(SHA256Hasher.digest(try folder.bytes(name)).hex == name, "round \(round): \(name) is not whole")
+            }
+            try farm.sites[0].start()
+            let sync = try await farm.skiff(["sync", "--config", farm.hostConfiguration, "--timeout", "60"])
+            #expect(sync.status == 0, "round \(round): \(sync)")
+            #expect(try await farm.verify(at: 0).status == 0, "round \(round)")
+        }
+        let audit = try await farm.audit(["--deep"])
+        #expect(audit.status == 0, "\(audit)")
+        let restored = try await farm.restore(from: 0)
+        #expect(try TreeComparison.differences(farm.source, restored).isEmpty)
+    }
+
     @Test func aWrongPinIsRefusedAndOldTLSIsNotSpoken() async throws {
         let farm = try await SiteFarm(sites: 1, label: "skiff-tls")
         defer { farm.remove() }

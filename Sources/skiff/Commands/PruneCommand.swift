@@ -9,9 +9,10 @@ struct PruneCommand: AsyncParsableCommand {
         commandName: "prune",
         abstract: "Delete the objects of a local repository that no snapshot reaches (left by interrupted backups). Needs no key.",
         discussion: """
-            Follows the clear links of object headers from every seal, as a site's garbage collection does, and \
-            deletes, through the repository's trash, the unreachable objects stored longer ago than --grace. An \
-            interrupted prune loses nothing: the next run puts back what the trash holds and finishes.
+            Follows the clear links of object headers from every seal, as a site's garbage collection does, \
+            deletes the unreachable objects stored longer ago than --grace from the pack index, then rewrites the \
+            packs whose garbage reaches a quarter of them (and merges small ones), reporting the space reclaimed. An \
+            interrupted prune loses nothing: the next run finishes.
 
             A backup into the repository excludes a prune (flock on the repository's lock file): prune refuses \
             while a backup writes, and a backup that starts while prune runs waits for it (docs/FORMAT.md §8, L1–L4).
