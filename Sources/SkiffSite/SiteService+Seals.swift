@@ -157,8 +157,9 @@ extension SiteService {
         -> (missing: [ObjectAddress], reached: [ObjectAddress])
     {
         let repository = Repository(store: store, location: "site")
-        // On a bucket every header read is a round trip: keep several in flight.
-        let lanes = store.isShared ? 16 : 1
+        // Headers are read in batches (a packed store reads neighbouring ones together); on a
+        // bucket, several batches in flight.
+        let lanes = store.isShared ? 4 : 1
         var missing: [ObjectAddress] = []
         var reached: [ObjectAddress] = []
         var nodes: [ObjectAddress] = []
@@ -166,13 +167,16 @@ extension SiteService {
         try await traversal.walk(from: [root]) { page in
             let complete = try registry.completeNodes(among: page, tenant: tenant)
             let toRead = page.filter { !complete.contains($0) }
-            let headers = try await concurrentMap(toRead, lanes: lanes) { address -> ObjectHeader? in
-                do { return try await repository.objectHeader(address) } catch ObjectError.missing {
-                    return nil
-                } catch let error as ObjectError {
-                    throw SiteError.malformedObject("an object the seal reaches is damaged: \(error)")
+            let batches = stride(from: 0, to: toRead.count, by: 1024).map { Array(toRead[$0..<min($0 + 1024, toRead.count)]) }
+            let headers = try await concurrentMap(batches, lanes: lanes) { batch -> [ObjectHeader?] in
+                try await repository.objectHeaders(batch).map { result in
+                    switch result {
+                    case .success(let header): return header
+                    case .failure(.missing): return nil
+                    case .failure(let error): throw SiteError.malformedObject("an object the seal reaches is damaged: \(error)")
+                    }
                 }
-            }
+            }.flatMap { $0 }
             var links: [ObjectAddress] = []
             for (address, header) in zip(toRead, headers) {
                 guard let header else {

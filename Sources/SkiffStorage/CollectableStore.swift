@@ -96,7 +96,7 @@ package protocol CollectableStore: ObjectStore {
     func settle() async throws
 
     /// Learns what other processes sharing the store wrote since the last look (a packed store
-    /// on a bucket indexes the packs they announced, S13). Collections call it before they
+    /// on a bucket indexes the packs they put, S13). Collections call it before they
     /// mark. The default has nothing to learn.
     func catchUp() async throws
 

@@ -4,7 +4,7 @@ import SkiffCore
 import SkiffSystem
 import Synchronization
 
-/// Packs as files under `<root>/packs/<2 hex>/<32 hex>`. A pack being written is appended to in
+/// Packs as files under `<root>/packs/<last 2 hex>/<32 hex>`. A pack being written is appended to in
 /// place and made durable with fdatasync(2) as often as the store flushes, so many small puts
 /// never mean many small synchronous writes, and a pack grows to its target size across
 /// flushes. Its writer holds flock(2) on it: a pack nobody holds was left by a killed writer.
@@ -18,7 +18,9 @@ package struct FilePackShelf: PackShelf {
 
     package var appendsAfterSync: Bool { true }
 
-    func path(_ name: PackName) -> RawPath { root.appending(name.path) }
+    func path(_ name: PackName) -> RawPath { root.appending(name.folderPath) }
+
+    package func key(_ name: PackName) -> StoreKey { try! StoreKey(name.folderPath) }
 
     package func create(_ name: PackName) throws -> any PackAppender {
         let file = path(name)
@@ -26,7 +28,7 @@ package struct FilePackShelf: PackShelf {
             try FileIO.makeDirectories(file.parent, mode: 0o700)
             let fd = try FileIO.open(file, flags: O_RDWR | O_CREAT | O_EXCL, mode: 0o444)
             guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-                let error = SystemError("flock", path: name.path)
+                let error = SystemError("flock", path: name.folderPath)
                 close(fd)
                 throw error
             }
@@ -34,15 +36,15 @@ package struct FilePackShelf: PackShelf {
             _ = try PackLayout.magic.withUnsafeBytes { try appender.append([$0]) }
             return appender
         } catch let error as SystemError {
-            throw FileSystemStore.translate(error, context: name.path)
+            throw FileSystemStore.translate(error, context: name.folderPath)
         }
     }
 
     package func read(_ name: PackName, range: Range<Int>) async throws -> [UInt8] {
         try opened(name) { fd in
-            let clamped = range.clamped(to: 0..<(try FileIO.size(fd, limit: Int.max, path: name.path)))
+            let clamped = range.clamped(to: 0..<(try FileIO.size(fd, limit: Int.max, path: name.folderPath)))
             return try FileIO.readUninitialized(clamped.count) {
-                try FileIO.preadFull(fd, into: $0, at: Int64(clamped.lowerBound), path: name.path)
+                try FileIO.preadFull(fd, into: $0, at: Int64(clamped.lowerBound), path: name.folderPath)
             }
         }
     }
@@ -53,10 +55,10 @@ package struct FilePackShelf: PackShelf {
         let shelf = self
         return try await BlockingWork.run {
             try shelf.opened(name) { fd in
-                let clamped = range.clamped(to: 0..<(try FileIO.size(fd, limit: Int.max, path: name.path)))
+                let clamped = range.clamped(to: 0..<(try FileIO.size(fd, limit: Int.max, path: name.folderPath)))
                 return try make(clamped.count) { room in
                     try FileIO.preadFull(fd, into: UnsafeMutableRawBufferPointer(rebasing: room[..<clamped.count]),
-                                         at: Int64(clamped.lowerBound), path: name.path)
+                                         at: Int64(clamped.lowerBound), path: name.folderPath)
                 }
             }
         }
@@ -67,9 +69,9 @@ package struct FilePackShelf: PackShelf {
             let descriptor = try descriptors.open(name) { try FileIO.open(path(name), flags: O_RDONLY) }
             return try body(descriptor.fd)
         } catch let error as SystemError where error.isNotFound {
-            throw StoreError.notFound(try StoreKey(name.path))
+            throw StoreError.notFound(try StoreKey(name.folderPath))
         } catch let error as SystemError {
-            throw FileSystemStore.translate(error, context: name.path)
+            throw FileSystemStore.translate(error, context: name.folderPath)
         }
     }
 
@@ -77,7 +79,7 @@ package struct FilePackShelf: PackShelf {
         var st = stat()
         if path(name).withCString({ stat($0, &st) }) == 0 { return Int(st.st_size) }
         if errno == ENOENT { return nil }
-        throw FileSystemStore.translate(SystemError("stat", path: name.path), context: name.path)
+        throw FileSystemStore.translate(SystemError("stat", path: name.folderPath), context: name.folderPath)
     }
 
     package func names() async throws -> [PackName] {
@@ -100,7 +102,7 @@ package struct FilePackShelf: PackShelf {
     package func delete(_ name: PackName) async throws {
         descriptors.forget(name)
         if path(name).withCString({ unlink($0) }) != 0 && errno != ENOENT {
-            throw FileSystemStore.translate(SystemError("unlink", path: name.path), context: name.path)
+            throw FileSystemStore.translate(SystemError("unlink", path: name.folderPath), context: name.folderPath)
         }
     }
 
@@ -172,17 +174,17 @@ final class FilePackAppender: PackAppender {
 
     func append(_ parts: [UnsafeRawBufferPointer]) throws -> Int {
         try state.withLock { state in
-            guard state.descriptor >= 0 else { throw StoreError.io("\(name.path): appended after finish") }
+            guard state.descriptor >= 0 else { throw StoreError.io("\(name.folderPath): appended after finish") }
             let start = state.size
             var position = start
             do {
                 for part in parts {
-                    try FileIO.pwriteAll(state.descriptor, part, at: Int64(position), path: name.path)
+                    try FileIO.pwriteAll(state.descriptor, part, at: Int64(position), path: name.folderPath)
                     position += part.count
                 }
             } catch let error as SystemError {
                 // A torn record stays beyond `size`: the next append writes over it.
-                throw FileSystemStore.translate(error, context: name.path)
+                throw FileSystemStore.translate(error, context: name.folderPath)
             }
             state.size = position
             return start
@@ -198,7 +200,7 @@ final class FilePackAppender: PackAppender {
         let name = self.name
         do {
             try await BlockingWork.run {
-                guard fdatasync(fd) == 0 else { throw SystemError("fdatasync", path: name.path) }
+                guard fdatasync(fd) == 0 else { throw SystemError("fdatasync", path: name.folderPath) }
                 // The pack's directory entry (and a fan-out folder made for it) must last too.
                 if needsDirectory {
                     try FileIO.syncDirectory(file.parent)
@@ -206,7 +208,7 @@ final class FilePackAppender: PackAppender {
                 }
             }
         } catch let error as SystemError {
-            throw FileSystemStore.translate(error, context: name.path)
+            throw FileSystemStore.translate(error, context: name.folderPath)
         }
         if needsDirectory { state.withLock { $0.syncedDirectory = true } }
     }

@@ -8,6 +8,9 @@ package protocol PackShelf: Sendable {
     /// written whole (object stores): making it durable finishes it.
     var appendsAfterSync: Bool { get }
 
+    /// The pack's key in the store that holds it (for the trash of a shared store, S15).
+    func key(_ name: PackName) -> StoreKey
+
     /// Starts a new, empty pack. Its bytes are readable through `read` as they are appended.
     func create(_ name: PackName) throws -> any PackAppender
 

@@ -138,7 +138,7 @@ extension PackedStore: CollectableStore {
         if due { try await flush() }
     }
 
-    /// Learns of the packs other processes sharing the store announced (S13).
+    /// Learns of the packs other processes sharing the store put (S13).
     package func catchUp() async throws {
         try await ensureIndexed()
         try await discoverPacks()

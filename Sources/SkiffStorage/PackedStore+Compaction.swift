@@ -81,7 +81,7 @@ extension PackedStore {
     }
 
     private func startOutput() throws -> Output {
-        let name = PackName.random()
+        let name = PackName.new(startedAt: clock())
         let appender = try shelf.create(name)
         return Output(appender: appender, id: try index.addPack(name, now: clock()))
     }
@@ -102,7 +102,6 @@ extension PackedStore {
             output.appender.abandon()
             throw error
         }
-        try await announce(output.appender.name)
         let size = output.appender.size
         try index.finish(pack: output.id, size: size)
         for (from, entries) in output.moves {

@@ -21,7 +21,7 @@ extension PackedStore {
             if let address = key.objectAddress, !pending.contains(address) { indexed.append((position, address)) } else { singles.append(position) }
         }
         for (item, location) in zip(indexed, try index.locations(of: indexed.map(\.address))) {
-            // Absent here; a shared store looks at what other processes announced.
+            // Absent here; a shared store looks for packs other processes put.
             if let location { wanted.append((item.position, location)) } else if isShared { singles.append(item.position) }
         }
         for group in Dictionary(grouping: wanted, by: { $0.location.name }).values {

@@ -2,58 +2,42 @@ import SkiffCore
 import SkiffSystem
 
 /// Several site processes on one bucket (docs/FORMAT.md §11, S13–S15). Each keeps its own pack
-/// index; the bucket is the truth. A process announces every pack it puts, learns of the packs
-/// others announced when it misses an object, vouches in the bucket and checks that the pack
-/// still exists after, and a collection moves a pack to the trash before it reads the vouch
-/// records of the objects it drops, so that a vouch either came first and is seen, or finds
-/// the pack gone and answers "missing".
+/// index; the bucket is the truth. A process learns of the packs others put when it misses an
+/// object (pack names sort by the time their packs were started: one listing after the last
+/// look finds them), vouches in the bucket and checks that the pack still exists after, and a
+/// collection moves a pack to the trash before it reads the vouch records of the objects it
+/// drops, so that a vouch either came first and is seen, or finds the pack gone and answers
+/// "missing".
 extension PackedStore {
-    static let packLogPrefix = "packlog/"
-    /// Listing overlap for clocks out of step, and for announcements still in flight.
-    static let packLogOverlapSeconds = 120
+    /// How far before the last look a listing starts: a pack started earlier may have been put
+    /// since (a pack is put when it is full or at a flush, which sites run at the latest ten
+    /// seconds after a put: `settle`), and clocks may be out of step by minutes.
+    static let discoveryOverlapSeconds = 600
 
-    static func packKey(_ name: PackName) -> StoreKey { try! StoreKey(name.path) }
-
-    /// S13: records that `name` is on the shelf, as `packlog/<12 digits Unix seconds>-<name>`
-    /// (empty). Only shared stores announce; the pack must be durable first.
-    func announce(_ name: PackName) async throws {
-        guard isShared else { return }
-        _ = try await inner.put(try StoreKey("\(Self.packLogPrefix)\(Self.packLogTime(clock()))-\(name.hex)"), [])
-        try await inner.flush()
-    }
-
-    static func packLogTime(_ seconds: Int) -> String {
-        let digits = String(max(0, seconds))
-        return String(repeating: "0", count: max(0, 12 - digits.count)) + digits
-    }
-
-    /// S13: indexes the packs other processes announced since this process last looked (with
-    /// an overlap for clock skew). One at a time: a caller that arrives while a look is under way
-    /// waits for it and then looks again, so every caller sees what was announced before it
-    /// called. Returns how many packs were new.
+    /// S13: indexes the packs that are in the bucket and not in this index, listing the packs
+    /// started since the last look (less the overlap). One look at a time: a caller that
+    /// arrives while a look is under way waits for it and then looks again, so every caller
+    /// sees what was put before it called. Returns how many packs were new.
     @discardableResult
     package func discoverPacks() async throws -> Int {
         guard isShared else { return 0 }
         await discovering.acquire()
         defer { discovering.release() }
         let cursor = discoveryCursor.withLock { $0 }
-        var after: StoreKey? = cursor > Self.packLogOverlapSeconds
-            ? try StoreKey(Self.packLogPrefix + Self.packLogTime(cursor - Self.packLogOverlapSeconds)) : nil
+        var after: StoreKey? = try StoreKey("packs/" + PackName.lowest(startedAt: cursor - Self.discoveryOverlapSeconds))
         var newest = cursor
         var found = 0
         while true {
-            let page = try await inner.list(prefix: Self.packLogPrefix, after: after, limit: 1000)
+            let page = try await inner.list(prefix: "packs/", after: after, limit: 1000)
             guard let last = page.last else { break }
             after = last
             for key in page {
-                let entry = key.path.dropFirst(Self.packLogPrefix.count)
-                guard let dash = entry.firstIndex(of: "-"), let time = Int(entry[..<dash]),
-                      let name = PackName(hex: entry[entry.index(after: dash)...]) else { continue }
-                newest = max(newest, time)
+                guard let name = PackName(hex: key.path.dropFirst("packs/".count)) else { continue }
+                newest = max(newest, name.startedAt)
                 guard try index.pack(named: name) == nil, let size = try await shelf.size(name) else { continue }
                 let entries = try await packEntries(name, size: size)
                 let id = try index.addPack(name, now: clock())
-                // A pack announced later holds the newer copy (a repack's output): rows follow it,
+                // A pack started later holds the newer copy (a repack's output): rows follow it,
                 // so that they never stay on a pack a repack deletes after this look.
                 try index.commit(pack: id, size: size, finished: true,
                                  entries: entries.map { PackIndex.NewEntry(entry: $0, stored: clock(), replacing: true) })
@@ -71,24 +55,38 @@ extension PackedStore {
         return bytes.withUnsafeBytes { PackLayout.scanRecords($0).entries }
     }
 
-    /// S14: writes every object's vouch record first, then answers "present" only for objects
-    /// whose pack still exists (one HEAD per pack). A pack found gone is forgotten, the packs
-    /// announced meanwhile are indexed, and those objects are looked up once more.
+    /// S14: finds where each object is (learning of packs other processes put when one is
+    /// missing), writes the vouch records of those found, and only then answers "present" for
+    /// the objects whose pack still exists (one HEAD per pack). A pack found gone is forgotten,
+    /// the pack log read again, and those objects looked up once more. An object answered
+    /// "missing" needs no record: the host uploads it.
     func vouchShared(_ addresses: [ObjectAddress]) async throws -> [Bool] {
-        _ = try await concurrentMap(addresses, lanes: Self.sweepLanes) { try await self.inner.recordVouch(.object($0)) }
         var answers = [Bool](repeating: false, count: addresses.count)
+        var recorded = Set<ObjectAddress>()
         var packs: [PackName: Bool] = [:]
-        for round in 0..<2 {
-            var lookAgain = false
+        var discovered = false
+        for round in 0..<3 {
+            var located: [(position: Int, location: PackIndex.Location?)] = []
+            var missing = false
             for (position, address) in addresses.enumerated() where !answers[position] {
                 if writer.withLock({ $0.pending[address] != nil }) {
                     answers[position] = true
                     continue
                 }
-                guard let location = try index.location(of: address) else {
-                    lookAgain = true
-                    continue
-                }
+                let location = try index.location(of: address)
+                if location == nil { missing = true }
+                located.append((position, location))
+            }
+            if missing, !discovered, round < 2 {
+                discovered = true
+                if try await discoverPacks() > 0 { continue }
+            }
+            let toRecord = located.filter { $0.location != nil && !recorded.contains(addresses[$0.position]) }.map { addresses[$0.position] }
+            _ = try await concurrentMap(toRecord, lanes: Self.sweepLanes) { try await self.inner.recordVouch(.object($0)) }
+            recorded.formUnion(toRecord)
+            var lookAgain = false
+            for (position, location) in located {
+                guard let location else { continue }
                 if packs[location.name] == nil { packs[location.name] = try await shelf.size(location.name) != nil }
                 if packs[location.name]! {
                     answers[position] = true
@@ -97,7 +95,8 @@ extension PackedStore {
                     lookAgain = true
                 }
             }
-            guard round == 0, lookAgain, try await discoverPacks() > 0 else { break }
+            guard lookAgain, round < 2, try await discoverPacks() > 0 else { break }
+            discovered = true
         }
         let present = zip(addresses, answers).filter(\.1).map(\.0)
         if !present.isEmpty { _ = try index.vouch(present, now: clock()) }
@@ -109,7 +108,7 @@ extension PackedStore {
     /// row names any more; those vouched for since `cutoff` are copied from the trashed copy into
     /// a new pack and indexed again. Then the trashed copy is deleted. Returns how many were kept.
     func retireShared(_ pack: PackIndex.PackRow, moved: Set<ObjectAddress>, cutoff: Int) async throws -> Int {
-        let key = Self.packKey(pack.name)
+        let key = shelf.key(pack.name)
         guard let size = try await shelf.size(pack.name) else { return 0 }
         let dropped = try await packEntries(pack.name, size: size).filter { !moved.contains($0.address) }
         guard try await inner.moveToTrash(key) else { return 0 }
@@ -119,7 +118,7 @@ extension PackedStore {
         }
         if !kept.isEmpty {
             let bytes = try await inner.getTrashed(key, byteRange: 0..<size)
-            let name = PackName.random()
+            let name = PackName.new(startedAt: clock())
             let appender = try shelf.create(name)
             let id = try index.addPack(name, now: clock())
             var entries: [PackEntry] = []
@@ -132,7 +131,6 @@ extension PackedStore {
             }
             _ = try PackLayout.trailer(entries).withUnsafeBytes { try appender.append([$0]) }
             try await appender.finish()
-            try await announce(name)
             try index.commit(pack: id, size: appender.size, finished: true,
                              entries: entries.map { PackIndex.NewEntry(entry: $0, stored: clock(), replacing: false) })
         }

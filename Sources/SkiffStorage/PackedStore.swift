@@ -56,7 +56,7 @@ package final class PackedStore: ObjectStore {
     }
 
     let writer = Mutex(WriterState())
-    /// Shared stores: one look at the pack log at a time, and how far the last one read (S13).
+    /// Shared stores: one look for new packs at a time, and the newest start time seen (S13).
     let discovering = AsyncSemaphore(permits: 1)
     let discoveryCursor = Mutex(0)
     /// One flush (or pack finish) at a time, so an appender is never synced while it is finished.
@@ -123,7 +123,7 @@ package final class PackedStore: ObjectStore {
     }
 
     /// Folders of the inner store that belong to the packing and are never listed as keys.
-    static let reservedPrefixes = ["packs/", "index/", "packlog/", "vouches/", "trash/"]
+    static let reservedPrefixes = ["packs/", "index/", "vouches/", "trash/"]
 
     // MARK: ObjectStore
 
@@ -144,7 +144,7 @@ package final class PackedStore: ObjectStore {
         let (outcome, full): (PutOutcome, OpenPack?) = try writer.withLock { state in
             if !replacing, state.pending[address] != nil { return (.alreadyPresent, nil) }
             if state.open == nil {
-                let name = PackName.random()
+                let name = PackName.new(startedAt: clock())
                 let appender = try shelf.create(name)
                 state.open = OpenPack(appender: appender, id: try index.addPack(name, now: now))
             }
@@ -178,7 +178,6 @@ package final class PackedStore: ObjectStore {
             pack.appender.abandon()
             throw error
         }
-        try await announce(pack.appender.name)
         try index.commit(pack: pack.id, size: pack.appender.size, finished: true, entries: pack.uncommitted)
         forgetPending(pack.uncommitted)
     }
@@ -261,7 +260,7 @@ package final class PackedStore: ObjectStore {
 
     /// Runs `read` on the object's place, looking once more when its pack vanished under it (a
     /// repack moved the object). A shared store that misses the object, or finds its pack gone,
-    /// first learns of the packs other processes announced (S13).
+    /// first learns of the packs other processes put (S13).
     func withPlace<T>(_ key: StoreKey, _ address: ObjectAddress, _ read: (Place) async throws -> T?) async throws -> T {
         var discovered = false
         for _ in 0..<3 {
@@ -300,7 +299,7 @@ package final class PackedStore: ObjectStore {
     package func list(prefix: String, after: StoreKey?, limit: Int) async throws -> [StoreKey] {
         try await ensureIndexed()
         precondition(limit > 0)
-        // A shared store lists what other processes announced too: it looks before a first page.
+        // A shared store lists what other processes put too: it looks before a first page.
         if isShared, after == nil, prefix.hasPrefix(StoreKey.objectsPrefix) || StoreKey.objectsPrefix.hasPrefix(prefix) {
             try await discoverPacks()
         }

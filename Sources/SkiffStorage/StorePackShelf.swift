@@ -1,18 +1,24 @@
 import SkiffCore
 import Synchronization
 
-/// Packs as values of another store under `packs/<2 hex>/<32 hex>`: a bucket (one PUT per pack,
+/// Packs as values of another store under `packs/<32 hex>` (in the order packs were started): a bucket (one PUT per pack,
 /// ranged GETs to read) or memory in tests. A pack is built in memory and put whole when the
 /// packed store flushes or the pack reaches its target size; small packs left by frequent
 /// flushes are merged by the next repack.
 package struct StorePackShelf: PackShelf {
     package let store: any ObjectStore
+    /// Recently read windows of packs: a restore or an audit reads objects in about the order
+    /// they were packed, so one GET of a window serves many objects (the target is at most 100
+    /// requests per GiB restored).
+    let windows = PackWindows()
 
     package init(store: any ObjectStore) { self.store = store }
 
     package var appendsAfterSync: Bool { false }
 
-    static func key(_ name: PackName) -> StoreKey { try! StoreKey(name.path) }
+    static func key(_ name: PackName) -> StoreKey { try! StoreKey(name.bucketPath) }
+
+    package func key(_ name: PackName) -> StoreKey { Self.key(name) }
 
     package func create(_ name: PackName) throws -> any PackAppender {
         let appender = MemoryPackAppender(name: name, store: store)
@@ -20,8 +26,21 @@ package struct StorePackShelf: PackShelf {
         return appender
     }
 
+    /// A range inside one window comes from the window (fetched whole, once, by whichever reader
+    /// asks first); a larger one, or one across two windows, is one ranged GET.
     package func read(_ name: PackName, range: Range<Int>) async throws -> [UInt8] {
-        try await store.get(Self.key(name), byteRange: range)
+        let size = PackWindows.windowSize
+        guard !range.isEmpty, range.lowerBound / size == (range.upperBound - 1) / size else {
+            return try await store.get(Self.key(name), byteRange: range)
+        }
+        let number = range.lowerBound / size
+        let store = self.store
+        let window = try await windows.window(name, number) {
+            try await store.get(Self.key(name), byteRange: (number * size)..<((number + 1) * size))
+        }
+        let from = range.lowerBound - number * size
+        guard from < window.count else { return [] }
+        return Array(window[from..<min(window.count, range.upperBound - number * size)])
     }
 
     package func size(_ name: PackName) async throws -> Int? {
@@ -38,6 +57,45 @@ package struct StorePackShelf: PackShelf {
 
     package func delete(_ name: PackName) async throws {
         try await store.delete(Self.key(name))
+    }
+}
+
+/// The last `capacity` windows of packs read, each fetched once (a second reader of a window
+/// being fetched waits for the same fetch). Packs never change, so a window never goes stale.
+final class PackWindows: Sendable {
+    static let windowSize = 16 << 20
+    /// 128 MiB at most per tenant store: a restore reads several files at once, each from its
+    /// own region of the packs.
+    static let capacity = 8
+    struct Key: Hashable {
+        let name: PackName
+        let number: Int
+    }
+
+    private let state = Mutex<(fetches: [Key: Task<[UInt8], any Error>], order: [Key])>(([:], []))
+
+    func window(_ name: PackName, _ number: Int, fetch: @escaping @Sendable () async throws -> [UInt8]) async throws -> [UInt8] {
+        let key = Key(name: name, number: number)
+        let task = state.withLock { state -> Task<[UInt8], any Error> in
+            if let task = state.fetches[key] {
+                if let at = state.order.firstIndex(of: key) { state.order.remove(at: at) }
+                state.order.append(key)
+                return task
+            }
+            let task = Task { try await fetch() }
+            state.fetches[key] = task
+            state.order.append(key)
+            if state.order.count > Self.capacity { state.fetches[state.order.removeFirst()] = nil }
+            return task
+        }
+        do { return try await task.value } catch {
+            // A failed fetch is not kept: the next reader tries again.
+            state.withLock { state in
+                state.fetches[key] = nil
+                state.order.removeAll { $0 == key }
+            }
+            throw error
+        }
     }
 }
 
@@ -58,7 +116,7 @@ final class MemoryPackAppender: PackAppender {
 
     func append(_ parts: [UnsafeRawBufferPointer]) throws -> Int {
         try bytes.withLock { bytes in
-            guard bytes != nil else { throw StoreError.io("\(name.path): appended after finish") }
+            guard bytes != nil else { throw StoreError.io("\(name.bucketPath): appended after finish") }
             let start = bytes!.count
             for part in parts { bytes!.append(contentsOf: part) }
             return start

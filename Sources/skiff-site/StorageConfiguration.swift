@@ -17,7 +17,7 @@ struct StorageConfiguration: Codable, Equatable {
     var region: String = "us-east-1"
     var pathStyle: Bool = true
     var caFile: String?
-    var partSizeMiB: Int = 8
+    var partSizeMiB: Int = 64
     var accessKeyID: String?
     var secretAccessKey: String?
 

@@ -73,7 +73,7 @@ final class BackupFixture: Sendable {
     /// Where an object's bytes are: its pack file, their offset and length.
     func place(_ address: ObjectAddress) throws -> (file: RawPath, offset: Int, length: Int) {
         let location = try #require(try store.index.location(of: address))
-        return (repoPath.appending(location.name.path), location.offset, location.length)
+        return (repoPath.appending(location.name.folderPath), location.offset, location.length)
     }
 
     /// Flips one bit of the object's byte at `offset` (modulo its length), in its pack.

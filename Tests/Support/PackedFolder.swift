@@ -31,7 +31,7 @@ package struct PackedFolder {
         guard let address = ObjectAddress(hex: hex), let location = try index().location(of: address) else {
             throw StoreError.notFound(.object(ObjectAddress(hex: hex) ?? ObjectAddress(Digest256(bytes: [UInt8](repeating: 0, count: 32)))))
         }
-        return (root.appending(location.name.path), location.offset, location.length)
+        return (root.appending(location.name.folderPath), location.offset, location.length)
     }
 
     /// The object's stored bytes, read from its pack.

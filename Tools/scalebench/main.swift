@@ -72,7 +72,7 @@ let now = Int(Date().timeIntervalSince1970)
 var inserted = 0
 let insertSeconds = try seconds {
     while inserted < objectCount {
-        let id = try index.addPack(PackName.random(), now: now)
+        let id = try index.addPack(PackName.new(startedAt: now), now: now)
         let count = min(perPack, objectCount - inserted)
         var entries: [PackIndex.NewEntry] = []
         entries.reserveCapacity(count)

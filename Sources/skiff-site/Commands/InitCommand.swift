@@ -39,8 +39,8 @@ struct InitCommand: AsyncParsableCommand {
     var s3VirtualHost = false
     @Option(name: .long, help: ArgumentHelp("PEM file of the CA that signs the endpoint's certificate.", valueName: "FILE"))
     var s3CaFile: String?
-    @Option(name: .long, help: ArgumentHelp("Objects larger than this go up in parts of this size (at least 5).", valueName: "MIB"))
-    var s3PartSize: Int = 8
+    @Option(name: .long, help: ArgumentHelp("Values larger than this go up in parts of this size (at least 5; default 64: a 32 MiB pack is one PUT).", valueName: "MIB"))
+    var s3PartSize: Int = 64
     @Flag(name: .long, help: "Copy the credentials from the environment into storage.json.")
     var s3StoreCredentials = false
     @Flag(name: .long, help: "Create the bucket if it does not exist.")
