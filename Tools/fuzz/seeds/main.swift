@@ -57,7 +57,7 @@ close(sparse)
 // Two backups (the second after a change) into a local repository, as `skiff backup` makes them.
 let tenant = FuzzKeys.restoreKey
 let host = try tenant.issueHostKey(hostName: "web1", issuedAt: 1_700_000_000)
-let store = try FileSystemStore.create(at: RawPath(work + "/repo"))
+let store = try await PackedStore.open(folder: try FileSystemStore.create(at: RawPath(work + "/repo")))
 let repository = Repository(store: store, location: work + "/repo")
 var sealed: [Seal] = []
 for round in 0..<2 {
