@@ -45,7 +45,16 @@ extension PackedStore {
             }
         }
         discoveryCursor.withLock { $0 = max($0, newest) }
+        lastDiscovery.withLock { $0 = ContinuousClock.now }
         return found
+    }
+
+    /// Whether a look for new packs finished within the last second. A vouch that misses skips
+    /// looking then: answering "missing" is always safe (the host uploads the object again), so
+    /// vouches only look to avoid uploads another process already stored, and one look a second
+    /// is enough for that. Reads and seal checks, which must not miss, always look.
+    func lookedRecently() -> Bool {
+        lastDiscovery.withLock { last in last.map { ContinuousClock.now - $0 < .seconds(1) } ?? false }
     }
 
     /// A pack's entries: its trailer's, else its records' (P3).
@@ -77,7 +86,7 @@ extension PackedStore {
                 if location == nil { missing = true }
                 located.append((position, location))
             }
-            if missing, !discovered, round < 2 {
+            if missing, !discovered, round < 2, !lookedRecently() {
                 discovered = true
                 if try await discoverPacks() > 0 { continue }
             }

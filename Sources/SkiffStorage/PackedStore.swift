@@ -59,6 +59,7 @@ package final class PackedStore: ObjectStore {
     /// Shared stores: one look for new packs at a time, and the newest start time seen (S13).
     let discovering = AsyncSemaphore(permits: 1)
     let discoveryCursor = Mutex(0)
+    let lastDiscovery = Mutex<ContinuousClock.Instant?>(nil)
     /// One flush (or pack finish) at a time, so an appender is never synced while it is finished.
     let finishing = AsyncSemaphore(permits: 1)
 

@@ -26,21 +26,27 @@ package struct StorePackShelf: PackShelf {
         return appender
     }
 
-    /// A range inside one window comes from the window (fetched whole, once, by whichever reader
-    /// asks first); a larger one, or one across two windows, is one ranged GET.
+    /// A range inside one or two neighbouring windows comes from the windows (each fetched whole,
+    /// once, by whichever reader asks first); a larger one is one ranged GET.
     package func read(_ name: PackName, range: Range<Int>) async throws -> [UInt8] {
         let size = PackWindows.windowSize
-        guard !range.isEmpty, range.lowerBound / size == (range.upperBound - 1) / size else {
-            return try await store.get(Self.key(name), byteRange: range)
-        }
-        let number = range.lowerBound / size
+        guard !range.isEmpty else { return [] }
+        let first = range.lowerBound / size, last = (range.upperBound - 1) / size
+        guard last - first <= 1 else { return try await store.get(Self.key(name), byteRange: range) }
         let store = self.store
-        let window = try await windows.window(name, number) {
-            try await store.get(Self.key(name), byteRange: (number * size)..<((number + 1) * size))
+        var out: [UInt8] = []
+        out.reserveCapacity(range.count)
+        for number in first...last {
+            let window = try await windows.window(name, number) {
+                try await store.get(Self.key(name), byteRange: (number * size)..<((number + 1) * size))
+            }
+            let from = max(range.lowerBound - number * size, 0)
+            let to = min(range.upperBound - number * size, window.count)
+            guard from < to else { break }
+            out.append(contentsOf: window[from..<to])
+            if window.count < size { break }
         }
-        let from = range.lowerBound - number * size
-        guard from < window.count else { return [] }
-        return Array(window[from..<min(window.count, range.upperBound - number * size)])
+        return out
     }
 
     package func size(_ name: PackName) async throws -> Int? {
