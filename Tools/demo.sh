@@ -107,8 +107,21 @@ step "Verify everything at site a with the restore key"
 "$skiff" verify --config admin.yaml --site a --restore-key tenant.restore-key
 
 step "Someone flips one byte of one object at site a: verify names it (exit code 6)"
-victim=$(find site-a/tenants -path '*objects*' -type f | sort | head -1)
-chmod u+w "$victim"; printf '\xff' | dd of="$victim" bs=1 seek=100 count=1 conv=notrunc 2>/dev/null
+# Objects live in pack files; the pack index says where one is (docs/FORMAT.md §7.1).
+python3 - site-a/tenants/*/index/packs.sqlite <<'PY'
+import os, sqlite3, sys
+index = sys.argv[1]
+pack, offset, length = sqlite3.connect(index).execute(
+    "SELECT p.name, o.offset, o.length FROM objects o JOIN packs p ON p.id = o.pack ORDER BY o.address LIMIT 1").fetchone()
+path = os.path.join(os.path.dirname(os.path.dirname(index)), "packs", pack[-2:], pack)
+os.chmod(path, 0o644)
+with open(path, "r+b") as f:
+    f.seek(offset + length // 2)
+    byte = f.read(1)
+    f.seek(offset + length // 2)
+    f.write(bytes([byte[0] ^ 0xFF]))
+print(f"flipped a byte of one object inside {os.path.relpath(path)}")
+PY
 set +e; "$skiff" verify --config admin.yaml --site a --restore-key tenant.restore-key; code=$?; set -e
 echo "skiff verify at site a exited with $code; site b is intact:"
 "$skiff" verify --config admin.yaml --site b --restore-key tenant.restore-key | tail -1
