@@ -109,6 +109,15 @@ package protocol CollectableStore: ObjectStore {
     func read<Buffer: Sendable>(_ key: StoreKey, into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) async throws -> Buffer
 }
 
+/// `bytes` copied into a buffer made by `make` (the contract of `CollectableStore.read(_:into:)`),
+/// for stores that hold the bytes already.
+package func copy<Buffer>(_ bytes: [UInt8], into make: (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) rethrows -> Buffer {
+    try make(bytes.count) { room in
+        room.copyBytes(from: bytes)
+        return bytes.count
+    }
+}
+
 /// What `CollectableStore.sweep` did with one key.
 package enum SweepOutcome: Sendable, Equatable {
     /// The key held nothing (deleted or trashed meanwhile).
@@ -124,11 +133,7 @@ extension CollectableStore {
     package static var sweepLanes: Int { 16 }
 
     package func read<Buffer: Sendable>(_ key: StoreKey, into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) async throws -> Buffer {
-        let bytes = try await get(key, byteRange: nil)
-        return try make(bytes.count) { room in
-            room.copyBytes(from: bytes)
-            return bytes.count
-        }
+        try copy(try await get(key, byteRange: nil), into: make)
     }
 
     package func ages(of keys: [StoreKey]) async throws -> [(modified: Int, size: Int)?] {

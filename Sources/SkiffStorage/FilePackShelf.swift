@@ -40,26 +40,26 @@ package struct FilePackShelf: PackShelf {
         }
     }
 
+    /// Reads in place: object headers, read by the hundred thousand while collecting.
     package func read(_ name: PackName, range: Range<Int>) async throws -> [UInt8] {
-        try opened(name) { fd in
-            let clamped = range.clamped(to: 0..<(try FileIO.size(fd, limit: Int.max, path: name.folderPath)))
-            return try FileIO.readUninitialized(clamped.count) {
-                try FileIO.preadFull(fd, into: $0, at: Int64(clamped.lowerBound), path: name.folderPath)
-            }
-        }
+        try readNow(name, range: range, into: FileIO.readUninitialized)
     }
 
     /// Reads straight into the caller's buffer, on a blocking thread (a site answering a fetch).
     package func read<Buffer: Sendable>(_ name: PackName, range: Range<Int>,
                                         into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) async throws -> Buffer {
         let shelf = self
-        return try await BlockingWork.run {
-            try shelf.opened(name) { fd in
-                let clamped = range.clamped(to: 0..<(try FileIO.size(fd, limit: Int.max, path: name.folderPath)))
-                return try make(clamped.count) { room in
-                    try FileIO.preadFull(fd, into: UnsafeMutableRawBufferPointer(rebasing: room[..<clamped.count]),
-                                         at: Int64(clamped.lowerBound), path: name.folderPath)
-                }
+        return try await BlockingWork.run { try shelf.readNow(name, range: range, into: make) }
+    }
+
+    /// `range` of the pack, clamped to its size, into a buffer `make` makes.
+    private func readNow<Buffer>(_ name: PackName, range: Range<Int>,
+                                 into make: (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) throws -> Buffer {
+        try opened(name) { fd in
+            let clamped = range.clamped(to: 0..<(try FileIO.size(fd, limit: Int.max, path: name.folderPath)))
+            return try make(clamped.count) { room in
+                try FileIO.preadFull(fd, into: UnsafeMutableRawBufferPointer(rebasing: room[..<clamped.count]),
+                                     at: Int64(clamped.lowerBound), path: name.folderPath)
             }
         }
     }
@@ -82,13 +82,14 @@ package struct FilePackShelf: PackShelf {
         throw FileSystemStore.translate(SystemError("stat", path: name.folderPath), context: name.folderPath)
     }
 
-    package func names() async throws -> [PackName] {
+    /// Every file of every fan-out folder, filtered by start time: folders are not sorted by it.
+    package func names(startedSince seconds: Int) async throws -> [PackName] {
         let folder = root.appending("packs")
         var names: [PackName] = []
         do {
             for fan in try FileIO.directoryEntries(folder) {
                 for entry in try FileIO.directoryEntries(folder.appending(fan)) {
-                    if let name = PackName(hex: String(decoding: entry, as: UTF8.self)) { names.append(name) }
+                    if let name = PackName(hex: String(decoding: entry, as: UTF8.self)), name.startedAt >= seconds { names.append(name) }
                 }
             }
         } catch let error as SystemError where error.isNotFound {

@@ -134,9 +134,14 @@ package final class PackIndex: Sendable {
 
     /// Marks a pack finished: no process appends to it any more (a repack may rewrite it).
     package func finish(pack: Int64, size: Int) throws {
-        try database.write { db in
-            try db.execute(sql: "UPDATE packs SET finished = 1, size = MAX(size, ?) WHERE id = ?", arguments: [size, pack])
-        }
+        try database.write { db in try Self.record(size: size, finished: true, of: pack, in: db) }
+    }
+
+    /// A pack's size grows to `size` (it never shrinks: a late, smaller report changes nothing)
+    /// and, once finished, it stays finished.
+    private static func record(size: Int, finished: Bool, of pack: Int64, in db: Database) throws {
+        try db.execute(sql: "UPDATE packs SET size = MAX(size, ?), finished = MAX(finished, ?) WHERE id = ?",
+                       arguments: [size, finished ? 1 : 0, pack])
     }
 
     /// Marks a pack retired at `now` when no row points into it any more; false otherwise.
@@ -159,28 +164,21 @@ package final class PackIndex: Sendable {
     // MARK: Objects
 
     /// Where the object is, unless it is absent or (unless asked for) in the trash. The hot path
-    /// of every read: one cached statement, outside a transaction (a single SELECT is atomic).
+    /// of every read.
     package func location(of address: ObjectAddress, trashed: Bool = false) throws -> Location? {
+        try locations(of: [address], trashed: trashed)[0]
+    }
+
+    /// `location(of:)` of many objects in one read, in the order of `addresses`: one cached
+    /// statement, outside a transaction (each SELECT is atomic).
+    package func locations(of addresses: [ObjectAddress], trashed: Bool = false) throws -> [Location?] {
         try database.unsafeRead { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT o.pack, p.name, o.offset, o.length FROM objects o JOIN packs p ON p.id = o.pack
                 WHERE o.address = ? AND o.trashed = ?
                 """)
-            return try Row.fetchOne(statement, arguments: [Data(address.digest.bytes), trashed ? 1 : 0]).map {
-                Location(pack: $0[0], name: PackName(hex: $0[1] as String)!, offset: $0[2], length: $0[3])
-            }
-        }
-    }
-
-    /// `location(of:)` of many objects in one read, in the order of `addresses`.
-    package func locations(of addresses: [ObjectAddress]) throws -> [Location?] {
-        try database.unsafeRead { db in
-            let statement = try db.cachedStatement(sql: """
-                SELECT o.pack, p.name, o.offset, o.length FROM objects o JOIN packs p ON p.id = o.pack
-                WHERE o.address = ? AND o.trashed = 0
-                """)
             return try addresses.map { address in
-                try Row.fetchOne(statement, arguments: [Data(address.digest.bytes)]).map {
+                try Row.fetchOne(statement, arguments: [address.blob, trashed ? 1 : 0]).map {
                     Location(pack: $0[0], name: PackName(hex: $0[1] as String)!, offset: $0[2], length: $0[3])
                 }
             }
@@ -192,8 +190,7 @@ package final class PackIndex: Sendable {
     /// upload anew wins) or `replacing` is set (a verified copy replaces a damaged one).
     package func commit(pack: Int64, size: Int, finished: Bool, entries: [NewEntry]) throws {
         try database.write { db in
-            try db.execute(sql: "UPDATE packs SET size = MAX(size, ?), finished = MAX(finished, ?) WHERE id = ?",
-                           arguments: [size, finished ? 1 : 0, pack])
+            try Self.record(size: size, finished: finished, of: pack, in: db)
             let upsert = try db.makeStatement(sql: """
                 INSERT INTO objects (address, pack, offset, length, modified) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(address) DO UPDATE SET pack = excluded.pack, offset = excluded.offset, length = excluded.length,
@@ -201,7 +198,7 @@ package final class PackIndex: Sendable {
                 WHERE objects.trashed = 1 OR ?
                 """)
             for new in entries {
-                try upsert.execute(arguments: [Data(new.entry.address.digest.bytes), pack, new.entry.offset, new.entry.length, new.stored,
+                try upsert.execute(arguments: [new.entry.address.blob, pack, new.entry.offset, new.entry.length, new.stored,
                                                new.replacing])
             }
         }
@@ -211,11 +208,10 @@ package final class PackIndex: Sendable {
     /// object that meanwhile left `from` (deleted, replaced) is left alone: its copy is garbage.
     package func relocate(_ entries: [PackEntry], from: Int64, to: Int64, size: Int, finished: Bool) throws {
         try database.write { db in
-            try db.execute(sql: "UPDATE packs SET size = MAX(size, ?), finished = MAX(finished, ?) WHERE id = ?",
-                           arguments: [size, finished ? 1 : 0, to])
+            try Self.record(size: size, finished: finished, of: to, in: db)
             let move = try db.makeStatement(sql: "UPDATE objects SET pack = ?, offset = ? WHERE address = ? AND pack = ?")
             for entry in entries {
-                try move.execute(arguments: [to, entry.offset, Data(entry.address.digest.bytes), from])
+                try move.execute(arguments: [to, entry.offset, entry.address.blob, from])
             }
         }
     }
@@ -224,7 +220,7 @@ package final class PackIndex: Sendable {
     package func entries(in pack: Int64) throws -> [PackEntry] {
         try database.read { db in
             try Row.fetchAll(db, sql: "SELECT address, offset, length FROM objects WHERE pack = ? ORDER BY offset", arguments: [pack]).map {
-                PackEntry(address: ObjectAddress(Digest256(bytes: $0[0] as Data)), offset: $0[1], length: $0[2])
+                PackEntry(address: ObjectAddress(blob: $0[0]), offset: $0[1], length: $0[2])
             }
         }
     }
@@ -234,7 +230,7 @@ package final class PackIndex: Sendable {
         try database.write { db in
             let statement = try db.makeStatement(sql: "UPDATE objects SET modified = MAX(modified, ?) WHERE address = ? AND trashed = 0")
             return try addresses.map { address in
-                try statement.execute(arguments: [now, Data(address.digest.bytes)])
+                try statement.execute(arguments: [now, address.blob])
                 return db.changesCount > 0
             }
         }
@@ -245,7 +241,7 @@ package final class PackIndex: Sendable {
     package func setAge(_ addresses: [ObjectAddress], to modified: Int) throws {
         try database.write { db in
             let statement = try db.makeStatement(sql: "UPDATE objects SET modified = ? WHERE address = ?")
-            for address in addresses { try statement.execute(arguments: [modified, Data(address.digest.bytes)]) }
+            for address in addresses { try statement.execute(arguments: [modified, address.blob]) }
         }
     }
 
@@ -254,7 +250,7 @@ package final class PackIndex: Sendable {
         try database.read { db in
             let statement = try db.makeStatement(sql: "SELECT modified, length FROM objects WHERE address = ? AND trashed = ?")
             return try addresses.map { address in
-                try Row.fetchOne(statement, arguments: [Data(address.digest.bytes), trashed ? 1 : 0]).map { (modified: $0[0], size: $0[1]) }
+                try Row.fetchOne(statement, arguments: [address.blob, trashed ? 1 : 0]).map { (modified: $0[0], size: $0[1]) }
             }
         }
     }
@@ -263,7 +259,7 @@ package final class PackIndex: Sendable {
     package func setTrashed(_ address: ObjectAddress, _ trashed: Bool) throws -> Bool {
         try database.write { db in
             try db.execute(sql: "UPDATE objects SET trashed = ? WHERE address = ? AND trashed = ?",
-                           arguments: [trashed ? 1 : 0, Data(address.digest.bytes), trashed ? 0 : 1])
+                           arguments: [trashed ? 1 : 0, address.blob, trashed ? 0 : 1])
             return db.changesCount > 0
         }
     }
@@ -272,16 +268,16 @@ package final class PackIndex: Sendable {
     package func remove(_ address: ObjectAddress, trashed: Bool? = nil) throws {
         try database.write { db in
             if let trashed {
-                try db.execute(sql: "DELETE FROM objects WHERE address = ? AND trashed = ?", arguments: [Data(address.digest.bytes), trashed ? 1 : 0])
+                try db.execute(sql: "DELETE FROM objects WHERE address = ? AND trashed = ?", arguments: [address.blob, trashed ? 1 : 0])
             } else {
-                try db.execute(sql: "DELETE FROM objects WHERE address = ?", arguments: [Data(address.digest.bytes)])
+                try db.execute(sql: "DELETE FROM objects WHERE address = ?", arguments: [address.blob])
             }
         }
     }
 
     package func trashedAddresses() throws -> [ObjectAddress] {
         try database.read { db in
-            try Data.fetchAll(db, sql: "SELECT address FROM objects WHERE trashed = 1").map { ObjectAddress(Digest256(bytes: $0)) }
+            try Data.fetchAll(db, sql: "SELECT address FROM objects WHERE trashed = 1").map(ObjectAddress.init(blob:))
         }
     }
 
@@ -292,9 +288,9 @@ package final class PackIndex: Sendable {
             let age = try db.makeStatement(sql: "SELECT modified FROM objects WHERE address = ? AND trashed = 0")
             let delete = try db.makeStatement(sql: "DELETE FROM objects WHERE address = ?")
             return try addresses.map { address in
-                guard let modified = try Int.fetchOne(age, arguments: [Data(address.digest.bytes)]) else { return .absent }
+                guard let modified = try Int.fetchOne(age, arguments: [address.blob]) else { return .absent }
                 guard modified < cutoff else { return .putBack }
-                try delete.execute(arguments: [Data(address.digest.bytes)])
+                try delete.execute(arguments: [address.blob])
                 return .deleted
             }
         }
@@ -312,7 +308,7 @@ package final class PackIndex: Sendable {
             return try Data.fetchAll(db, sql: """
                 SELECT address FROM objects WHERE address \(inclusive ? ">=" : ">") ? AND address <= ? AND trashed = 0
                 ORDER BY address LIMIT ?
-                """, arguments: [Data(lower), Data(high), limit]).map { ObjectAddress(Digest256(bytes: $0)) }
+                """, arguments: [Data(lower), Data(high), limit]).map(ObjectAddress.init(blob:))
         }
     }
 
@@ -331,4 +327,11 @@ package final class PackIndex: Sendable {
             try db.execute(sql: "DELETE FROM objects; DELETE FROM packs;")
         }
     }
+}
+
+extension ObjectAddress {
+    /// The address as the index stores it: a 32-byte BLOB.
+    fileprivate var blob: Data { Data(digest.bytes) }
+
+    fileprivate init(blob: Data) { self.init(Digest256(bytes: blob)) }
 }

@@ -25,8 +25,9 @@ package protocol PackShelf: Sendable {
     /// The pack's size, or nil when there is none.
     func size(_ name: PackName) async throws -> Int?
 
-    /// Every pack on the shelf (for rebuilding an index), in name order.
-    func names() async throws -> [PackName]
+    /// The packs on the shelf started at or after `seconds` (Unix time; 0: every pack), in name
+    /// order: for rebuilding an index, and for finding packs other processes put (S13).
+    func names(startedSince seconds: Int) async throws -> [PackName]
 
     /// Deletes a pack. Idempotent.
     func delete(_ name: PackName) async throws
@@ -39,11 +40,7 @@ package protocol PackShelf: Sendable {
 extension PackShelf {
     package func read<Buffer: Sendable>(_ name: PackName, range: Range<Int>,
                                         into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) async throws -> Buffer {
-        let bytes = try await read(name, range: range)
-        return try make(bytes.count) { room in
-            room.copyBytes(from: bytes)
-            return bytes.count
-        }
+        try copy(try await read(name, range: range), into: make)
     }
 
     package func isAbandoned(_ name: PackName) async throws -> Bool { true }
@@ -65,4 +62,26 @@ package protocol PackAppender: Sendable {
     func finish() async throws
     /// Gives up the pack without finishing it (after an error).
     func abandon()
+}
+
+extension PackAppender {
+    /// Appends one record (header, then the object's bytes) and returns where the object's
+    /// bytes are.
+    func appendRecord(_ address: ObjectAddress, _ bytes: UnsafeRawBufferPointer) throws -> PackEntry {
+        let header = PackLayout.recordHeader(address: address, length: bytes.count)
+        let start = try header.withUnsafeBytes { try append([$0, bytes]) }
+        return PackEntry(address: address, offset: start + PackLayout.recordHeaderSize, length: bytes.count)
+    }
+
+    /// Appends the trailer naming `entries` and makes the pack durable and final; a pack that
+    /// fails to finish is abandoned.
+    func finish(entries: [PackEntry]) async throws {
+        do {
+            _ = try PackLayout.trailer(entries).withUnsafeBytes { try append([$0]) }
+            try await finish()
+        } catch {
+            abandon()
+            throw error
+        }
+    }
 }

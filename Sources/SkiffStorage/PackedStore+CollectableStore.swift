@@ -82,6 +82,7 @@ extension PackedStore: CollectableStore {
     /// Objects in the trash are rows with a mark, their bytes in packs: only other keys have
     /// trashed bytes of their own.
     package func getTrashed(_ key: StoreKey, byteRange: Range<Int>?) async throws -> [UInt8] {
+        try await ensureIndexed()
         guard let address = key.objectAddress else { return try await inner.getTrashed(key, byteRange: byteRange) }
         guard let location = try index.location(of: address, trashed: true) else { throw StoreError.notFound(key) }
         let range = (byteRange ?? 0..<location.length).clamped(to: 0..<location.length)
@@ -100,25 +101,19 @@ extension PackedStore: CollectableStore {
     }
 
     /// Judges and deletes a batch of objects in one transaction (no trash needed: see the
-    /// type's comment). Other keys, which collections never sweep, go through the inner trash.
+    /// type's comment). Other keys, which collections never sweep, go to the inner store's sweep.
     package func sweep(_ keys: [StoreKey], olderThan cutoff: Int) async throws -> [SweepOutcome] {
         try await ensureIndexed()
-        let addresses = keys.compactMap(\.objectAddress)
+        let objects = keys.indices.filter { keys[$0].objectAddress != nil }
+        let others = keys.indices.filter { keys[$0].objectAddress == nil }
+        let addresses = objects.map { keys[$0].objectAddress! }
         for address in addresses { try await flushIfPending(address) }
-        if addresses.count == keys.count { return try index.sweep(addresses, olderThan: cutoff) }
-        var outcomes: [SweepOutcome] = []
-        for key in keys {
-            if let address = key.objectAddress {
-                outcomes += try index.sweep([address], olderThan: cutoff)
-            } else if try await !inner.moveToTrash(key) {
-                outcomes.append(.absent)
-            } else if let (modified, _) = try await inner.trashedAge(key), modified >= cutoff {
-                try await inner.restoreFromTrash(key)
-                outcomes.append(.putBack)
-            } else {
-                try await inner.emptyTrash(key)
-                outcomes.append(.deleted)
-            }
+        var outcomes = [SweepOutcome](repeating: .absent, count: keys.count)
+        if !addresses.isEmpty {
+            for (position, outcome) in zip(objects, try index.sweep(addresses, olderThan: cutoff)) { outcomes[position] = outcome }
+        }
+        if !others.isEmpty {
+            for (position, outcome) in zip(others, try await inner.sweep(others.map { keys[$0] }, olderThan: cutoff)) { outcomes[position] = outcome }
         }
         return outcomes
     }
@@ -189,12 +184,7 @@ extension PackedStore: CollectableStore {
             switch place {
             case .pending(let record):
                 let range = record.entry.offset..<record.entry.end
-                if let bytes = record.appender.pendingBytes(range) {
-                    return try make(bytes.count) { room in
-                        room.copyBytes(from: bytes)
-                        return bytes.count
-                    }
-                }
+                if let bytes = record.appender.pendingBytes(range) { return try copy(bytes, into: make) }
                 return try await readPack(record.appender.name, range, into: make)
             case .indexed(let location):
                 return try await readPack(location.name, location.offset..<(location.offset + location.length), into: make)

@@ -48,12 +48,11 @@ extension PackedStore {
                         damaged = true
                         continue
                     }
-                    if output == nil { output = try startOutput() }
-                    let header = PackLayout.recordHeader(address: entry.address, length: entry.length)
-                    let start = try header.withUnsafeBytes { h in
-                        try bytes.withUnsafeBytes { try output!.appender.append([h, UnsafeRawBufferPointer(rebasing: $0[entry.offset..<entry.end])]) }
+                    if output == nil {
+                        let (appender, id) = try startPack()
+                        output = Output(appender: appender, id: id)
                     }
-                    let copy = PackEntry(address: entry.address, offset: start + PackLayout.recordHeaderSize, length: entry.length)
+                    let copy = try bytes.withUnsafeBytes { try output!.appender.appendRecord(entry.address, UnsafeRawBufferPointer(rebasing: $0[entry.offset..<entry.end])) }
                     output!.entries.append(copy)
                     output!.moves[pack.id, default: []].append(copy)
                     moved.insert(entry.address)
@@ -80,12 +79,6 @@ extension PackedStore {
         return report
     }
 
-    private func startOutput() throws -> Output {
-        let name = PackName.new(startedAt: clock())
-        let appender = try shelf.create(name)
-        return Output(appender: appender, id: try index.addPack(name, now: clock()))
-    }
-
     /// A pack whose live objects were all appended to output packs.
     private struct Completed {
         let pack: PackIndex.PackRow
@@ -95,13 +88,7 @@ extension PackedStore {
     /// Finishes an output pack, points the moved objects' rows at it, and retires the packs
     /// completed so far (all their moves are in this pack or earlier ones).
     private func finishOutput(_ output: Output, retiring completed: inout [Completed], cutoff: Int, report: inout CompactionReport) async throws {
-        do {
-            _ = try PackLayout.trailer(output.entries).withUnsafeBytes { try output.appender.append([$0]) }
-            try await output.appender.finish()
-        } catch {
-            output.appender.abandon()
-            throw error
-        }
+        try await output.appender.finish(entries: output.entries)
         let size = output.appender.size
         try index.finish(pack: output.id, size: size)
         for (from, entries) in output.moves {

@@ -30,22 +30,20 @@ extension PackedStore {
         var report = ReindexReport()
         try index.removeAll()
         let now = clock()
-        for name in try await shelf.names() {
+        for name in try await shelf.names(startedSince: 0) {
             guard let size = try await shelf.size(name) else { continue }
-            var entries = try await trailerEntries(name, size: size)
-            var finished = true
-            if entries == nil {
-                entries = try await packEntries(name, size: size)
-                finished = try await shelf.isAbandoned(name)
-                report.packsScanned += 1
-            }
+            let (entries, fromTrailer) = try await packEntries(name, size: size)
+            // A pack without a trailer may still be written to: finished only when abandoned.
+            var finished = fromTrailer
+            if !finished { finished = try await shelf.isAbandoned(name) }
+            if !fromTrailer { report.packsScanned += 1 }
             let id = try index.addPack(name, now: now)
             try index.commit(pack: id, size: size, finished: finished,
-                             entries: entries!.map { PackIndex.NewEntry(entry: $0, stored: now, replacing: false) })
+                             entries: entries.map { PackIndex.NewEntry(entry: $0, stored: now, replacing: false) })
             report.packs += 1
-            report.objects += entries!.count
+            report.objects += entries.count
         }
-        // Announcements up to now are in the index: later looks start from here.
+        // Every pack put until now is in the index: later looks for new packs start from here.
         discoveryCursor.withLock { $0 = clock() }
         return report
     }

@@ -24,25 +24,17 @@ extension PackedStore {
         await discovering.acquire()
         defer { discovering.release() }
         let cursor = discoveryCursor.withLock { $0 }
-        var after: StoreKey? = try StoreKey("packs/" + PackName.lowest(startedAt: cursor - Self.discoveryOverlapSeconds))
         var newest = cursor
         var found = 0
-        while true {
-            let page = try await inner.list(prefix: "packs/", after: after, limit: 1000)
-            guard let last = page.last else { break }
-            after = last
-            for key in page {
-                guard let name = PackName(hex: key.path.dropFirst("packs/".count)) else { continue }
-                newest = max(newest, name.startedAt)
-                guard try index.pack(named: name) == nil, let size = try await shelf.size(name) else { continue }
-                let entries = try await packEntries(name, size: size)
-                let id = try index.addPack(name, now: clock())
-                // A pack started later holds the newer copy (a repack's output): rows follow it,
-                // so that they never stay on a pack a repack deletes after this look.
-                try index.commit(pack: id, size: size, finished: true,
-                                 entries: entries.map { PackIndex.NewEntry(entry: $0, stored: clock(), replacing: true) })
-                found += 1
-            }
+        for name in try await shelf.names(startedSince: cursor - Self.discoveryOverlapSeconds) {
+            newest = max(newest, name.startedAt)
+            guard try index.pack(named: name) == nil, let size = try await shelf.size(name) else { continue }
+            let id = try index.addPack(name, now: clock())
+            // A pack started later holds the newer copy (a repack's output): rows follow it,
+            // so that they never stay on a pack a repack deletes after this look.
+            try index.commit(pack: id, size: size, finished: true,
+                             entries: try await packEntries(name, size: size).entries.map { PackIndex.NewEntry(entry: $0, stored: clock(), replacing: true) })
+            found += 1
         }
         discoveryCursor.withLock { $0 = max($0, newest) }
         lastDiscovery.withLock { $0 = ContinuousClock.now }
@@ -57,17 +49,18 @@ extension PackedStore {
         lastDiscovery.withLock { last in last.map { ContinuousClock.now - $0 < .seconds(1) } ?? false }
     }
 
-    /// A pack's entries: its trailer's, else its records' (P3).
-    func packEntries(_ name: PackName, size: Int) async throws -> [PackEntry] {
-        if let entries = try await trailerEntries(name, size: size) { return entries }
+    /// A pack's entries: its trailer's, else its records' (P3), and whether they came from the
+    /// trailer.
+    func packEntries(_ name: PackName, size: Int) async throws -> (entries: [PackEntry], fromTrailer: Bool) {
+        if let entries = try await trailerEntries(name, size: size) { return (entries, true) }
         let bytes = try await shelf.read(name, range: 0..<size)
-        return bytes.withUnsafeBytes { PackLayout.scanRecords($0).entries }
+        return (bytes.withUnsafeBytes { PackLayout.scanRecords($0).entries }, false)
     }
 
     /// S14: finds where each object is (learning of packs other processes put when one is
     /// missing), writes the vouch records of those found, and only then answers "present" for
     /// the objects whose pack still exists (one HEAD per pack). A pack found gone is forgotten,
-    /// the pack log read again, and those objects looked up once more. An object answered
+    /// new packs looked for, and those objects looked up once more. An object answered
     /// "missing" needs no record: the host uploads it.
     func vouchShared(_ addresses: [ObjectAddress]) async throws -> [Bool] {
         var answers = [Bool](repeating: false, count: addresses.count)
@@ -119,7 +112,7 @@ extension PackedStore {
     func retireShared(_ pack: PackIndex.PackRow, moved: Set<ObjectAddress>, cutoff: Int) async throws -> Int {
         let key = shelf.key(pack.name)
         guard let size = try await shelf.size(pack.name) else { return 0 }
-        let dropped = try await packEntries(pack.name, size: size).filter { !moved.contains($0.address) }
+        let dropped = try await packEntries(pack.name, size: size).entries.filter { !moved.contains($0.address) }
         guard try await inner.moveToTrash(key) else { return 0 }
         var kept: [PackEntry] = []
         for entry in dropped where try index.location(of: entry.address) == nil {
@@ -127,19 +120,11 @@ extension PackedStore {
         }
         if !kept.isEmpty {
             let bytes = try await inner.getTrashed(key, byteRange: 0..<size)
-            let name = PackName.new(startedAt: clock())
-            let appender = try shelf.create(name)
-            let id = try index.addPack(name, now: clock())
-            var entries: [PackEntry] = []
-            for entry in kept {
-                let header = PackLayout.recordHeader(address: entry.address, length: entry.length)
-                let start = try header.withUnsafeBytes { h in
-                    try bytes.withUnsafeBytes { try appender.append([h, UnsafeRawBufferPointer(rebasing: $0[entry.offset..<entry.end])]) }
-                }
-                entries.append(PackEntry(address: entry.address, offset: start + PackLayout.recordHeaderSize, length: entry.length))
+            let (appender, id) = try startPack()
+            let entries = try bytes.withUnsafeBytes { pack in
+                try kept.map { try appender.appendRecord($0.address, UnsafeRawBufferPointer(rebasing: pack[$0.offset..<$0.end])) }
             }
-            _ = try PackLayout.trailer(entries).withUnsafeBytes { try appender.append([$0]) }
-            try await appender.finish()
+            try await appender.finish(entries: entries)
             try index.commit(pack: id, size: appender.size, finished: true,
                              entries: entries.map { PackIndex.NewEntry(entry: $0, stored: clock(), replacing: false) })
         }

@@ -119,7 +119,7 @@ package final class PackedStore: ObjectStore {
         await rebuilding.acquire()
         defer { rebuilding.release() }
         guard rebuildPending.load(ordering: .acquiring) else { return }
-        if try await !shelf.names().isEmpty { _ = try await rebuildIndex() }
+        if try await !shelf.names(startedSince: 0).isEmpty { _ = try await rebuildIndex() }
         rebuildPending.store(false, ordering: .releasing)
     }
 
@@ -141,16 +141,13 @@ package final class PackedStore: ObjectStore {
     /// when it reached its target size.
     func append(_ address: ObjectAddress, _ bytes: [UInt8], replacing: Bool) async throws -> PutOutcome {
         let now = clock()
-        let header = PackLayout.recordHeader(address: address, length: bytes.count)
         let (outcome, full): (PutOutcome, OpenPack?) = try writer.withLock { state in
             if !replacing, state.pending[address] != nil { return (.alreadyPresent, nil) }
             if state.open == nil {
-                let name = PackName.new(startedAt: clock())
-                let appender = try shelf.create(name)
-                state.open = OpenPack(appender: appender, id: try index.addPack(name, now: now))
+                let (appender, id) = try startPack()
+                state.open = OpenPack(appender: appender, id: id)
             }
-            let start = try header.withUnsafeBytes { h in try bytes.withUnsafeBytes { try state.open!.appender.append([h, $0]) } }
-            let entry = PackEntry(address: address, offset: start + PackLayout.recordHeaderSize, length: bytes.count)
+            let entry = try bytes.withUnsafeBytes { try state.open!.appender.appendRecord(address, $0) }
             state.open!.entries.append(entry)
             state.open!.uncommitted.append(PackIndex.NewEntry(entry: entry, stored: now, replacing: replacing))
             state.pending[address] = PendingRecord(appender: state.open!.appender, entry: entry, stored: now)
@@ -169,16 +166,17 @@ package final class PackedStore: ObjectStore {
         return outcome
     }
 
+    /// A new, empty pack on the shelf and its row in the index.
+    func startPack() throws -> (appender: any PackAppender, id: Int64) {
+        let name = PackName.new(startedAt: clock())
+        let appender = try shelf.create(name)
+        return (appender, try index.addPack(name, now: clock()))
+    }
+
     /// Writes a full pack's trailer, makes it durable and writes its rows. The caller holds
     /// `finishing`.
     func finish(_ pack: OpenPack) async throws {
-        do {
-            _ = try PackLayout.trailer(pack.entries).withUnsafeBytes { try pack.appender.append([$0]) }
-            try await pack.appender.finish()
-        } catch {
-            pack.appender.abandon()
-            throw error
-        }
+        try await pack.appender.finish(entries: pack.entries)
         try index.commit(pack: pack.id, size: pack.appender.size, finished: true, entries: pack.uncommitted)
         forgetPending(pack.uncommitted)
     }
@@ -355,7 +353,7 @@ package final class PackedStore: ObjectStore {
             guard rest[2] == 0x2f, name.count <= 64, Array(name.prefix(2)) == Array(fan.prefix(name.count)) else { return nil }
             hex = name.count >= 2 ? name : fan
         }
-        guard hex.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else { return nil }
+        guard hex.allSatisfy(Hex.isLowercaseDigit) else { return nil }
         func padded(_ digit: UInt8) -> [UInt8] {
             Hex.decode(String(decoding: hex + Array(repeating: digit, count: 64 - hex.count), as: UTF8.self))!
         }

@@ -53,12 +53,17 @@ package struct StorePackShelf: PackShelf {
         try await store.size(Self.key(name))
     }
 
-    package func names() async throws -> [PackName] {
+    /// One listing of `packs/` after the lowest name of a pack started at `seconds`: names sort
+    /// by start time.
+    package func names(startedSince seconds: Int) async throws -> [PackName] {
         var names: [PackName] = []
-        for try await key in store.keys(prefix: "packs/") {
-            if let name = PackName(hex: key.path.split(separator: "/").last ?? "") { names.append(name) }
+        var after = try StoreKey("packs/" + PackName.lowest(startedAt: seconds))
+        while true {
+            let page = try await store.list(prefix: "packs/", after: after, limit: 1000)
+            guard let last = page.last else { return names }
+            names += page.compactMap { PackName(hex: $0.path.dropFirst("packs/".count)) }
+            after = last
         }
-        return names
     }
 
     package func delete(_ name: PackName) async throws {

@@ -33,6 +33,11 @@ package enum Hex {
         return out
     }
 
+    /// A digit of the lowercase hex that names are written in (addresses, packs).
+    package static func isLowercaseDigit(_ c: UInt8) -> Bool {
+        (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f"))
+    }
+
     private static func nibble(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")

@@ -7,7 +7,7 @@ package struct PackName: Hashable, Comparable, Sendable, CustomStringConvertible
     package let hex: String
 
     package init?(hex: some StringProtocol) {
-        guard hex.utf8.count == 32, hex.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+        guard hex.utf8.count == 32, hex.utf8.allSatisfy(Hex.isLowercaseDigit) else {
             return nil
         }
         self.hex = String(hex)
