@@ -70,16 +70,17 @@ final class BackupFixture: Sendable {
         try await store.list(prefix: StoreKey.objectsPrefix, after: nil, limit: Int.max).compactMap(\.objectAddress)
     }
 
+    /// The repository's folder as tests damage it: objects by their place in their packs.
+    var packs: PackedFolder { PackedFolder(repoPath) }
+
     /// Where an object's bytes are: its pack file, their offset and length.
     func place(_ address: ObjectAddress) throws -> (file: RawPath, offset: Int, length: Int) {
-        let location = try #require(try store.index.location(of: address))
-        return (repoPath.appending(location.name.folderPath), location.offset, location.length)
+        try packs.place(address.hex)
     }
 
     /// Flips one bit of the object's byte at `offset` (modulo its length), in its pack.
     func flipByte(of address: ObjectAddress, at offset: Int) throws {
-        let place = try place(address)
-        try place.file.flipByte(at: place.offset + offset % place.length)
+        try packs.flipByte(address.hex, at: offset)
     }
 
     /// Points each object's index row at the other's bytes: as if their files were swapped.
@@ -95,14 +96,4 @@ final class BackupFixture: Sendable {
     }
 
     func remove() { folder.remove() }
-}
-
-extension RawPath {
-    /// Flips one bit of the byte at `offset` in the file (made writable first).
-    func flipByte(at offset: Int) throws {
-        _ = withCString { chmod($0, 0o644) }
-        var bytes = try FileIO.readFile(self)
-        bytes[offset % bytes.count] ^= 0x01
-        try TreeGenerator.write(bytes, to: self)
-    }
 }

@@ -184,13 +184,7 @@ import Testing
         var random = SeededRandom(seed: 3)
         try FileIO.makeDirectories(farm.source)
         for i in 0..<6 { try TreeGenerator.write(random.bytes(16 << 20), to: farm.source.appending("f\(i).bin")) }
-        let backup = Process()
-        backup.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff"))
-        backup.arguments = ["backup", farm.source.description, "--config", farm.hostConfiguration, "--wait", "2"]
-        backup.environment = ProcessInfo.processInfo.environment.merging(farm.environment) { $1 }
-        backup.standardOutput = FileHandle.nullDevice
-        backup.standardError = FileHandle.nullDevice
-        try backup.run()
+        let backup = try farm.startBackup(["--wait", "2"])
         usleep(800_000)  // blocks on purpose: timing a kill, a starved Task.sleep would wake late
         let stopped = Date()
         farm.sites[0].stop()
@@ -222,13 +216,7 @@ import Testing
         var generator = SystemRandomNumberGenerator()
         for round in 0..<4 {
             for i in 0..<3 { try TreeGenerator.write(random.bytes(12 << 20), to: farm.source.appending("r\(round)-\(i).bin")) }
-            let backup = Process()
-            backup.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff"))
-            backup.arguments = ["backup", farm.source.description, "--config", farm.hostConfiguration, "--wait", "2"]
-            backup.environment = ProcessInfo.processInfo.environment.merging(farm.environment) { $1 }
-            backup.standardOutput = FileHandle.nullDevice
-            backup.standardError = FileHandle.nullDevice
-            try backup.run()
+            let backup = try farm.startBackup(["--wait", "2"])
             usleep(UInt32.random(in: 150_000...1_200_000, using: &generator))  // blocks on purpose: timing a kill
             farm.sites[0].kill()
             backup.waitUntilExit()

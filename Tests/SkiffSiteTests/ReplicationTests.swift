@@ -71,13 +71,7 @@ import Testing
         // Take site C down in the middle of an upload, keep changing and backing up.
         var random = SeededRandom(seed: 99)
         try TreeGenerator.write(random.bytes(40 << 20), to: farm.source.appending("big-change.bin"))
-        let backup = Process()
-        backup.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff"))
-        backup.arguments = ["backup", farm.source.description, "--config", farm.hostConfiguration]
-        backup.environment = ProcessInfo.processInfo.environment.merging(farm.environment) { $1 }
-        backup.standardOutput = FileHandle.nullDevice
-        backup.standardError = FileHandle.nullDevice
-        try backup.run()
+        let backup = try farm.startBackup()
         usleep(700_000)  // blocks on purpose: timing a kill, a starved Task.sleep would wake late
         farm.sites[2].stop()
         backup.waitUntilExit()
@@ -118,13 +112,7 @@ import Testing
         var random = SeededRandom(seed: 5)
         for i in 0..<4 { try TreeGenerator.write(random.bytes(24 << 20), to: farm.source.appending("new\(i).bin")) }
         for _ in 0..<2 {
-            let backup = Process()
-            backup.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff"))
-            backup.arguments = ["backup", farm.source.description, "--config", farm.hostConfiguration]
-            backup.environment = ProcessInfo.processInfo.environment.merging(farm.environment) { $1 }
-            backup.standardOutput = FileHandle.nullDevice
-            backup.standardError = FileHandle.nullDevice
-            try backup.run()
+            let backup = try farm.startBackup()
             usleep(600_000)  // blocks on purpose: timing a kill, a starved Task.sleep would wake late
             kill(backup.processIdentifier, SIGKILL)
             backup.waitUntilExit()

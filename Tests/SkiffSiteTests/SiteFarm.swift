@@ -103,6 +103,19 @@ final class SiteFarm: Sendable {
     }
     var source: RawPath { folder.appending("data") }
 
+    /// Starts `skiff backup` of the source with the host configuration (and `extra` arguments),
+    /// its output discarded: for tests that kill it, or the site, while it runs.
+    func startBackup(_ extra: [String] = []) throws -> Process {
+        let backup = Process()
+        backup.executableURL = URL(fileURLWithPath: CommandRunner.executable("skiff"))
+        backup.arguments = ["backup", source.description, "--config", hostConfiguration] + extra
+        backup.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        backup.standardOutput = FileHandle.nullDevice
+        backup.standardError = FileHandle.nullDevice
+        try backup.run()
+        return backup
+    }
+
     func skiff(_ arguments: [String]) async throws -> CommandResult {
         try await CommandRunner.skiff(arguments, environment: environment)
     }

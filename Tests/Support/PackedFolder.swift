@@ -43,6 +43,8 @@ package struct PackedFolder {
     /// Flips bits (`mask`) of the object's byte at `offset` (modulo its length), in its pack.
     package func flipByte(_ hex: String, at offset: Int, mask: UInt8 = 1) throws {
         let place = try place(hex)
+        // Packs are written read-only.
+        _ = place.file.withCString { chmod($0, 0o644) }
         let fd = try FileIO.open(place.file, flags: O_RDWR)
         defer { close(fd) }
         var byte: UInt8 = 0
