@@ -56,12 +56,13 @@ package struct ReachabilityMarker {
                     group.addTask {
                         var links: [ObjectAddress] = []
                         var unreadable: [ObjectAddress] = []
-                        // Batches, so that a packed store reads neighbouring headers together.
+                        // Batches: one index read each, and a packed store reads the headers it
+                        // keeps no links for with neighbouring ones together.
                         for start in stride(from: 0, to: slice.count, by: Self.headerBatch) {
                             let batch = Array(slice.dropFirst(start).prefix(Self.headerBatch))
-                            for (address, header) in zip(batch, try await repository.objectHeaders(batch)) {
-                                switch header {
-                                case .success(let header): links += header.links
+                            for (address, known) in zip(batch, try await repository.objectLinks(batch)) {
+                                switch known {
+                                case .success(let known): links += known.all
                                 case .failure: unreadable.append(address)
                                 }
                             }

@@ -6,19 +6,25 @@ import Synchronization
 /// Every tenant's store in one bucket, under `<prefix>/tenants/<tenant id>/`, over one set of
 /// connections, opened on first use (commands that never touch a store open none). Objects go
 /// into packs (`packs/` under the tenant's prefix, one PUT per pack); the index of each tenant's
-/// packs is local, `<indexFolder>/<tenant id>.sqlite`, and rebuilt from the bucket when missing.
+/// packs is local, `<indexFolder>/<tenant id>.sqlite`, and rebuilt from the bucket when missing;
+/// windows of packs read are kept in `windows`, which the site keeps on its disk.
 /// Several site processes may use the same bucket and prefix at once.
 package final class S3TenantStores: TenantStores {
     let location: S3Location
     let signer: S3Signer
     let indexFolder: RawPath
     let targetPackSize: Int
+    /// Windows of packs read, shared by every tenant's shelf (`PackWindows`).
+    let windows: PackWindows
     private let state = Mutex<(root: S3Store?, tenants: [TenantID: PackedStore])>((nil, [:]))
 
-    package init(location: S3Location, signer: S3Signer, indexFolder: RawPath, targetPackSize: Int = PackedStore.defaultTargetPackSize) {
+    /// `windows`: where read windows of packs are kept (nil: in memory, `PackWindows.memoryBudget`).
+    package init(location: S3Location, signer: S3Signer, indexFolder: RawPath, windows: PackWindows? = nil,
+                 targetPackSize: Int = PackedStore.defaultTargetPackSize) {
         self.location = location
         self.signer = signer
         self.indexFolder = indexFolder
+        self.windows = windows ?? PackWindows()
         self.targetPackSize = targetPackSize
     }
 
@@ -36,7 +42,7 @@ package final class S3TenantStores: TenantStores {
         return try state.withLock { state in
             if let existing = state.tenants[tenant] { return existing }
             let scoped = root.scoped(to: "tenants/\(tenant.hex)")
-            let store = try PackedStore(inner: scoped, shelf: StorePackShelf(store: scoped), indexFile: indexFolder.appending("\(tenant.hex).sqlite"),
+            let store = try PackedStore(inner: scoped, shelf: StorePackShelf(store: scoped, windows: windows, windowPrefix: tenant.hex), indexFile: indexFolder.appending("\(tenant.hex).sqlite"),
                                         targetPackSize: targetPackSize)
             state.tenants[tenant] = store
             return store
@@ -58,6 +64,7 @@ package final class S3TenantStores: TenantStores {
     }
 
     package func shutdown() async {
+        windows.discard()
         guard let root = state.withLock({ state -> S3Store? in
             defer { state = (nil, [:]) }
             return state.root

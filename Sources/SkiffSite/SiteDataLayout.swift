@@ -20,6 +20,8 @@ package struct SiteDataLayout: Sendable, Equatable {
     package var registry: RawPath { folder.appending("site.sqlite") }
     package var tenants: RawPath { folder.appending("tenants") }
     package var packIndexes: RawPath { folder.appending("pack-indexes") }
+    /// Windows of packs read from a bucket, one folder per site process (`PackWindows`).
+    package var packCache: RawPath { folder.appending("pack-cache") }
     package var storageConfiguration: RawPath { folder.appending("storage.json") }
     package var tls: RawPath { folder.appending("tls") }
     package var certificate: RawPath { tls.appending("certificate.pem") }

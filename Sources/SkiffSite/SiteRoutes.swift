@@ -163,22 +163,20 @@ struct SiteRoutes: Sendable {
         return bytes
     }
 
-    /// Objects a fetch answer reads ahead of the one it sends.
-    static let fetchReadAhead = 8
-
     /// Objects at least this large go out in buffers of their own; smaller ones are gathered
     /// into pieces of about 1 MiB.
     static let fetchSentWhole = 64 << 10
 
-    /// Several objects in one answer (a bundle in the order asked, absent ones marked), up to
-    /// the bundle size limit: objects beyond it are left out, and the client asks again.
+    /// Several objects in one answer (a bundle of records in the order the site reads them,
+    /// absent ones marked last), up to the bundle size limit: objects beyond it are left out,
+    /// and the client asks again.
     ///
-    /// The answer streams: objects are sent while the next ones (up to `fetchReadAhead`) are
-    /// read, so neither side holds a whole bundle before the first bytes move. Each object is
-    /// read straight into a buffer that large objects are sent in as they are (small ones are
-    /// gathered into pieces of about 1 MiB). The first object is read before the answer starts,
-    /// so a refused reader gets its status code; a read that fails later cuts the answer short,
-    /// which the client treats as a failed request.
+    /// The answer streams: the store reads neighbouring objects of a pack as one range straight
+    /// into one buffer (`CollectableStore.readSpans`), pack by pack, reading the next range
+    /// while this one is sent; large objects go out as slices of that buffer, small ones are
+    /// gathered into pieces of about 1 MiB. Refusals (role, tenant, a bad query) come as status
+    /// codes; a read that fails once the answer started cuts it short, which the client treats
+    /// as a failed request.
     @Sendable func fetchObjects(_ request: Request, context: SiteRequestContext) async throws -> Response {
         let (tenant, principal) = try tenant(context)
         let query = try await request.decode(as: FetchQuery.self, context: context)
@@ -190,51 +188,47 @@ struct SiteRoutes: Sendable {
             return address
         }
         let service = service
-        /// The object's bytes, or nil when the site does not hold it.
-        @Sendable func read(_ address: ObjectAddress) async throws -> ByteBuffer? {
-            do {
-                return try await service.readObject(tenant: tenant, address: address, principal: principal) { count, fill in
-                    var buffer = ByteBufferAllocator().buffer(capacity: count)
-                    try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { try fill($0) }
-                    return buffer
-                }
-            } catch let error as SiteError where error.code == .notFound {
-                return nil
-            }
-        }
-        let first = addresses.isEmpty ? nil : try await read(addresses[0])
         let body = ResponseBody { writer in
-            // Reads run a few objects ahead of the sending, so that reads which wait on the
-            // disk overlap each other and the writes.
-            var reads: [Task<ByteBuffer?, any Error>] = []
-            defer { for read in reads { read.cancel() } }
-            func startReads(through last: Int) {
-                while reads.count <= min(last, addresses.count - 1) {
-                    let address = addresses[reads.count]
-                    reads.append(reads.isEmpty ? Task { first } : Task { try await read(address) })
-                }
-            }
             let piece = 1 << 20
             var buffer = ByteBufferAllocator().buffer(capacity: piece + 64)
             var sent = 0
-            for (index, address) in addresses.enumerated() {
-                startReads(through: index + Self.fetchReadAhead)
-                let object = try await reads[index].value
-                let length = object?.readableBytes
-                if let length, sent > 0, sent + ObjectBundle.framing + length > ObjectBundle.maxBodySize { break }
-                buffer.writeBytes(ObjectBundle.recordHeader(address, length: length))
+            /// Adds a record unless the answer would pass its limit (the first always fits).
+            func fits(_ length: Int?) -> Bool {
+                guard sent == 0 || sent + ObjectBundle.framing + (length ?? 0) <= ObjectBundle.maxBodySize else { return false }
                 sent += ObjectBundle.framing + (length ?? 0)
-                if let object, object.readableBytes >= Self.fetchSentWhole {
-                    try await writer.write(buffer)
-                    buffer.clear()
-                    try await writer.write(object)
-                } else if let object {
-                    buffer.writeImmutableBuffer(object)
+                return true
+            }
+            var full = false
+            let absent = try await service.readObjects(tenant: tenant, addresses: addresses, principal: principal, into: { count, fill in
+                var buffer = ByteBufferAllocator().buffer(capacity: count)
+                try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { try fill($0) }
+                return buffer
+            }) { span in
+                for (position, range) in span.values {
+                    guard let object = span.buffer.getSlice(at: range.lowerBound, length: range.count) else {
+                        throw SiteError(.internal, "a read of \(addresses[position].hex) came back short")
+                    }
+                    guard fits(range.count) else {
+                        full = true
+                        return false
+                    }
+                    buffer.writeBytes(ObjectBundle.recordHeader(addresses[position], length: range.count))
+                    if range.count >= Self.fetchSentWhole {
+                        try await writer.write(buffer)
+                        buffer.clear()
+                        try await writer.write(object)
+                    } else {
+                        buffer.writeImmutableBuffer(object)
+                    }
+                    if buffer.readableBytes >= piece {
+                        try await writer.write(buffer)
+                        buffer.clear()
+                    }
                 }
-                if buffer.readableBytes >= piece {
-                    try await writer.write(buffer)
-                    buffer.clear()
-                }
+                return true
+            }
+            for position in absent where !full && fits(nil) {
+                buffer.writeBytes(ObjectBundle.recordHeader(addresses[position], length: nil))
             }
             if buffer.readableBytes > 0 { try await writer.write(buffer) }
             try await writer.finish(nil)

@@ -170,12 +170,14 @@ extension SiteService {
         }
     }
 
-    /// A whole object read into the caller's buffer (see `CollectableStore.read(_:into:)`).
-    package func readObject<Buffer: Sendable>(tenant: TenantRecord, address: ObjectAddress, principal: Principal,
-                                              into make: @escaping @Sendable (Int, (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) async throws -> Buffer {
-        try await readingObject(tenant: tenant, address: address, principal: principal) { store, key in
-            try await store.read(key, into: make)
-        }
+    /// Whole objects read span by span (`CollectableStore.readSpans`: neighbouring objects of a
+    /// pack in one read, pack by pack), handed to `deliver` with their positions in
+    /// `addresses`; `deliver` returning false stops. Returns the positions the site does not
+    /// hold (those met before a stop).
+    package func readObjects<Buffer: Sendable>(tenant: TenantRecord, addresses: [ObjectAddress], principal: Principal,
+                                               into make: @escaping @Sendable (Int, (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer,
+                                               deliver: (ReadSpan<Buffer>) async throws -> Bool) async throws -> [Int] {
+        try await store(tenant.id).readSpans(addresses.map { StoreKey.object($0) }, into: make, deliver: deliver)
     }
 
     /// Runs a read of one object once the principal may read; `SiteError.notFound` when the

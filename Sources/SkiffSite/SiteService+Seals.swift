@@ -157,8 +157,9 @@ extension SiteService {
         -> (missing: [ObjectAddress], reached: [ObjectAddress])
     {
         let repository = Repository(store: store, location: "site")
-        // Headers are read in batches (a packed store reads neighbouring ones together); on a
-        // bucket, several batches in flight.
+        // Links come from the pack index (a packed store keeps them from the put); headers it
+        // has none for are read in batches (neighbouring ones together); on a bucket, several
+        // batches in flight.
         let lanes = store.isShared ? 4 : 1
         var missing: [ObjectAddress] = []
         var reached: [ObjectAddress] = []
@@ -168,8 +169,8 @@ extension SiteService {
             let complete = try registry.completeNodes(among: page, tenant: tenant)
             let toRead = page.filter { !complete.contains($0) }
             let batches = stride(from: 0, to: toRead.count, by: 1024).map { Array(toRead[$0..<min($0 + 1024, toRead.count)]) }
-            let headers = try await concurrentMap(batches, lanes: lanes) { batch -> [ObjectHeader?] in
-                try await repository.objectHeaders(batch).map { result in
+            let headers = try await concurrentMap(batches, lanes: lanes) { batch -> [ObjectLinks?] in
+                try await repository.objectLinks(batch).map { result in
                     switch result {
                     case .success(let header): return header
                     case .failure(.missing): return nil
@@ -185,7 +186,7 @@ extension SiteService {
                 }
                 reached.append(address)
                 if !header.children.isEmpty { nodes.append(address) }
-                links += header.links
+                links += header.all
             }
             return links
         }

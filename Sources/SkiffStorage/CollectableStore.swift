@@ -107,6 +107,16 @@ package protocol CollectableStore: ObjectStore {
     /// into the buffers it sends; the default reads the bytes with `get` and copies them in.
     /// - Throws: `StoreError.notFound` when nothing is stored under `key`; what `make` throws.
     func read<Buffer: Sendable>(_ key: StoreKey, into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) async throws -> Buffer
+
+    /// The whole values of `keys`, read in the order the store reads fastest and handed to
+    /// `deliver` a span at a time: one buffer made by `make` (as for `read(_:into:)`) and the
+    /// values in it. A store of packs reads neighbouring objects of a pack as one range, pack by
+    /// pack, one span ahead of `deliver`; the default reads value by value. Each key is
+    /// delivered at most once (a key asked twice may be delivered once). `deliver` returning
+    /// false stops the reading (a site's answer is full). Cancellation stops it too.
+    /// - Returns: the positions of the keys that hold nothing (those met before a stop).
+    func readSpans<Buffer: Sendable>(_ keys: [StoreKey], into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer,
+                                     deliver: (ReadSpan<Buffer>) async throws -> Bool) async throws -> [Int]
 }
 
 /// `bytes` copied into a buffer made by `make` (the contract of `CollectableStore.read(_:into:)`),
@@ -134,6 +144,22 @@ extension CollectableStore {
 
     package func read<Buffer: Sendable>(_ key: StoreKey, into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer) async throws -> Buffer {
         try copy(try await get(key, byteRange: nil), into: make)
+    }
+
+    package func readSpans<Buffer: Sendable>(_ keys: [StoreKey], into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer,
+                                             deliver: (ReadSpan<Buffer>) async throws -> Bool) async throws -> [Int] {
+        var absent: [Int] = []
+        for (position, key) in keys.enumerated() {
+            try Task.checkCancellation()
+            let filled = FilledBytes()
+            let buffer: Buffer
+            do { buffer = try await read(key, into: filled.counting(make)) } catch StoreError.notFound {
+                absent.append(position)
+                continue
+            }
+            guard try await deliver(ReadSpan(buffer: buffer, values: [(position, 0..<filled.count)])) else { break }
+        }
+        return absent
     }
 
     package func ages(of keys: [StoreKey]) async throws -> [(modified: Int, size: Int)?] {

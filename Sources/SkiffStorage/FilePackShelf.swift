@@ -18,6 +18,10 @@ package struct FilePackShelf: PackShelf {
 
     package var appendsAfterSync: Bool { true }
 
+    /// Gaps up to 256 KiB are read through (one pread of a few more pages beats a second call),
+    /// 8 MiB at most a read: a fetch answer is at most 32 MiB.
+    package var coalescing: ReadCoalescing { ReadCoalescing(gap: 256 << 10, limit: 8 << 20) }
+
     func path(_ name: PackName) -> RawPath { root.appending(name.folderPath) }
 
     package func key(_ name: PackName) -> StoreKey { try! StoreKey(name.folderPath) }

@@ -48,6 +48,17 @@ package protocol ObjectStore: Sendable {
     /// Makes every `put` that returned before this call durable (survives power loss).
     /// One flush covers many puts (group commit); writers flush before writing a seal.
     func flush() async throws
+
+    /// The first `length` bytes of the value of each key (all of a shorter value), nil where a
+    /// key holds nothing, in the order of `keys`: how a collection reads object headers. A
+    /// store that can read many values in one pass (packs: one index read, then neighbouring
+    /// objects in one read each) does; the default reads them one by one.
+    func prefixes(of keys: [StoreKey], length: Int) async throws -> [[UInt8]?]
+
+    /// What the store knows of each object's links without reading it, in the order of
+    /// `addresses`: a packed store keeps them in its index from the put (rows rebuilt from the
+    /// packs alone do not have them). The default knows none (`.unknown`).
+    func knownLinks(of addresses: [ObjectAddress]) async throws -> [KnownLinks]
 }
 
 extension ObjectStore {
@@ -55,10 +66,10 @@ extension ObjectStore {
         try await get(key, byteRange: nil)
     }
 
-    /// The first `length` bytes of the value of each key (all of a shorter value), nil where a
-    /// key holds nothing, in the order of `keys`: how a collection reads object headers. A
-    /// store that can read many values in one pass (packs: one index read, then neighbouring
-    /// objects in one read each) does; this default reads them one by one.
+    package func knownLinks(of addresses: [ObjectAddress]) async throws -> [KnownLinks] {
+        Array(repeating: .unknown, count: addresses.count)
+    }
+
     package func prefixes(of keys: [StoreKey], length: Int) async throws -> [[UInt8]?] {
         var out: [[UInt8]?] = []
         out.reserveCapacity(keys.count)

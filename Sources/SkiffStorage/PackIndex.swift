@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SkiffCore
+import Synchronization
 
 /// Where each object of a packed store is: address → (pack, offset, length), with the object's
 /// age (stored or last vouched for) and trash mark, in SQLite. A cache of what the packs say:
@@ -10,7 +11,10 @@ import SkiffCore
 ///   point to, kept by triggers in the same statement that changes a row, so `size - live` is the
 ///   garbage a repack would reclaim.
 /// - `objects`: one row per stored object. A row is only written after the bytes it points to
-///   are durable (`PackedStore.flush`).
+///   are durable (`PackedStore.flush`). A row written from a put also holds the object's links
+///   (`kind`, `children`, and `key`, an id in `session_keys`, which the many objects of one
+///   backup share), so seal checks and collections walk the DAG without reading packs; `kind`
+///   is NULL where they are not known (rows rebuilt from the packs alone).
 ///
 /// Every verb is one transaction: a vouch and a sweep of the same object are serialised by
 /// SQLite, which is what keeps collection safe without a lock (rules G3 and G4).
@@ -42,13 +46,19 @@ package final class PackIndex: Sendable {
         package var stored: Int
         /// A verified copy replacing a damaged one: its row replaces the old one.
         package var replacing: Bool
+        /// The object's links, when its header was read at the put.
+        package var links: ObjectLinks?
 
-        package init(entry: PackEntry, stored: Int, replacing: Bool) {
+        package init(entry: PackEntry, stored: Int, replacing: Bool, links: ObjectLinks? = nil) {
             self.entry = entry
             self.stored = stored
             self.replacing = replacing
+            self.links = links
         }
     }
+
+    /// Ids of session key objects in `session_keys`, as written or read so far.
+    private let sessionKeyIDs = Mutex<[ObjectAddress: Int64]>([:])
 
     /// Opens (creating if needed) the index at `path`; nil keeps it in memory (tests, and stores
     /// that are themselves in memory).
@@ -91,6 +101,14 @@ package final class PackIndex: Sendable {
                     UPDATE packs SET live = live - OLD.length - \(PackLayout.recordHeaderSize) WHERE id = OLD.pack;
                     UPDATE packs SET live = live + NEW.length + \(PackLayout.recordHeaderSize) WHERE id = NEW.pack;
                 END;
+                """)
+        }
+        migrator.registerMigration("v2 links") { db in
+            try db.execute(sql: """
+                CREATE TABLE session_keys (id INTEGER PRIMARY KEY, address BLOB NOT NULL UNIQUE);
+                ALTER TABLE objects ADD COLUMN kind INTEGER;
+                ALTER TABLE objects ADD COLUMN key INTEGER;
+                ALTER TABLE objects ADD COLUMN children BLOB;
                 """)
         }
         try migrator.migrate(database)
@@ -188,18 +206,67 @@ package final class PackIndex: Sendable {
     /// Records objects whose bytes are durable in `pack`, and the pack's durable size. A row for
     /// an address already present is kept (this copy is garbage), unless it is in the trash (an
     /// upload anew wins) or `replacing` is set (a verified copy replaces a damaged one).
+    /// Links are written with the row (a row that stays keeps its own).
     package func commit(pack: Int64, size: Int, finished: Bool, entries: [NewEntry]) throws {
         try database.write { db in
             try Self.record(size: size, finished: finished, of: pack, in: db)
             let upsert = try db.makeStatement(sql: """
-                INSERT INTO objects (address, pack, offset, length, modified) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO objects (address, pack, offset, length, modified, kind, key, children) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(address) DO UPDATE SET pack = excluded.pack, offset = excluded.offset, length = excluded.length,
-                    modified = MAX(objects.modified, excluded.modified), trashed = 0
+                    modified = MAX(objects.modified, excluded.modified), trashed = 0,
+                    kind = COALESCE(excluded.kind, objects.kind), key = COALESCE(excluded.key, objects.key),
+                    children = COALESCE(excluded.children, objects.children)
                 WHERE objects.trashed = 1 OR ?
                 """)
             for new in entries {
+                let links = new.links
+                let key = try links?.sessionKey.map { try sessionKeyID($0, in: db) }
+                let children = links.flatMap { $0.children.isEmpty ? nil : Self.packed($0.children) }
                 try upsert.execute(arguments: [new.entry.address.blob, pack, new.entry.offset, new.entry.length, new.stored,
-                                               new.replacing])
+                                               links.map { Int($0.kind.rawValue) }, key, children, new.replacing])
+            }
+        }
+    }
+
+    /// Addresses one after the other, 32 bytes each: how `children` holds them.
+    private static func packed(_ addresses: [ObjectAddress]) -> Data {
+        var data = Data(capacity: 32 * addresses.count)
+        for address in addresses { address.digest.withUnsafeBytes { data.append(contentsOf: $0) } }
+        return data
+    }
+
+    /// `packed` read back; the caller checks the length is a multiple of 32.
+    private static func unpacked(_ data: Data) -> [ObjectAddress] {
+        data.withUnsafeBytes { raw in
+            stride(from: 0, to: raw.count, by: 32).map { ObjectAddress(Digest256(UnsafeRawBufferPointer(rebasing: raw[$0..<$0 + 32]))) }
+        }
+    }
+
+    /// The id of a session key object in `session_keys`, added when new.
+    private func sessionKeyID(_ address: ObjectAddress, in db: Database) throws -> Int64 {
+        if let id = sessionKeyIDs.withLock({ $0[address] }) { return id }
+        try db.execute(sql: "INSERT OR IGNORE INTO session_keys (address) VALUES (?)", arguments: [address.blob])
+        let id = try Int64.fetchOne(db, sql: "SELECT id FROM session_keys WHERE address = ?", arguments: [address.blob])!
+        sessionKeyIDs.withLock { $0[address] = id }
+        return id
+    }
+
+    /// The links of each object (not in the trash) as its row holds them, in the order of
+    /// `addresses`: `.absent` without a row, `.unknown` for a row without links (or links that
+    /// no longer parse: the caller reads the header, which decides).
+    package func links(of addresses: [ObjectAddress]) throws -> [KnownLinks] {
+        try database.unsafeRead { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT o.kind, k.address, o.children FROM objects o LEFT JOIN session_keys k ON k.id = o.key
+                WHERE o.address = ? AND o.trashed = 0
+                """)
+            return try addresses.map { address in
+                guard let row = try Row.fetchOne(statement, arguments: [address.blob]) else { return .absent }
+                guard let kindValue = row[0] as Int?, let kind = ObjectKind(rawValue: UInt8(truncatingIfNeeded: kindValue)) else { return .unknown }
+                let key = (row[1] as Data?).map(ObjectAddress.init(blob:))
+                let packed = (row[2] as Data?) ?? Data()
+                guard packed.count % 32 == 0, key != nil || !kind.isSessionEncrypted else { return .unknown }
+                return .known(ObjectLinks(kind: kind, children: Self.unpacked(packed), sessionKey: key))
             }
         }
     }

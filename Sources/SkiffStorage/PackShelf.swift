@@ -8,6 +8,11 @@ package protocol PackShelf: Sendable {
     /// written whole (object stores): making it durable finishes it.
     var appendsAfterSync: Bool { get }
 
+    /// How neighbouring objects of a pack are read as one range when many are read at once
+    /// (`CollectableStore.readSpans`): a read costs a system call on a disk and a request on a
+    /// bucket, so a bucket reads across larger gaps.
+    var coalescing: ReadCoalescing { get }
+
     /// The pack's key in the store that holds it (for the trash of a shared store, S15).
     func key(_ name: PackName) -> StoreKey
 

@@ -48,6 +48,11 @@ extension PackedStore {
                         damaged = true
                         continue
                     }
+                    if let full = output, !full.entries.isEmpty,
+                       full.appender.size + PackLayout.recordHeaderSize + entry.length + Self.trailerSize(entries: full.entries.count + 1) > targetPackSize {
+                        try await finishOutput(full, retiring: &completed, cutoff: cutoff, report: &report)
+                        output = nil
+                    }
                     if output == nil {
                         let (appender, id) = try startPack()
                         output = Output(appender: appender, id: id)
@@ -58,7 +63,7 @@ extension PackedStore {
                     moved.insert(entry.address)
                     report.objectsMoved += 1
                     report.bytesMoved += entry.length
-                    if output!.appender.size >= targetPackSize {
+                    if output!.appender.size + Self.trailerSize(entries: output!.entries.count) >= targetPackSize {
                         try await finishOutput(output!, retiring: &completed, cutoff: cutoff, report: &report)
                         output = nil
                     }

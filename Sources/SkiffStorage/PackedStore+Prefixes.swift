@@ -1,11 +1,31 @@
 import SkiffCore
+import Synchronization
 
-/// Reading many objects' first bytes in few reads (docs/FORMAT.md §7.1, reads by range).
+/// Reading many objects, or many objects' first bytes, in few reads (docs/FORMAT.md §7.1,
+/// reads by range).
 extension PackedStore {
-    /// Neighbouring wanted ranges of one pack closer than this are read as one range.
-    static let coalescingGap = 64 << 10
-    /// The most bytes one coalesced read may span.
-    static let coalescedReadLimit = 8 << 20
+    /// How headers are read together: neighbours within 64 KiB, at most 8 MiB a read (a
+    /// collection wants a few hundred bytes of each object, and objects are 32 KiB to 4 MiB).
+    static let headerCoalescing = ReadCoalescing(gap: 64 << 10, limit: 8 << 20)
+
+    /// Splits `keys` into the objects the index places in packs (by position) and those to read
+    /// one by one: records not flushed yet, other keys, and, on a shared store, objects the
+    /// index lacks (the single read looks for packs other processes put). Objects absent from
+    /// a store only this process writes are in neither.
+    private func locate(_ keys: [StoreKey]) throws -> (indexed: [(position: Int, location: PackIndex.Location)], singles: [Int], absent: [Int]) {
+        let pending = writer.withLock { state in Set(keys.compactMap(\.objectAddress).filter { state.pending[$0] != nil }) }
+        var lookups: [(position: Int, address: ObjectAddress)] = []
+        var singles: [Int] = []
+        var absent: [Int] = []
+        for (position, key) in keys.enumerated() {
+            if let address = key.objectAddress, !pending.contains(address) { lookups.append((position, address)) } else { singles.append(position) }
+        }
+        var indexed: [(position: Int, location: PackIndex.Location)] = []
+        for (item, location) in zip(lookups, try index.locations(of: lookups.map(\.address))) {
+            if let location { indexed.append((item.position, location)) } else if isShared { singles.append(item.position) } else { absent.append(item.position) }
+        }
+        return (indexed, singles, absent)
+    }
 
     /// One index read for all the objects, then, pack by pack and in offset order, one read per
     /// run of neighbouring objects. Objects not flushed yet, and any whose pack is gone, are read
@@ -13,47 +33,90 @@ extension PackedStore {
     package func prefixes(of keys: [StoreKey], length: Int) async throws -> [[UInt8]?] {
         try await ensureIndexed()
         var out = [[UInt8]?](repeating: nil, count: keys.count)
-        var singles: [Int] = []
-        var wanted: [(position: Int, location: PackIndex.Location)] = []
-        let pending = writer.withLock { state in Set(keys.compactMap(\.objectAddress).filter { state.pending[$0] != nil }) }
-        var indexed: [(position: Int, address: ObjectAddress)] = []
-        for (position, key) in keys.enumerated() {
-            if let address = key.objectAddress, !pending.contains(address) { indexed.append((position, address)) } else { singles.append(position) }
-        }
-        for (item, location) in zip(indexed, try index.locations(of: indexed.map(\.address))) {
-            // Absent here; a shared store looks for packs other processes put.
-            if let location { wanted.append((item.position, location)) } else if isShared { singles.append(item.position) }
-        }
-        for group in Dictionary(grouping: wanted, by: { $0.location.name }).values {
-            let sorted = group.sorted { $0.location.offset < $1.location.offset }
-            var start = 0
-            while start < sorted.count {
-                var end = start + 1
-                var spanEnd = sorted[start].location.offset + min(length, sorted[start].location.length)
-                while end < sorted.count {
-                    let next = sorted[end].location
-                    let nextEnd = next.offset + min(length, next.length)
-                    guard next.offset - spanEnd <= Self.coalescingGap, nextEnd - sorted[start].location.offset <= Self.coalescedReadLimit else { break }
-                    spanEnd = max(spanEnd, nextEnd)
-                    end += 1
+        var (indexed, singles, _) = try locate(keys)
+        for run in PackRun.plan(indexed, length: length, coalescing: Self.headerCoalescing) {
+            do {
+                let bytes = try await shelf.read(run.name, range: run.range)
+                for member in run.members {
+                    let wanted = (member.wanted.lowerBound - run.range.lowerBound)..<(member.wanted.upperBound - run.range.lowerBound)
+                    if wanted.upperBound <= bytes.count { out[member.position] = Array(bytes[wanted]) } else { singles.append(member.position) }
                 }
-                let base = sorted[start].location.offset
-                do {
-                    let bytes = try await shelf.read(sorted[start].location.name, range: base..<spanEnd)
-                    for item in sorted[start..<end] {
-                        let from = item.location.offset - base
-                        let to = min(from + min(length, item.location.length), bytes.count)
-                        if from <= to { out[item.position] = Array(bytes[from..<to]) } else { singles.append(item.position) }
-                    }
-                } catch StoreError.notFound {
-                    singles += sorted[start..<end].map(\.position)
-                }
-                start = end
+            } catch StoreError.notFound {
+                singles += run.members.map(\.position)
             }
         }
         for position in singles {
             do { out[position] = try await get(keys[position], byteRange: 0..<length) } catch StoreError.notFound { out[position] = nil }
         }
         return out
+    }
+
+    /// One index read, then the runs of neighbouring objects of each pack (`shelf.coalescing`)
+    /// in pack and offset order, each read straight into one buffer while the one before is
+    /// delivered. Records not flushed yet, objects whose pack a repack moved meanwhile, and any
+    /// other key are read one by one afterwards.
+    package func readSpans<Buffer: Sendable>(_ keys: [StoreKey], into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer,
+                                             deliver: (ReadSpan<Buffer>) async throws -> Bool) async throws -> [Int] {
+        try await ensureIndexed()
+        var (indexed, singles, absent) = try locate(keys)
+        let runs = PackRun.plan(indexed, length: nil, coalescing: shelf.coalescing)
+        let shelf = self.shelf
+        func start(_ run: PackRun) -> Task<(Buffer, filled: Int)?, any Error> {
+            Task {
+                let filled = FilledBytes()
+                do {
+                    let buffer = try await shelf.read(run.name, range: run.range, into: filled.counting(make))
+                    return (buffer, filled.count)
+                } catch StoreError.notFound {
+                    return nil
+                }
+            }
+        }
+        var next = runs.first.map(start)
+        defer { next?.cancel() }
+        for (number, run) in runs.enumerated() {
+            let read = try await next!.value
+            next = number + 1 < runs.count ? start(runs[number + 1]) : nil
+            guard let (buffer, filled) = read else {
+                singles += run.members.map(\.position)
+                continue
+            }
+            var values: [(position: Int, range: Range<Int>)] = []
+            for member in run.members {
+                let range = (member.wanted.lowerBound - run.range.lowerBound)..<(member.wanted.upperBound - run.range.lowerBound)
+                if range.upperBound <= filled { values.append((member.position, range)) } else { singles.append(member.position) }
+            }
+            guard try await deliver(ReadSpan(buffer: buffer, values: values)) else { return absent }
+        }
+        for position in singles {
+            let buffer: Buffer
+            let filled = FilledBytes()
+            do { buffer = try await read(keys[position], into: filled.counting(make)) } catch StoreError.notFound {
+                absent.append(position)
+                continue
+            }
+            guard try await deliver(ReadSpan(buffer: buffer, values: [(position, 0..<filled.count)])) else { return absent }
+        }
+        return absent
+    }
+}
+
+/// How many bytes the `fill` of a buffer maker wrote: the buffer is the caller's type, so its
+/// size is learned on the way.
+final class FilledBytes: Sendable {
+    private let bytes = Atomic<Int>(0)
+
+    var count: Int { bytes.load(ordering: .acquiring) }
+
+    /// `make`, remembering what its `fill` returns.
+    func counting<Buffer>(_ make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer)
+        -> @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer {
+        { count, fill in
+            try make(count) { room in
+                let written = try fill(room)
+                self.bytes.store(written, ordering: .releasing)
+                return written
+            }
+        }
     }
 }

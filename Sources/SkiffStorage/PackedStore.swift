@@ -7,7 +7,7 @@ import Synchronization
 /// config, chain claims, registry records) in an inner store, one value per key as before.
 ///
 /// - `put` of an object appends one record to the open pack; the pack is finished (trailer
-///   written, made durable) when it reaches `targetPackSize`.
+///   written, made durable) before a record would take it past `targetPackSize`.
 /// - `flush` makes every appended record durable first (fdatasync of the open pack file, or a
 ///   PUT of the pack on a bucket), then writes the index rows that point to them in one SQLite
 ///   transaction, then flushes the inner store. So an index row never points at bytes that a
@@ -45,6 +45,8 @@ package final class PackedStore: ObjectStore {
         let appender: any PackAppender
         let entry: PackEntry
         let stored: Int
+        /// Read from the object's header at the put; nil when it did not parse.
+        let links: ObjectLinks?
     }
 
     struct WriterState: Sendable {
@@ -137,34 +139,60 @@ package final class PackedStore: ObjectStore {
         return try await append(address, bytes, replacing: false)
     }
 
-    /// Appends a record to the open pack (creating one when none is open) and finishes the pack
-    /// when it reached its target size.
+    /// The object's links from the index, or from the put of a record not flushed yet: no pack
+    /// is read. A shared store answers `.unknown` for what its index lacks, so the header read
+    /// that follows looks for packs other processes put.
+    package func knownLinks(of addresses: [ObjectAddress]) async throws -> [KnownLinks] {
+        try await ensureIndexed()
+        let pending = writer.withLock { state in addresses.map { state.pending[$0] } }
+        let indexed = try index.links(of: addresses)
+        return zip(pending, indexed).map { record, row in
+            if let record { return record.links.map(KnownLinks.known) ?? .unknown }
+            return row == .absent && isShared ? .unknown : row
+        }
+    }
+
+    /// Appends a record to the open pack (creating one when none is open). A pack is finished
+    /// before a record would take it, trailer included, past its target size (so a 32 MiB pack
+    /// is exactly two read windows of a bucket), and after a record that alone fills it.
     func append(_ address: ObjectAddress, _ bytes: [UInt8], replacing: Bool) async throws -> PutOutcome {
         let now = clock()
-        let (outcome, full): (PutOutcome, OpenPack?) = try writer.withLock { state in
-            if !replacing, state.pending[address] != nil { return (.alreadyPresent, nil) }
+        let links = ObjectLinks(stored: bytes)
+        let (outcome, full): (PutOutcome, [OpenPack]) = try writer.withLock { state in
+            if !replacing, state.pending[address] != nil { return (.alreadyPresent, []) }
+            var full: [OpenPack] = []
+            if let open = state.open, !open.entries.isEmpty,
+               open.appender.size + PackLayout.recordHeaderSize + bytes.count + Self.trailerSize(entries: open.entries.count + 1) > targetPackSize {
+                full.append(open)
+                state.open = nil
+            }
             if state.open == nil {
                 let (appender, id) = try startPack()
                 state.open = OpenPack(appender: appender, id: id)
             }
             let entry = try bytes.withUnsafeBytes { try state.open!.appender.appendRecord(address, $0) }
             state.open!.entries.append(entry)
-            state.open!.uncommitted.append(PackIndex.NewEntry(entry: entry, stored: now, replacing: replacing))
-            state.pending[address] = PendingRecord(appender: state.open!.appender, entry: entry, stored: now)
+            state.open!.uncommitted.append(PackIndex.NewEntry(entry: entry, stored: now, replacing: replacing, links: links))
+            state.pending[address] = PendingRecord(appender: state.open!.appender, entry: entry, stored: now, links: links)
             let instant = ContinuousClock.now
             state.lastAppend = instant
             if state.oldestPending == nil { state.oldestPending = instant }
-            guard state.open!.appender.size >= targetPackSize else { return (.stored, nil) }
-            defer { state.open = nil }
-            return (.stored, state.open)
+            if state.open!.appender.size + Self.trailerSize(entries: state.open!.entries.count) >= targetPackSize {
+                full.append(state.open!)
+                state.open = nil
+            }
+            return (.stored, full)
         }
-        if let full {
+        if !full.isEmpty {
             await finishing.acquire()
             defer { finishing.release() }
-            try await finish(full)
+            for pack in full { try await finish(pack) }
         }
         return outcome
     }
+
+    /// The bytes of the trailer of a pack of `entries` records.
+    static func trailerSize(entries: Int) -> Int { entries * PackLayout.entrySize + PackLayout.footerSize }
 
     /// A new, empty pack on the shelf and its row in the index.
     func startPack() throws -> (appender: any PackAppender, id: Int64) {

@@ -81,6 +81,30 @@ package struct Repository: Sendable {
         return out
     }
 
+    /// What each object links to, in the order of `addresses`: from the store's index where it
+    /// keeps them (`ObjectStore.knownLinks`), from the object's header otherwise
+    /// (`objectHeaders`, which gives the errors: `ObjectError.missing`, `.malformed`).
+    package func objectLinks(_ addresses: [ObjectAddress]) async throws -> [Result<ObjectLinks, ObjectError>] {
+        let known = try await store.knownLinks(of: addresses)
+        var out: [Result<ObjectLinks, ObjectError>] = []
+        out.reserveCapacity(addresses.count)
+        var unknown: [Int] = []
+        for (position, (address, links)) in zip(addresses, known).enumerated() {
+            switch links {
+            case .known(let links): out.append(.success(links))
+            case .absent: out.append(.failure(.missing(address)))
+            case .unknown:
+                out.append(.failure(.missing(address)))
+                unknown.append(position)
+            }
+        }
+        guard !unknown.isEmpty else { return out }
+        for (position, header) in zip(unknown, try await objectHeaders(unknown.map { addresses[$0] })) {
+            out[position] = header.map(ObjectLinks.init)
+        }
+        return out
+    }
+
     /// Every object address in the store, page by page.
     package func objectAddresses() -> AsyncCompactMapSequence<StoreListing, ObjectAddress> {
         store.keys(prefix: StoreKey.objectsPrefix).compactMap { $0.objectAddress }

@@ -10,11 +10,23 @@ package struct StorePackShelf: PackShelf {
     /// Recently read windows of packs: a restore or an audit reads objects in about the order
     /// they were packed, so one GET of a window serves many objects (the target is at most 100
     /// requests per GiB restored).
-    let windows = PackWindows()
+    let windows: PackWindows
+    /// Names this shelf's windows in `windows`, which several shelves may share.
+    let windowPrefix: String
 
-    package init(store: any ObjectStore) { self.store = store }
+    /// A shelf over `store`, its windows in `windows` (nil: its own, in memory) under
+    /// `windowPrefix` (unique among the shelves sharing them).
+    package init(store: any ObjectStore, windows: PackWindows? = nil, windowPrefix: String = "") {
+        self.store = store
+        self.windows = windows ?? PackWindows()
+        self.windowPrefix = windowPrefix
+    }
 
     package var appendsAfterSync: Bool { false }
+
+    /// Runs up to a window (16 MiB), gaps up to 2 MiB read through: runs are read through the
+    /// windows, so what decides the requests is how long windows stay (`PackWindows`).
+    package var coalescing: ReadCoalescing { ReadCoalescing(gap: 2 << 20, limit: PackWindows.windowSize) }
 
     static func key(_ name: PackName) -> StoreKey { try! StoreKey(name.bucketPath) }
 
@@ -37,14 +49,13 @@ package struct StorePackShelf: PackShelf {
         var out: [UInt8] = []
         out.reserveCapacity(range.count)
         for number in first...last {
-            let window = try await windows.window(name, number) {
+            let from = max(range.lowerBound - number * size, 0)
+            let to = range.upperBound - number * size
+            let (bytes, windowSize) = try await windows.bytes(PackWindows.Key(prefix: windowPrefix, name: name, number: number), from..<to) {
                 try await store.get(Self.key(name), byteRange: (number * size)..<((number + 1) * size))
             }
-            let from = max(range.lowerBound - number * size, 0)
-            let to = min(range.upperBound - number * size, window.count)
-            guard from < to else { break }
-            out.append(contentsOf: window[from..<to])
-            if window.count < size { break }
+            out += bytes
+            if windowSize < size { break }
         }
         return out
     }
@@ -68,45 +79,7 @@ package struct StorePackShelf: PackShelf {
 
     package func delete(_ name: PackName) async throws {
         try await store.delete(Self.key(name))
-    }
-}
-
-/// The last `capacity` windows of packs read, each fetched once (a second reader of a window
-/// being fetched waits for the same fetch). Packs never change, so a window never goes stale.
-final class PackWindows: Sendable {
-    static let windowSize = 16 << 20
-    /// 128 MiB at most per tenant store: a restore reads several files at once, each from its
-    /// own region of the packs.
-    static let capacity = 8
-    struct Key: Hashable {
-        let name: PackName
-        let number: Int
-    }
-
-    private let state = Mutex<(fetches: [Key: Task<[UInt8], any Error>], order: [Key])>(([:], []))
-
-    func window(_ name: PackName, _ number: Int, fetch: @escaping @Sendable () async throws -> [UInt8]) async throws -> [UInt8] {
-        let key = Key(name: name, number: number)
-        let task = state.withLock { state -> Task<[UInt8], any Error> in
-            if let task = state.fetches[key] {
-                if let at = state.order.firstIndex(of: key) { state.order.remove(at: at) }
-                state.order.append(key)
-                return task
-            }
-            let task = Task { try await fetch() }
-            state.fetches[key] = task
-            state.order.append(key)
-            if state.order.count > Self.capacity { state.fetches[state.order.removeFirst()] = nil }
-            return task
-        }
-        do { return try await task.value } catch {
-            // A failed fetch is not kept: the next reader tries again.
-            state.withLock { state in
-                state.fetches[key] = nil
-                state.order.removeAll { $0 == key }
-            }
-            throw error
-        }
+        windows.forget(prefix: windowPrefix, name: name)
     }
 }
 

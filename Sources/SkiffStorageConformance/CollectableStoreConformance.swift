@@ -15,6 +15,8 @@ package enum CollectableStoreConformance {
         SiteStoreCheck(name: "sweep deletes old values for good and reports missing ones", run: sweepDeletes),
         SiteStoreCheck(name: "sweep puts back values stored or vouched for since the cutoff", run: sweepPutsBack),
         SiteStoreCheck(name: "read into the caller's buffer gives the stored bytes, not found for a missing key", run: readIntoBuffer),
+        SiteStoreCheck(name: "readSpans delivers every stored value once with its bytes and names the missing ones", run: readSpansDeliverEveryValue),
+        SiteStoreCheck(name: "readSpans stops when delivery says so", run: readSpansStop),
     ]
 
     static func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
@@ -85,6 +87,57 @@ package enum CollectableStoreConformance {
             _ = try await store.read(try missingKey(fixture)) { count, _ in count }
             throw ConformanceFailure("read of a missing key must throw notFound")
         } catch StoreError.notFound {}
+    }
+
+    /// A buffer maker for `readSpans`: exactly the bytes written.
+    package static let arrayBuffer: @Sendable (Int, (UnsafeMutableRawBufferPointer) throws -> Int) throws -> [UInt8] = { count, fill in
+        var room = [UInt8](repeating: 0, count: count)
+        let written = try room.withUnsafeMutableBytes { try fill($0) }
+        return Array(room[..<written])
+    }
+
+    static func readSpansDeliverEveryValue(_ store: any CollectableStore, _ fixture: ConformanceFixture) async throws {
+        var objects = try (0..<40).map { try fixture.chunk(size: 100 + 997 * $0) }
+        for object in objects { _ = try await store.put(.object(object.address), object.bytes) }
+        try await store.flush()
+        // Some not flushed yet, one large, one asked for twice, two missing.
+        let late = try (0..<3).map { try fixture.chunk(size: 50 + $0) } + [try fixture.chunk(size: 300_000)]
+        for object in late { _ = try await store.put(.object(object.address), object.bytes) }
+        objects += late
+        var keys = objects.map { StoreKey.object($0.address) }.shuffled()
+        let missing = [try missingKey(fixture), try missingKey(fixture)]
+        keys.insert(missing[0], at: 5)
+        keys.append(missing[1])
+        keys.append(keys[0])
+        var delivered: [Int: [UInt8]] = [:]
+        var repeated = false
+        let absent = try await store.readSpans(keys, into: arrayBuffer) { span in
+            for (position, range) in span.values {
+                if delivered[position] != nil { repeated = true }
+                delivered[position] = Array(span.buffer[range])
+            }
+            return true
+        }
+        try expect(!repeated, "readSpans must deliver each position at most once")
+        try expect(Set(absent.map { keys[$0] }) == Set(missing) && Set(absent).count == absent.count,
+                   "readSpans must name exactly the missing keys, once each, got \(absent)")
+        let bytes = Dictionary(objects.map { (StoreKey.object($0.address), $0.bytes) }, uniquingKeysWith: { a, _ in a })
+        for (position, value) in delivered {
+            try expect(bytes[keys[position]] == value, "readSpans must deliver the stored bytes of \(keys[position])")
+        }
+        try expect(Set(delivered.keys.map { keys[$0] }) == Set(bytes.keys), "readSpans must deliver every stored value")
+    }
+
+    static func readSpansStop(_ store: any CollectableStore, _ fixture: ConformanceFixture) async throws {
+        let values = try await stored(30, in: store, fixture)
+        var spans = 0
+        var first: [Int] = []
+        _ = try await store.readSpans(values.map(\.key), into: arrayBuffer) { span in
+            spans += 1
+            first = span.values.map(\.position)
+            return false
+        }
+        try expect(spans == 1 && !first.isEmpty, "readSpans must stop after the delivery that said so, delivered \(spans)")
     }
 
     static func agesInOrder(_ store: any CollectableStore, _ fixture: ConformanceFixture) async throws {

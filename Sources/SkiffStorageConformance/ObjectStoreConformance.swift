@@ -41,6 +41,7 @@ package enum ObjectStoreConformance {
         ConformanceCheck(name: "concurrent puts of many keys are all readable", run: concurrentManyKeys),
         ConformanceCheck(name: "concurrent gets of small, large and missing values each get their own answer", run: concurrentMixedGets),
         ConformanceCheck(name: "flush succeeds with and without pending puts", run: flushes),
+        ConformanceCheck(name: "links a store knows match the objects' headers; missing objects are never known", run: knownLinksMatchHeaders),
     ]
 
     static func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
@@ -207,5 +208,30 @@ package enum ObjectStoreConformance {
         _ = try await put(try fixture.chunk(), in: store)
         try await store.flush()
         try await store.flush()
+    }
+
+    static func knownLinksMatchHeaders(_ store: any ObjectStore, _ fixture: ConformanceFixture) async throws {
+        let snapshot = try await fixture.storeSnapshot(in: store, host: "links")
+        let chunk = try fixture.chunk(size: 3000)
+        _ = try await put(chunk, in: store)
+        try await store.flush()
+        let unflushed = try fixture.chunk(size: 2000)
+        _ = try await put(unflushed, in: store)
+        let missing = try fixture.chunk(size: 10).address
+        var addresses: [ObjectAddress] = []
+        for try await key in store.keys(prefix: StoreKey.objectsPrefix) { if let address = key.objectAddress { addresses.append(address) } }
+        try expect(addresses.contains(snapshot) && addresses.contains(chunk.address), "the stored objects must be listed")
+        addresses.append(missing)
+        let known = try await store.knownLinks(of: addresses)
+        try expect(known.count == addresses.count, "knownLinks must answer every address")
+        for (address, links) in zip(addresses, known) {
+            guard case .known(let links) = links else {
+                try expect(address == missing || links == .unknown, "a stored object's links are known or unknown, never absent")
+                continue
+            }
+            try expect(address != missing, "a missing object's links cannot be known")
+            let header = try ObjectHeader.parse(try await store.get(.object(address)))
+            try expect(links == ObjectLinks(header), "known links of \(address) must be its header's")
+        }
     }
 }

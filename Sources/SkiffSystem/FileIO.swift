@@ -78,6 +78,14 @@ package enum FileIO {
         return try readAll(fd, limit: limit, path: path.description)
     }
 
+    /// Writes `data` to `path` (created or truncated), not synced: for caches, which readers
+    /// open only once the write returned and which a crash may lose.
+    package static func writeFile(_ path: RawPath, _ data: [UInt8], mode: mode_t = 0o600) throws {
+        let fd = try open(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+        defer { close(fd) }
+        try data.withUnsafeBytes { try writeAll(fd, $0, path: path.description) }
+    }
+
     /// Writes `data` to `path` atomically: a temporary file beside it, fsync, rename, fsync
     /// of the directory. The file never appears half written.
     package static func writeFileAtomically(_ path: RawPath, _ data: [UInt8], mode: mode_t = 0o600) throws {

@@ -99,7 +99,7 @@ struct DataOptions: ParsableArguments {
 
     /// Where the tenants' objects and seals are: the bucket of `storage.json`, else `<data>/tenants/`.
     func tenantStores() throws -> any TenantStores {
-        if let storage = try StorageConfiguration.load(from: folder) { return try storage.tenantStores(packIndexes: layout.packIndexes) }
+        if let storage = try StorageConfiguration.load(from: folder) { return try storage.tenantStores(layout: layout) }
         return FolderTenantStores(root: layout.tenants)
     }
 }

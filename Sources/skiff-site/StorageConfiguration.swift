@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import SkiffS3
 import SkiffSite
 import SkiffStorage
@@ -18,6 +19,9 @@ struct StorageConfiguration: Codable, Equatable {
     var pathStyle: Bool = true
     var caFile: String?
     var partSizeMiB: Int = 64
+    /// The most MiB of pack windows a site process keeps on its disk (`PackWindows`; default
+    /// 2048).
+    var readCacheMiB: Int?
     var accessKeyID: String?
     var secretAccessKey: String?
 
@@ -55,8 +59,23 @@ struct StorageConfiguration: Codable, Equatable {
         }
     }
 
-    /// The bucket's tenant stores; the index of their packs in `packIndexes`.
-    func tenantStores(packIndexes: RawPath) throws -> S3TenantStores {
-        S3TenantStores(location: location, signer: try signer(), indexFolder: packIndexes)
+    /// The bucket's tenant stores: the index of their packs in `layout.packIndexes`, the windows
+    /// of packs this process reads in its own folder of `layout.packCache` (folders of site
+    /// processes no longer running are removed).
+    func tenantStores(layout: SiteDataLayout) throws -> S3TenantStores {
+        let budget = readCacheMiB ?? 2048
+        guard budget >= 16 else { throw SiteCommandFailure.usage("readCacheMiB in \(layout.storageConfiguration) is at least 16 (one window)") }
+        let windows: PackWindows
+        do {
+            try FileIO.makeDirectories(layout.packCache, mode: 0o700)
+            for name in try FileIO.directoryEntries(layout.packCache) {
+                guard let pid = Int32(String(decoding: name, as: UTF8.self)), pid != getpid() else { continue }
+                if kill(pid, 0) != 0 && errno == ESRCH { try FileIO.removeTree(layout.packCache.appending(name)) }
+            }
+            windows = try PackWindows(folder: layout.packCache.appending("\(getpid())"), budget: budget << 20)
+        } catch let error as SystemError {
+            throw SiteCommandFailure.noData("cannot prepare \(layout.packCache): \(error)")
+        }
+        return S3TenantStores(location: location, signer: try signer(), indexFolder: layout.packIndexes, windows: windows)
     }
 }

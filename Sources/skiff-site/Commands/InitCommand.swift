@@ -98,7 +98,7 @@ struct InitCommand: AsyncParsableCommand {
             storage.accessKeyID = signer.accessKey
             storage.secretAccessKey = signer.secretKey
         }
-        let stores = try storage.tenantStores(packIndexes: SiteDataLayout(folder: folder).packIndexes)
+        let stores = try storage.tenantStores(layout: SiteDataLayout(folder: folder))
         try await withCleanup {
             do {
                 if s3CreateBucket { try await stores.createBucket() }
