@@ -9,13 +9,10 @@ package struct WalkOptions: Sendable {
     package var samplePercent: Double = 0
     /// Re-read every object, whatever the state says.
     package var deep = false
-    /// Objects read at once.
-    package var parallelism = 8
 
-    package init(samplePercent: Double = 0, deep: Bool = false, parallelism: Int = 8) {
+    package init(samplePercent: Double = 0, deep: Bool = false) {
         self.samplePercent = samplePercent
         self.deep = deep
-        self.parallelism = parallelism
     }
 }
 
@@ -135,7 +132,7 @@ struct DAGWalk {
                      message: "object \(item.address.hex.prefix(16))…: \(message)")
     }
 
-    /// Reads and checks objects, `options.parallelism` at a time, results in input order.
+    /// Reads and checks objects, `source.concurrentReads` at a time, results in input order.
     private func read(_ addresses: [ObjectAddress], from source: AuditSource) async throws -> [ReadResult] {
         var results = [ReadResult?](repeating: nil, count: addresses.count)
         try await withThrowingTaskGroup(of: (Int, ReadResult).self) { group in
@@ -146,7 +143,7 @@ struct DAGWalk {
                 next += 1
                 group.addTask { (index, try await Self.check(address, in: source.repository)) }
             }
-            while next < min(options.parallelism, addresses.count) { add() }
+            while next < min(source.concurrentReads, addresses.count) { add() }
             while let (index, result) = try await group.next() {
                 results[index] = result
                 if next < addresses.count { add() }

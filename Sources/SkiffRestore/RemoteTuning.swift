@@ -10,6 +10,11 @@ package struct RemoteTuning: Sendable, Equatable {
     /// (`RestoreOptions.readAheadBytes`, `TreeDiffer.Options.readAheadBytes`).
     package var readAheadBytes = 32 << 20
 
+    /// Objects a verification checks at once (default 32, against 8 locally): enough reads in
+    /// flight to fill fetch requests; each holds one object decrypted, so 32 objects of the
+    /// largest chunk size (4 MiB) bound it at 128 MiB.
+    package var verifyParallelism = 32
+
     package init() {}
 
     package func apply(to options: inout RestoreOptions) {

@@ -27,7 +27,8 @@ struct VerifyCommand: AsyncParsableCommand {
 
     private func verify(_ repo: Repository, key: RestoreKey) async throws {
         let reader = ObjectReader(repository: repo, restoreKey: key)
-        let verifier = RepositoryVerifier(reader: reader, tenant: key.publicKey)
+        let verifier = RepositoryVerifier(reader: reader, tenant: key.publicKey,
+                                          parallelism: ReadableRepository.isLocal(repository, sites) ? 8 : RemoteTuning().verifyParallelism)
         let progress = ProgressDisplay { elapsed in
             "checked \(verifier.progress) objects, \(Units.bytes(reader.bytesFetched.load(ordering: .relaxed)))"
         }
