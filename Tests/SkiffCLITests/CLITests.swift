@@ -184,4 +184,23 @@ import Testing
         let inspect = try await w.skiff(["key", "inspect", w.hostKey, "--json"])
         #expect(inspect.standardOutput.contains("\"host\" : \"web1\""), "\(inspect)")
     }
+
+    @Test func aRestoreKeyIsRewrappedAtAnotherCostAndStillOpens() async throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        try await w.initialize()
+        #expect(try await w.backup().status == 0)
+        let phrase = w.folder.appending("new-phrase")
+        try TreeGenerator.write(Array("another phrase\n".utf8), to: phrase)
+        let before = try FileIO.readFile(RawPath(w.restoreKey))
+        let refused = try await w.skiff(["key", "passwd", "--restore-key", w.restoreKey, "--new-passphrase-file", phrase.description, "--kdf-log-n", "30"])
+        #expect(refused.status == 2 && refused.standardError.contains("--kdf-log-n"), "\(refused)")
+        #expect(try FileIO.readFile(RawPath(w.restoreKey)) == before, "a refused change must leave the key file as it was")
+        let changed = try await w.skiff(["key", "passwd", "--restore-key", w.restoreKey, "--new-passphrase-file", phrase.description, "--kdf-log-n", "11"])
+        #expect(changed.status == 0, "\(changed)")
+        let inspect = try await w.skiff(["key", "inspect", w.restoreKey])
+        #expect(inspect.standardOutput.contains("N=2^11"), "\(inspect)")
+        let verify = try await w.skiff(["verify", "--repo", w.repo, "--restore-key", w.restoreKey], environment: ["SKIFF_PASSPHRASE": "another phrase"])
+        #expect(verify.status == 0, "\(verify)")
+    }
 }

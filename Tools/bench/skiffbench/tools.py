@@ -152,6 +152,31 @@ class Skiff(Tool):
     def verify_command(self):
         return [self.executable, "verify", "--repo", self.repo, "--restore-key", self.restore_key, "--json"]
 
+    LOW_KDF_LOG_N = 14
+
+    def low_kdf_key(self) -> Path:
+        """A copy of the restore key wrapped at scrypt log2(N) = 14 (16 MiB instead of the default's
+        128 MiB), made once with `skiff key passwd --kdf-log-n`: commands run with it show the peak
+        RSS of the work itself, without the KDF's."""
+        copy = self.root / "keys" / "restore-low-kdf.key"
+        if not copy.exists():
+            phrase = self.root / "keys" / "passphrase"
+            phrase.write_text(PASSWORD + "\n")
+            shutil.copyfile(self.restore_key, copy)
+            r = run_quiet([self.executable, "key", "passwd", "--restore-key", copy, "--passphrase-file", phrase,
+                           "--new-passphrase-file", phrase, "--kdf-log-n", str(self.LOW_KDF_LOG_N)])
+            if r.returncode != 0:
+                copy.unlink(missing_ok=True)
+                raise RuntimeError(f"skiff key passwd --kdf-log-n failed: {r.stderr.strip()}")
+        return copy
+
+    def low_kdf_restore_command(self, target):
+        return [self.executable, "restore", "latest", "--repo", self.repo, "--restore-key", self.low_kdf_key(),
+                "--to", target, "--json"]
+
+    def low_kdf_verify_command(self):
+        return [self.executable, "verify", "--repo", self.repo, "--restore-key", self.low_kdf_key(), "--json"]
+
     def diff_command(self, target):
         """`skiff diff` of a restore target (the --to folder) against the latest snapshot."""
         return [self.executable, "diff", "latest", target, "--repo", self.repo, "--restore-key", self.restore_key, "--json"]
