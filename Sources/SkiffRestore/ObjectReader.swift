@@ -237,6 +237,13 @@ package final class ObjectReader: Sendable {
 
     private func appendRuns(_ address: ObjectAddress, offset: inout UInt64, into runs: inout [FileRun]) async throws {
         let node = try await contentList(address)
+        // A large file's list has levels: its child lists are asked for together (one round trip
+        // a level from a site), then read in order.
+        let children = node.items.compactMap { item -> (address: ObjectAddress, expected: Int)? in
+            if case .node(_, let child) = item { return (child, Self.listNodeSizeEstimate) }
+            return nil
+        }
+        if children.count > 1 { prefetch(children) }
         for item in node.items {
             switch item {
             case .data(let length, let chunk):
@@ -254,6 +261,9 @@ package final class ObjectReader: Sendable {
             }
         }
     }
+
+    /// What a content list node is counted as while prefetched.
+    static var listNodeSizeEstimate: Int { 4096 }
 
     /// A chunk's plaintext, checked against the length the content list gives.
     package func chunk(_ address: ObjectAddress, length: UInt64) async throws -> [UInt8] {

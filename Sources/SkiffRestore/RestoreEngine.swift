@@ -23,8 +23,11 @@ package final class RestoreEngine: Sendable {
     package let bytesDone = Atomic<Int64>(0)
     private let report = Mutex(RestoreReport())
     private let hardlinks = Mutex<[HardlinkKey: [UInt8]]>([:])
-    /// Directories the look-ahead read, until the restore reaches them.
-    let lookedAhead = Mutex<[ObjectAddress: [TreeEntry]]>([:])
+    /// Reads of directories (by the scout, the look-ahead or the restore) until the restore
+    /// finished them, and the directories it finished (never read ahead again).
+    let scoutedDirectories = Mutex<(reads: [ObjectAddress: Task<[TreeEntry], any Error>], finished: Set<ObjectAddress>)>(([:], []))
+    /// Entries the scouted directories hold (read, not yet finished by the restore).
+    let scoutedEntryCount = Atomic<Int>(0)
     private let fileSlots: AsyncSemaphore
     private let effectiveUID = geteuid()
     private let effectiveGID = getegid()
@@ -71,15 +74,19 @@ package final class RestoreEngine: Sendable {
                 entries = try await self.entries(of: address, at: "/" + String(decoding: relative, as: UTF8.self))
             }
         }
+        let scout = options.readAheadBytes > 0 ? Task { [entries] in try? await scoutDirectories(entries) } : nil
         let readAhead = options.readAheadBytes > 0 ? Task { [entries, relative] in try? await lookAhead(entries, relative: relative) } : nil
         try await withCleanup {
             try await restoreEntries(entries, in: descriptor, relative: relative, root: rootDescriptor)
         } cleanup: {
             // The look-ahead ends before what it prefetched is dropped, so nothing stays behind.
+            scout?.cancel()
             readAhead?.cancel()
+            await scout?.value
             await readAhead?.value
             reader.discardAllPrefetched()
-            lookedAhead.withLock { $0.removeAll() }
+            for read in scoutedDirectories.withLock({ state in defer { state = ([:], []) }; return Array(state.reads.values) }) { read.cancel() }
+            scoutedEntryCount.store(0, ordering: .relaxed)
         }
         try journal?.flush()
         return report.withLock { report in
@@ -89,8 +96,10 @@ package final class RestoreEngine: Sendable {
     }
 
     private func entries(of address: ObjectAddress, at display: String) async throws -> [TreeEntry] {
-        if let entries = lookedAhead.withLock({ $0.removeValue(forKey: address) }) { return entries }
-        do { return try await reader.directoryEntries(address) } catch let error as ObjectError {
+        do {
+            guard options.readAheadBytes > 0, let read = scouted(address) else { return try await reader.directoryEntries(address) }
+            return try await read.value
+        } catch let error as ObjectError {
             throw RestoreError.object(path: display, error)
         }
     }
@@ -164,6 +173,7 @@ package final class RestoreEngine: Sendable {
         defer { close(fd) }
         let children = try await entries(of: address, at: display)
         try await restoreEntries(children, in: fd, relative: relative, root: root)
+        if options.readAheadBytes > 0 { await finishScouted(address) }
         applyMetadata(entry, descriptor: fd, directory: directory, display: display)
         report.withLock { $0.directories += 1 }
     }

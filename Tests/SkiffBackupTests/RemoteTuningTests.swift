@@ -20,4 +20,13 @@ import Testing
         RemoteTuning().apply(to: &options)
         #expect(options.parallelFiles == 64 && options.readAheadBytes == 64 << 20)
     }
+
+    @Test func readsFurtherAheadTheFartherTheSite() {
+        #expect(RemoteTuning(roundTrip: .zero).readAheadBytes == 32 << 20)
+        #expect(RemoteTuning(roundTrip: .milliseconds(10)).readAheadBytes == 32 << 20)
+        // 50 ms at 1 GiB/s: a twentieth of a GiB.
+        #expect(RemoteTuning(roundTrip: .milliseconds(50)).readAheadBytes == (1 << 30) / 20)
+        #expect(RemoteTuning(roundTrip: .milliseconds(150)).readAheadBytes == RemoteTuning.maximumReadAheadBytes)
+        #expect(RemoteTuning(roundTrip: .seconds(30)).readAheadBytes == RemoteTuning.maximumReadAheadBytes)
+    }
 }

@@ -59,7 +59,11 @@ struct RestoreCommand: AsyncParsableCommand {
     private func restore(_ chosen: ChosenSnapshot, key: RestoreKey) async throws {
         FileHandleOutput.standardError("\(chosen.description)\n")
         let reader = ObjectReader(repositories: chosen.sources, restoreKey: key, order: siteOrder)
+        let firstRead = ContinuousClock.now
         let record = try await reader.snapshot(chosen.seal.root)
+        // Two round trips from a site (the snapshot, then its session key): the distance the
+        // read-ahead is sized for.
+        let roundTrip = (ContinuousClock.now - firstRead) / 2
         let target = try RawPath(to).absolute()
         let subPath = path.map { RawPath($0) }
         if dryRun { return try await listPlan(reader: reader, root: record.root, subPath: subPath, target: target) }
@@ -68,7 +72,7 @@ struct RestoreCommand: AsyncParsableCommand {
         options.overwrite = overwrite
         options.ownersByName = ownersByName
         let remote = !ReadableRepository.isLocal(repository, sites)
-        if remote { RemoteTuning().apply(to: &options) }
+        if remote { RemoteTuning(roundTrip: roundTrip).apply(to: &options) }
         let journal = try RestoreJournal(folder: cache.folder.restoreJournals, target: target.description + (path ?? ""), seal: chosen.seal.hash)
         if journal.isResuming { FileHandleOutput.standardError("continuing an interrupted restore into \(to)\n") }
         let engine = RestoreEngine(reader: reader, options: options, logger: Logger(label: "skiff.restore"), journal: journal)
@@ -111,7 +115,7 @@ struct RestoreCommand: AsyncParsableCommand {
         var differences: [String] = []
         if verify {
             var diffOptions = TreeDiffer.Options()
-            if remote { RemoteTuning().apply(to: &diffOptions) }
+            if remote { RemoteTuning(roundTrip: roundTrip).apply(to: &diffOptions) }
             differences = try await TreeDiffer(reader: reader, options: diffOptions).differences(root: record.root, subPath: subPath, directory: target)
             for difference in differences { FileHandleOutput.standardError("differs: \(difference)\n") }
         }

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import dataset, loadscenario, mutate, report, runner, scenarios, treecheck  # noqa: F401 (loadscenario registers)
+from . import dataset, loadscenario, mutate, report, runner, scenarios, treecheck, wan  # noqa: F401 (loadscenario, wan register)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_WORKDIR = "/var/tmp/skiff-bench"
