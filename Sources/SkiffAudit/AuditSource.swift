@@ -27,12 +27,17 @@ package struct AuditSource: Sendable {
     }
 
     /// Objects a walk reads at once here. A site gathers reads made together into fetch
-    /// requests (up to 256 objects, two in flight), so many at once fill each request instead of
-    /// paying a round trip per few objects. Each read holds its object until it is hashed: at
-    /// most 256 objects in memory (16 MiB at the bench's 64 KiB mean; 1 GiB if every one were a
-    /// 4 MiB chunk, the chunker's largest). A local repository reads in place: a few more than
-    /// cores.
-    var concurrentReads: Int { site == nil ? 8 : 256 }
+    /// requests of up to 256 objects, so many at once fill each request instead of paying a
+    /// round trip per few objects: 128 per request the client keeps in flight (256 near, up to
+    /// 1,024 as the round trip grows, `SiteClient.fetchWindow`). Each read holds its object
+    /// until it is hashed, which happens as it arrives: what is held is about what the cores
+    /// have not hashed yet; at most the reads in flight (64 MiB of the bench's 64 KiB mean at
+    /// 1,024; 4 GiB if every one were a 4 MiB chunk, the chunker's largest). A local repository
+    /// reads in place: a few more than cores.
+    func concurrentReads() async -> Int {
+        guard let site else { return 8 }
+        return 128 * max(2, await site.fetchWindow)
+    }
 
     /// Which of `addresses` the source lacks: one query per 10,000 at a site.
     func missing(_ addresses: [ObjectAddress]) async throws -> Set<ObjectAddress> {

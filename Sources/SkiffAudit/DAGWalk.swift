@@ -132,9 +132,10 @@ struct DAGWalk {
                      message: "object \(item.address.hex.prefix(16))…: \(message)")
     }
 
-    /// Reads and checks objects, `source.concurrentReads` at a time, results in input order.
+    /// Reads and checks objects, `source.concurrentReads()` at a time, results in input order.
     private func read(_ addresses: [ObjectAddress], from source: AuditSource) async throws -> [ReadResult] {
         var results = [ReadResult?](repeating: nil, count: addresses.count)
+        let width = await source.concurrentReads()
         try await withThrowingTaskGroup(of: (Int, ReadResult).self) { group in
             var next = 0
             func add() {
@@ -143,7 +144,7 @@ struct DAGWalk {
                 next += 1
                 group.addTask { (index, try await Self.check(address, in: source.repository)) }
             }
-            while next < min(source.concurrentReads, addresses.count) { add() }
+            while next < min(width, addresses.count) { add() }
             while let (index, result) = try await group.next() {
                 results[index] = result
                 if next < addresses.count { add() }

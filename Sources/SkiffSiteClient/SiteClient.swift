@@ -117,6 +117,12 @@ package final class SiteClient: ObjectStore, SiteConnection {
         try await client.shutdown()
     }
 
+    /// Fetch requests the client keeps in flight now (2 near, up to 8 as the measured round
+    /// trip grows; `FetchBatcher`): callers that read many objects at once scale with it.
+    package var fetchWindow: Int {
+        get async { await batcher.window }
+    }
+
     // MARK: Requests
 
     /// Sends a request; returns status and body (up to `limit` bytes). Refusals (4xx, 5xx)

@@ -188,7 +188,7 @@ import Testing
         let output = Pipe()
         process.standardOutput = output
         try process.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let line = String(decoding: PipeReader.some(output.fileHandleForReading), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let port = Int(line) else {
             kill(process.processIdentifier, SIGKILL)
             throw TestFailure("the test server \(script) did not print its port: \(line)")

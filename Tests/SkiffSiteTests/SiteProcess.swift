@@ -35,7 +35,7 @@ final class SiteProcess: Sendable {
         var text = ""
         let deadline = Date().addingTimeInterval(20)
         while !text.contains("\n") && Date() < deadline {
-            let data = handle.availableData
+            let data = PipeReader.some(handle)
             if data.isEmpty { break }
             text += String(decoding: data, as: UTF8.self)
         }

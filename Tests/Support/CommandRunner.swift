@@ -62,11 +62,11 @@ package enum CommandRunner {
                 let group = DispatchGroup()
                 group.enter()
                 DispatchQueue.global().async {
-                    let data = err.fileHandleForReading.readDataToEndOfFile()
+                    let data = PipeReader.all(err.fileHandleForReading)
                     errData.withLock { $0 = data }
                     group.leave()
                 }
-                let outData = out.fileHandleForReading.readDataToEndOfFile()
+                let outData = PipeReader.all(out.fileHandleForReading)
                 process.waitUntilExit()
                 group.wait()
                 continuation.resume(returning: CommandResult(
