@@ -39,7 +39,7 @@ actor FetchBatcher {
     /// Senders allowed now: 2, plus one per 10 ms of latency, at most `maxInFlight`.
     var window: Int { min(maxInFlight, 2 + Int((latency ?? 0) / 0.010)) }
 
-    private func observe(latency sample: Double) {
+    func observe(latency sample: Double) {
         latency = latency.map { 0.75 * $0 + 0.25 * sample } ?? sample
     }
 
