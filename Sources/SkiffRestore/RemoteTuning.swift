@@ -21,8 +21,8 @@ package struct RemoteTuning: Sendable, Equatable {
     /// over loopback on this machine.
     package static let targetBytesPerSecond = 1 << 30
     /// The most bytes read ahead (at 125 ms round trips and beyond). A restore then holds at
-    /// most three times this much read ahead: the look-ahead's, and a quarter of it for each
-    /// of 8 files at once.
+    /// most 3.25 times this much read ahead: the look-ahead's, and each file's share (half of
+    /// it for a file that starts alone, a quarter for the others, 8 files at once).
     package static let maximumReadAheadBytes = 128 << 20
 
     package init() {}

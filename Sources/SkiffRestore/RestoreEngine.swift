@@ -29,6 +29,8 @@ package final class RestoreEngine: Sendable {
     /// Entries the scouted directories hold (read, not yet finished by the restore).
     let scoutedEntryCount = Atomic<Int>(0)
     private let fileSlots: AsyncSemaphore
+    /// Files being written now, for their share of the read-ahead.
+    private let filesWriting = Atomic<Int>(0)
     private let effectiveUID = geteuid()
     private let effectiveGID = getegid()
     static let maxListedProblems = 200
@@ -254,10 +256,14 @@ package final class RestoreEngine: Sendable {
     /// unwritten so they stay holes, and sets the final size.
     private func writeContent(_ entry: TreeEntry, to fd: Int32, display: String) async throws {
         let runs = try await reader.runs(of: entry, display: display)
-        // With read-ahead, the file's next chunks (up to a quarter of the read-ahead bytes
-        // beyond those being written) are asked for together.
+        // With read-ahead, the file's next chunks are asked for together: a quarter of the
+        // read-ahead bytes beyond those being written, half of them for a file that starts
+        // alone (a large file far from its site then keeps twice as much in flight). At most
+        // 8 files hold 2.25 times the read-ahead between them.
+        let alone = filesWriting.add(1, ordering: .relaxed).newValue == 1
+        defer { filesWriting.subtract(1, ordering: .relaxed) }
         try await reader.forEachChunk(of: runs.filter { $0.chunk != nil }, parallel: options.parallelChunks,
-                                      readAheadBytes: options.readAheadBytes / 4, display: display) { run, bytes in
+                                      readAheadBytes: options.readAheadBytes / (alone ? 2 : 4), display: display) { run, bytes in
             try bytes.withUnsafeBytes { try FileIO.pwriteAll(fd, $0, at: Int64(run.offset), path: display) }
             return bytes.count
         } collect: { written in
