@@ -18,12 +18,13 @@ import Testing
         (try? JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8))) as? [String: Any] ?? [:]
     }
 
-    /// A clean replica of the workspace's source; then backups of a second folder, each killed
-    /// with SIGKILL after one of `delays` (microseconds): what they appended after their last
-    /// flush is garbage in packs no index row names. Then a backup of that folder that is
+    /// A clean replica of the workspace's source; then backups of a second folder (144 MiB),
+    /// each killed with SIGKILL once it appended `progress` bytes (one value per backup) to the
+    /// packs: what they appended after their last flush is garbage in packs no index row
+    /// names. (Progress, not time: an idle machine backs the folder up in under half a second.) Then a backup of that folder that is
     /// "killed" after its last flush and before its seal (its seal file is removed): its objects
     /// are durable and no seal reaches them. Returns the sealed objects and those leftovers.
-    static func killedBackups(_ w: Workspace, delays: [useconds_t]) async throws -> (sealed: Set<String>, leftovers: Set<String>) {
+    static func killedBackups(_ w: Workspace, progress: [Int]) async throws -> (sealed: Set<String>, leftovers: Set<String>) {
         try await w.initialize()
         #expect(try await w.backup().status == 0)
         let sealed = try objectFiles(w)
@@ -31,9 +32,12 @@ import Testing
         try FileIO.makeDirectories(more)
         var random = SeededRandom(seed: 9)
         for i in 0..<6 { try TreeGenerator.write(random.bytes(24 << 20), to: more.appending("big\(i).bin")) }
-        for delay in delays {
+        for bytes in progress {
+            let before = try packBytes(w)
             let process = try w.startBackup(of: more)
-            usleep(delay)  // blocks on purpose: timing a kill, a starved Task.sleep would wake late
+            while try packBytes(w) < before + bytes && process.isRunning {
+                usleep(500)  // blocks on purpose: watching for the moment to kill
+            }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             #expect(process.terminationReason == .uncaughtSignal, "the backup finished before it was killed")
@@ -81,7 +85,7 @@ import Testing
     @Test func killedBackupsLeaveObjectsThatPruneRemovesAndOnlyThose() async throws {
         let w = try Workspace()
         defer { w.remove() }
-        let (sealed, leftovers) = try await Self.killedBackups(w, delays: [250_000, 450_000, 650_000])
+        let (sealed, leftovers) = try await Self.killedBackups(w, progress: [16 << 20, 40 << 20, 64 << 20])
         try await Self.expectVerified(w, unreferenced: leftovers.count)
 
         let sealedBytes = try sealed.reduce(0) { $0 + (try PackedFolder(w.folder.appending("repo")).place($1).length) }
@@ -105,7 +109,7 @@ import Testing
     @Test func objectsYoungerThanTheGracePeriodAreKept() async throws {
         let w = try Workspace()
         defer { w.remove() }
-        let (sealed, leftovers) = try await Self.killedBackups(w, delays: [400_000])
+        let (sealed, leftovers) = try await Self.killedBackups(w, progress: [32 << 20])
         let young = try await w.skiff(["prune", "--repo", w.repo, "--json"])
         #expect(young.status == 0, "\(young)")
         #expect(Self.json(young)["deletedObjects"] as? Int == 0 && Self.json(young)["keptYoung"] as? Int == leftovers.count, "\(young.standardOutput)")
@@ -125,7 +129,7 @@ import Testing
     @Test func aDryRunChangesNothing() async throws {
         let w = try Workspace()
         defer { w.remove() }
-        let (sealed, leftovers) = try await Self.killedBackups(w, delays: [400_000])
+        let (sealed, leftovers) = try await Self.killedBackups(w, progress: [32 << 20])
         // One object in the trash, as a killed prune leaves it.
         let trashed = leftovers.sorted()[0]
         #expect(try PackedFolder(w.folder.appending("repo")).trash(trashed))
