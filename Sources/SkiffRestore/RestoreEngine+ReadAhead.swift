@@ -21,11 +21,12 @@ extension RestoreEngine {
             while scoutedEntryCount.load(ordering: .relaxed) >= Self.maxScoutedEntries {
                 try await Task.sleep(for: .milliseconds(5))
             }
-            let wanted = scoutedDirectories.withLock { state in level.filter { !state.finished.contains($0) && state.reads[$0] == nil } }
-            reader.prefetch(wanted.map { ($0, Self.nodeSizeEstimate) })
-            _ = wanted.compactMap(scouted)
+            // Nodes nobody reads yet are asked for together, then every read of the level starts.
+            let unread = scoutedDirectories.withLock { state in level.filter { !state.finished.contains($0) && state.reads[$0] == nil } }
+            reader.prefetch(unread.map { ($0, Self.nodeSizeEstimate) })
+            let reads = level.compactMap(scouted)
             var next: [ObjectAddress] = []
-            for read in level.compactMap(scouted) {
+            for read in reads {
                 guard let children = try? await read.value else { continue }
                 next += children.subdirectoryNodes.map(\.address)
             }

@@ -148,18 +148,27 @@ extension CollectableStore {
 
     package func readSpans<Buffer: Sendable>(_ keys: [StoreKey], into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer,
                                              deliver: (ReadSpan<Buffer>) async throws -> Bool) async throws -> [Int] {
+        try await readSpansOneByOne(keys, at: keys.indices, into: make, deliver: deliver).absent
+    }
+
+    /// `readSpans` of the keys at `positions`, value by value with `read(_:into:)`, one span
+    /// each: the default, and what a store of packs reads outside its planned runs. Returns the
+    /// positions that hold nothing, and whether `deliver` stopped the reading.
+    package func readSpansOneByOne<Buffer: Sendable>(_ keys: [StoreKey], at positions: some Sequence<Int>,
+                                                     into make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer,
+                                                     deliver: (ReadSpan<Buffer>) async throws -> Bool) async throws -> (absent: [Int], stopped: Bool) {
         var absent: [Int] = []
-        for (position, key) in keys.enumerated() {
+        for position in positions {
             try Task.checkCancellation()
             let filled = FilledBytes()
             let buffer: Buffer
-            do { buffer = try await read(key, into: filled.counting(make)) } catch StoreError.notFound {
+            do { buffer = try await read(keys[position], into: filled.counting(make)) } catch StoreError.notFound {
                 absent.append(position)
                 continue
             }
-            guard try await deliver(ReadSpan(buffer: buffer, values: [(position, 0..<filled.count)])) else { break }
+            guard try await deliver(ReadSpan(buffer: buffer, values: [(position, 0..<filled.count)])) else { return (absent, true) }
         }
-        return absent
+        return (absent, false)
     }
 
     package func ages(of keys: [StoreKey]) async throws -> [(modified: Int, size: Int)?] {

@@ -58,7 +58,7 @@ package final class PackIndex: Sendable {
     }
 
     /// Ids of session key objects in `session_keys`, as written or read so far.
-    private let sessionKeyIDs = Mutex<[ObjectAddress: Int64]>([:])
+    let sessionKeyIDs = Mutex<[ObjectAddress: Int64]>([:])
 
     /// Opens (creating if needed) the index at `path`; nil keeps it in memory (tests, and stores
     /// that are themselves in memory).
@@ -228,49 +228,6 @@ package final class PackIndex: Sendable {
         }
     }
 
-    /// Addresses one after the other, 32 bytes each: how `children` holds them.
-    private static func packed(_ addresses: [ObjectAddress]) -> Data {
-        var data = Data(capacity: 32 * addresses.count)
-        for address in addresses { address.digest.withUnsafeBytes { data.append(contentsOf: $0) } }
-        return data
-    }
-
-    /// `packed` read back; the caller checks the length is a multiple of 32.
-    private static func unpacked(_ data: Data) -> [ObjectAddress] {
-        data.withUnsafeBytes { raw in
-            stride(from: 0, to: raw.count, by: 32).map { ObjectAddress(Digest256(UnsafeRawBufferPointer(rebasing: raw[$0..<$0 + 32]))) }
-        }
-    }
-
-    /// The id of a session key object in `session_keys`, added when new.
-    private func sessionKeyID(_ address: ObjectAddress, in db: Database) throws -> Int64 {
-        if let id = sessionKeyIDs.withLock({ $0[address] }) { return id }
-        try db.execute(sql: "INSERT OR IGNORE INTO session_keys (address) VALUES (?)", arguments: [address.blob])
-        let id = try Int64.fetchOne(db, sql: "SELECT id FROM session_keys WHERE address = ?", arguments: [address.blob])!
-        sessionKeyIDs.withLock { $0[address] = id }
-        return id
-    }
-
-    /// The links of each object (not in the trash) as its row holds them, in the order of
-    /// `addresses`: `.absent` without a row, `.unknown` for a row without links (or links that
-    /// no longer parse: the caller reads the header, which decides).
-    package func links(of addresses: [ObjectAddress]) throws -> [KnownLinks] {
-        try database.unsafeRead { db in
-            let statement = try db.cachedStatement(sql: """
-                SELECT o.kind, k.address, o.children FROM objects o LEFT JOIN session_keys k ON k.id = o.key
-                WHERE o.address = ? AND o.trashed = 0
-                """)
-            return try addresses.map { address in
-                guard let row = try Row.fetchOne(statement, arguments: [address.blob]) else { return .absent }
-                guard let kindValue = row[0] as Int?, let kind = ObjectKind(rawValue: UInt8(truncatingIfNeeded: kindValue)) else { return .unknown }
-                let key = (row[1] as Data?).map(ObjectAddress.init(blob:))
-                let packed = (row[2] as Data?) ?? Data()
-                guard packed.count % 32 == 0, key != nil || !kind.isSessionEncrypted else { return .unknown }
-                return .known(ObjectLinks(kind: kind, children: Self.unpacked(packed), sessionKey: key))
-            }
-        }
-    }
-
     /// Points objects that were copied out of `from` at their new places in `to` (a repack). An
     /// object that meanwhile left `from` (deleted, replaced) is left alone: its copy is garbage.
     package func relocate(_ entries: [PackEntry], from: Int64, to: Int64, size: Int, finished: Bool) throws {
@@ -398,7 +355,7 @@ package final class PackIndex: Sendable {
 
 extension ObjectAddress {
     /// The address as the index stores it: a 32-byte BLOB.
-    fileprivate var blob: Data { Data(digest.bytes) }
+    var blob: Data { Data(digest.bytes) }
 
-    fileprivate init(blob: Data) { self.init(Digest256(bytes: blob)) }
+    init(blob: Data) { self.init(Digest256(bytes: blob)) }
 }

@@ -10,6 +10,11 @@ struct PackRun: Sendable {
     /// pack wanted of each (inside `range`).
     let members: [(position: Int, wanted: Range<Int>)]
 
+    /// Where a member's wanted range of the pack is in the bytes this run reads.
+    func inRead(_ wanted: Range<Int>) -> Range<Int> {
+        (wanted.lowerBound - range.lowerBound)..<(wanted.upperBound - range.lowerBound)
+    }
+
     /// Plans the reads of `wanted` objects: grouped by pack (packs in name order, so by start
     /// time), by offset within a pack, neighbours at most `gap` bytes apart in one run of at
     /// most `limit` bytes (an object longer than `limit` is a run alone). `length` caps what is

@@ -1,8 +1,7 @@
 import SkiffCore
-import Synchronization
 
 /// Reading many objects, or many objects' first bytes, in few reads (docs/FORMAT.md §7.1,
-/// reads by range).
+/// reads by range), and their links without reading them.
 extension PackedStore {
     /// How headers are read together: neighbours within 64 KiB, at most 8 MiB a read (a
     /// collection wants a few hundred bytes of each object, and objects are 32 KiB to 4 MiB).
@@ -27,6 +26,19 @@ extension PackedStore {
         return (indexed, singles, absent)
     }
 
+    /// The object's links from the index, or from the put of a record not flushed yet: no pack
+    /// is read. A shared store answers `.unknown` for what its index lacks, so the header read
+    /// that follows looks for packs other processes put.
+    package func knownLinks(of addresses: [ObjectAddress]) async throws -> [KnownLinks] {
+        try await ensureIndexed()
+        let pending = writer.withLock { state in addresses.map { state.pending[$0] } }
+        let indexed = try index.links(of: addresses)
+        return zip(pending, indexed).map { record, row in
+            if let record { return record.links.map(KnownLinks.known) ?? .unknown }
+            return row == .absent && isShared ? .unknown : row
+        }
+    }
+
     /// One index read for all the objects, then, pack by pack and in offset order, one read per
     /// run of neighbouring objects. Objects not flushed yet, and any whose pack is gone, are read
     /// one by one (which looks again).
@@ -38,7 +50,7 @@ extension PackedStore {
             do {
                 let bytes = try await shelf.read(run.name, range: run.range)
                 for member in run.members {
-                    let wanted = (member.wanted.lowerBound - run.range.lowerBound)..<(member.wanted.upperBound - run.range.lowerBound)
+                    let wanted = run.inRead(member.wanted)
                     if wanted.upperBound <= bytes.count { out[member.position] = Array(bytes[wanted]) } else { singles.append(member.position) }
                 }
             } catch StoreError.notFound {
@@ -83,40 +95,11 @@ extension PackedStore {
             }
             var values: [(position: Int, range: Range<Int>)] = []
             for member in run.members {
-                let range = (member.wanted.lowerBound - run.range.lowerBound)..<(member.wanted.upperBound - run.range.lowerBound)
+                let range = run.inRead(member.wanted)
                 if range.upperBound <= filled { values.append((member.position, range)) } else { singles.append(member.position) }
             }
             guard try await deliver(ReadSpan(buffer: buffer, values: values)) else { return absent }
         }
-        for position in singles {
-            let buffer: Buffer
-            let filled = FilledBytes()
-            do { buffer = try await read(keys[position], into: filled.counting(make)) } catch StoreError.notFound {
-                absent.append(position)
-                continue
-            }
-            guard try await deliver(ReadSpan(buffer: buffer, values: [(position, 0..<filled.count)])) else { return absent }
-        }
-        return absent
-    }
-}
-
-/// How many bytes the `fill` of a buffer maker wrote: the buffer is the caller's type, so its
-/// size is learned on the way.
-final class FilledBytes: Sendable {
-    private let bytes = Atomic<Int>(0)
-
-    var count: Int { bytes.load(ordering: .acquiring) }
-
-    /// `make`, remembering what its `fill` returns.
-    func counting<Buffer>(_ make: @escaping @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer)
-        -> @Sendable (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Buffer {
-        { count, fill in
-            try make(count) { room in
-                let written = try fill(room)
-                self.bytes.store(written, ordering: .releasing)
-                return written
-            }
-        }
+        return absent + (try await readSpansOneByOne(keys, at: singles, into: make, deliver: deliver)).absent
     }
 }

@@ -140,19 +140,6 @@ package final class PackedStore: ObjectStore {
         return try await append(address, bytes, replacing: false)
     }
 
-    /// The object's links from the index, or from the put of a record not flushed yet: no pack
-    /// is read. A shared store answers `.unknown` for what its index lacks, so the header read
-    /// that follows looks for packs other processes put.
-    package func knownLinks(of addresses: [ObjectAddress]) async throws -> [KnownLinks] {
-        try await ensureIndexed()
-        let pending = writer.withLock { state in addresses.map { state.pending[$0] } }
-        let indexed = try index.links(of: addresses)
-        return zip(pending, indexed).map { record, row in
-            if let record { return record.links.map(KnownLinks.known) ?? .unknown }
-            return row == .absent && isShared ? .unknown : row
-        }
-    }
-
     /// Appends a record to the open pack (creating one when none is open). A pack is finished
     /// before a record would take it, trailer included, past its target size (so a 32 MiB pack
     /// is exactly two read windows of a bucket), and after a record that alone fills it.

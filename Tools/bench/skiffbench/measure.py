@@ -202,6 +202,18 @@ def process_peak_rss_kib(pid: int) -> int:
     return process_status_kib(pid, "VmHWM")
 
 
+def stop(proc: subprocess.Popen, timeout: float = 10) -> int | None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds: a helper process the
+    harness started (a proxy, an sshd, moto). Returns its exit code, or None when it was killed."""
+    proc.terminate()
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
 def run_quiet(command: list, *, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Runs an unmeasured helper command and captures its output."""
     full_env = dict(os.environ)

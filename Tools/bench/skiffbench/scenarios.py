@@ -36,7 +36,7 @@ from dataclasses import dataclass, asdict, replace
 
 from . import freshfs
 from . import realtime, sites, tools as toolsmod, treecheck
-from .measure import process_cpu_seconds, process_peak_rss_kib, run_quiet, tree_usage
+from .measure import process_cpu_seconds, process_peak_rss_kib, run_quiet, stop, tree_usage
 
 MiB = 1 << 20
 
@@ -902,11 +902,7 @@ class SiteStorage(Sites):
             return super().run_tool(ctx, run)
         finally:
             if moto is not None:
-                moto.terminate()
-                try:
-                    moto.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    moto.kill()
+                stop(moto)
 
     def conclude(self, ctx, results):
         if "skiff" not in ctx.tools:

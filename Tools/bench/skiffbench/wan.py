@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from . import freshfs, tools as toolsmod, treecheck
-from .measure import run_quiet, tree_usage
+from .measure import stop, tree_usage
 from .scenarios import Column, Scenario, _back_up_to, _fleet_for, register
 
 ROUND_TRIPS_MS = (0, 50, 150)
@@ -44,11 +44,7 @@ class Proxy:
         return self
 
     def __exit__(self, *exc):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop(self.proc)
         self.log.close()
 
 
@@ -115,11 +111,7 @@ Subsystem sftp internal-sftp
                 f"-o LogLevel=ERROR root@127.0.0.1 -s sftp")
 
     def __exit__(self, *exc):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop(self.proc)
         self.log.close()
 
 
