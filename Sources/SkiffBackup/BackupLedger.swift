@@ -12,8 +12,7 @@ package final class BackupLedger: Sendable {
         var known: BloomFilter
         var runObjects: [ObjectIdentity: ObjectAddress] = [:]
         var pendingObjects: [LocalCache.ObjectRecord] = []
-        var pendingFiles: [LocalCache.FileRecord] = []
-        var pendingSubtrees: [LocalCache.SubtreeRecord] = []
+        var pendingDirectories: [LocalCache.DirectoryRecord] = []
         var bytesSinceCheckpoint = 0
         /// Cached objects this run reuses: marked seen once its seal is committed.
         var reused: Set<ObjectIdentity> = []
@@ -35,8 +34,8 @@ package final class BackupLedger: Sendable {
     }
 
     private let background = Mutex(Background())
-    /// Whether the cache knew any file when the run started; if not, file lookups are skipped.
-    package let hasCachedFiles: Bool
+    /// Whether the cache knew any directory when the run started; if not, lookups are skipped.
+    package let hasCachedDirectories: Bool
 
     /// Loads the cache's identities into a Bloom filter sized for twice as many plus a
     /// million, so that lookups of new content (nearly all of an initial backup) never touch
@@ -48,7 +47,7 @@ package final class BackupLedger: Sendable {
         var filter = BloomFilter(capacity: 2 * count + 1_000_000)
         try cache.forEachIdentity { filter.insert($0.digest) }
         state = Mutex(State(known: filter))
-        hasCachedFiles = try cache.fileCount() > 0
+        hasCachedDirectories = try cache.directoryCount() > 0
     }
 
     /// The address of an object with this identity that is stored or queued, if any.
@@ -96,21 +95,23 @@ package final class BackupLedger: Sendable {
         }
     }
 
-    package func recordFile(_ record: LocalCache.FileRecord) {
-        state.withLock { $0.pendingFiles.append(record) }
+    /// The row the cache holds for the directory at `path`, if any (one SQLite read; none
+    /// when the cache held no directory as the run started).
+    package func cachedDirectory(path: [UInt8]) throws -> LocalCache.DirectoryRecord? {
+        hasCachedDirectories ? try cache.directory(path: path) : nil
     }
 
-    /// Remembers a directory's stored subtree; written to the cache at the next checkpoint,
-    /// once the objects it reaches are durable.
-    package func recordSubtree(_ record: LocalCache.SubtreeRecord) {
-        state.withLock { $0.pendingSubtrees.append(record) }
+    /// Remembers a directory's stored tree and entries; written to the cache at the next
+    /// checkpoint, once the objects it reaches are durable.
+    package func recordDirectory(_ record: LocalCache.DirectoryRecord) {
+        state.withLock { $0.pendingDirectories.append(record) }
     }
 
     package var bytesSinceCheckpoint: Int { state.withLock { $0.bytesSinceCheckpoint } }
 
-    /// Records waiting for the next checkpoint (objects, files, directories): many small files
-    /// fill memory long before they fill `checkpointBytes`.
-    package var pendingRecords: Int { state.withLock { $0.pendingObjects.count + $0.pendingFiles.count + $0.pendingSubtrees.count } }
+    /// Records waiting for the next checkpoint (objects, directories): many small files fill
+    /// memory long before they fill `checkpointBytes`.
+    package var pendingRecords: Int { state.withLock { $0.pendingObjects.count + $0.pendingDirectories.count } }
 
     /// Starts a checkpoint without waiting for it, unless one is already running, so that a
     /// flush (syncfs: hundreds of milliseconds) never stalls the pipeline.
@@ -144,14 +145,13 @@ package final class BackupLedger: Sendable {
     private func checkpointNow(_ destination: any SnapshotDestination) async throws {
         await checkpointing.acquire()
         defer { checkpointing.release() }
-        let (objects, files, subtrees) = state.withLock { state -> ([LocalCache.ObjectRecord], [LocalCache.FileRecord], [LocalCache.SubtreeRecord]) in
+        let (objects, directories) = state.withLock { state -> ([LocalCache.ObjectRecord], [LocalCache.DirectoryRecord]) in
             defer {
                 state.pendingObjects = []
-                state.pendingFiles = []
-                state.pendingSubtrees = []
+                state.pendingDirectories = []
                 state.bytesSinceCheckpoint = 0
             }
-            return (state.pendingObjects, state.pendingFiles, state.pendingSubtrees)
+            return (state.pendingObjects, state.pendingDirectories)
         }
         do {
             let clock = ContinuousClock()
@@ -159,16 +159,14 @@ package final class BackupLedger: Sendable {
             try await destination.checkpoint()
             let flushed = clock.now
             try cache.recordObjects(objects)
-            try cache.recordFiles(files)
-            try cache.recordSubtrees(subtrees)
+            try cache.recordDirectories(directories)
             logger?.debug("checkpoint", metadata: [
-                "objects": "\(objects.count)", "files": "\(files.count)", "flush": "\(flushed - started)", "cache": "\(clock.now - flushed)",
+                "objects": "\(objects.count)", "directories": "\(directories.count)", "flush": "\(flushed - started)", "cache": "\(clock.now - flushed)",
             ])
         } catch {
             state.withLock { state in
                 state.pendingObjects.insert(contentsOf: objects, at: 0)
-                state.pendingFiles.insert(contentsOf: files, at: 0)
-                state.pendingSubtrees.insert(contentsOf: subtrees, at: 0)
+                state.pendingDirectories.insert(contentsOf: directories, at: 0)
             }
             throw error
         }

@@ -8,35 +8,28 @@ import Synchronization
 /// chunks (identity, deduplication, encoding, upload), several at a time.
 extension BackupRun {
 
-    /// The entry of an unchanged file, from the cache, without reading it.
-    func cachedFile(_ path: RawPath, name: [UInt8], status: FileStatus) throws -> TreeEntry? {
-        guard writer.ledger.hasCachedFiles, let record = try writer.ledger.cache.file(path: path.bytes),
-              record.inode == status.inode, record.size == status.size,
-              record.modificationTime == status.modificationNanosecondsSinceEpoch,
-              record.changeTime == status.changeNanosecondsSinceEpoch, record.mode == status.mode
+    /// An unchanged file, from its directory's cached listing, without reading it: nil unless
+    /// the listing holds the name with the same stamp and a reusable content.
+    func unchangedFile(name: [UInt8], status: FileStatus, listing: CachedListing?) -> WalkedEntry? {
+        guard let listing, let index = listing.index(of: name), listing.stamp(at: index) == EntryStamp(status),
+              let content = listing.content(at: index)
         else { return nil }
-        var entry: TreeEntry
-        do {
-            entry = try TreeEntry.metadata(name: name, path: path, status: status, accounts: writer.accounts)
-        } catch let error as SystemError {
-            if !error.isNotFound { writer.warn("cannot read \(path): \(error.message)") }
-            return nil
-        }
-        entry.content = record.content
         statistics.filesSeen.add(1, ordering: .relaxed)
         statistics.filesUnchanged.add(1, ordering: .relaxed)
         statistics.logicalBytes.add(Int(status.size), ordering: .relaxed)
-        return entry
+        return WalkedEntry(name: name, status: status, content: content, isUnchanged: true)
     }
 
     /// Reads, chunks and stores one file. A file that changes while it is read is read again
     /// (up to three times); then the last read is kept and a warning recorded.
     /// Returns nil (with a warning) when the file cannot be read.
     /// `liveDatabaseCandidate`: a `-wal` or `-journal` file sits beside it (see `DatabaseCapture`).
-    func backupFile(_ path: RawPath, name: [UInt8], status: FileStatus, liveDatabaseCandidate: Bool) async throws -> TreeEntry? {
+    func backupFile(_ path: RawPath, name: [UInt8], status: FileStatus, liveDatabaseCandidate: Bool) async throws -> WalkedEntry? {
         if liveDatabaseCandidate, let folder = options.databaseCaptureFolder, DatabaseCapture.isDatabase(path) {
             do {
-                return try await backupDatabaseCopy(path, name: name, folder: folder)
+                return try await backupDatabaseCopy(path, name: name, folder: folder).map {
+                    WalkedEntry(name: name, status: status, content: $0.content, treeEntry: $0, isReusable: false)
+                }
             } catch {
                 writer.warn("\(path): no consistent copy through SQLite (\(error)); stored the file as it was read")
             }
@@ -54,16 +47,12 @@ extension BackupRun {
                     && after.changeNanosecondsSinceEpoch == before.changeNanosecondsSinceEpoch
                 guard stable || attempt == 3 else { continue }
                 let entry = try readFileEntry(name: name, path: path, status: after, content: content, length: length)
-                if stable {
-                    writer.ledger.recordFile(.init(
-                        path: path.bytes, device: after.device, inode: after.inode, size: after.size,
-                        modificationTime: after.modificationNanosecondsSinceEpoch, changeTime: after.changeNanosecondsSinceEpoch,
-                        mode: after.mode, content: content))
-                } else {
+                if !stable {
                     statistics.filesChangedWhileRead.add(1, ordering: .relaxed)
                     writer.warn("\(path) kept changing while it was read; stored its last reading")
                 }
-                return entry
+                // A database's file alone does not say when it changes: never reused.
+                return WalkedEntry(name: name, status: after, content: content, treeEntry: entry, isReusable: stable && !liveDatabaseCandidate)
             }
         } catch let error as SystemError {
             if !error.isNotFound { writer.warn("cannot read \(path): \(error.message)") }

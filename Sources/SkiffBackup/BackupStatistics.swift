@@ -14,6 +14,8 @@ package final class BackupStatistics: Sendable {
     package let bytesDeduplicated = Atomic<Int>(0)
     package let nodesNew = Atomic<Int>(0)
     package let nodesReused = Atomic<Int>(0)
+    /// Directories walked whose entries all matched the cache: their nodes kept, not encoded.
+    package let directoriesUnchanged = Atomic<Int>(0)
     /// Directories kept from the previous snapshot without being walked (agent).
     package let subtreesReused = Atomic<Int>(0)
     package let objectsStored = Atomic<Int>(0)
@@ -31,6 +33,7 @@ package final class BackupStatistics: Sendable {
             logicalBytes: logicalBytes.load(ordering: .relaxed), chunksNew: chunksNew.load(ordering: .relaxed),
             chunksDeduplicated: chunksDeduplicated.load(ordering: .relaxed), bytesDeduplicated: bytesDeduplicated.load(ordering: .relaxed),
             nodesNew: nodesNew.load(ordering: .relaxed), nodesReused: nodesReused.load(ordering: .relaxed),
+            directoriesUnchanged: directoriesUnchanged.load(ordering: .relaxed),
             subtreesReused: subtreesReused.load(ordering: .relaxed), objectsStored: objectsStored.load(ordering: .relaxed), bytesStored: bytesStored.load(ordering: .relaxed),
             filesChangedWhileRead: filesChangedWhileRead.load(ordering: .relaxed), errors: errors.load(ordering: .relaxed))
     }
@@ -49,6 +52,7 @@ package final class BackupStatistics: Sendable {
         package var bytesDeduplicated: Int
         package var nodesNew: Int
         package var nodesReused: Int
+        package var directoriesUnchanged: Int
         package var subtreesReused: Int
         package var objectsStored: Int
         package var bytesStored: Int

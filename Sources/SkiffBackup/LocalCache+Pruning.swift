@@ -17,32 +17,42 @@ extension LocalCache {
         try setStateValue(Self.pruneEpochKey, Array(epoch.utf8))
     }
 
-    /// Whether the cache names any object (object, file or directory entries).
+    /// Whether the cache names any object (object or directory entries).
     package func isEmpty() throws -> Bool {
         try database.read { db in
-            try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM objects) + (SELECT COUNT(*) FROM files) + (SELECT COUNT(*) FROM subtrees)") == 0
+            try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM objects) + (SELECT COUNT(*) FROM directories)") == 0
         }
     }
 
-    /// Forgets every entry whose object is not in `kept`: object entries, files whose content is
-    /// not, directories whose tree is not. Files with no content are kept. Returns how many
-    /// entries it forgot. Idempotent.
+    /// Forgets every entry whose object is not in `kept`: object entries; in a directory row,
+    /// the node (the row then serves lookups of its entries, but never stands for the whole
+    /// directory) and the entries whose content is gone. Returns how many entries it forgot.
+    /// Idempotent.
     package func forgetAllBut(_ kept: Set<ObjectAddress>) throws -> Int {
         func address(_ data: Data) -> ObjectAddress { ObjectAddress(Digest256(bytes: data)) }
         return try database.write { db in
-            var removed = 0
-            for (table, key, column) in [("objects", "identity", "address"), ("files", "path", "content_address"), ("subtrees", "path", "address")] {
-                var doomed: [Data] = []
-                let cursor = try Row.fetchCursor(db, sql: "SELECT \(key), \(column) FROM \(table) WHERE \(column) IS NOT NULL")
-                while let row = try cursor.next() {
-                    let target: Data = row[1]
-                    if !kept.contains(address(target)) { doomed.append(row[0]) }
-                }
-                let statement = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE \(key) = ?")
-                for value in doomed { try statement.execute(arguments: [value]) }
-                removed += doomed.count
+            var doomed: [Data] = []
+            let objects = try Row.fetchCursor(db, sql: "SELECT identity, address FROM objects")
+            while let row = try objects.next() {
+                if !kept.contains(address(row[1])) { doomed.append(row[0]) }
             }
-            return removed
+            let delete = try db.cachedStatement(sql: "DELETE FROM objects WHERE identity = ?")
+            for identity in doomed { try delete.execute(arguments: [identity]) }
+            var forgotten = doomed.count
+            var rewritten: [(path: Data, entries: Data)] = []
+            let directories = try Row.fetchCursor(db, sql: "SELECT path, address, entries FROM directories")
+            while let row = try directories.next() {
+                let node: Data? = row[1]
+                if let node, kept.contains(address(node)) { continue }
+                let entries: Data = row[2]
+                guard let listing = CachedListing(bytes: Array(entries)) else { continue }
+                let remaining = listing.keeping(kept)
+                forgotten += (node == nil ? 0 : 1) + listing.count - remaining.count
+                if node != nil || remaining.count != listing.count { rewritten.append((row[0], Data(remaining.bytes))) }
+            }
+            let update = try db.cachedStatement(sql: "UPDATE directories SET address = NULL, entries = ? WHERE path = ?")
+            for row in rewritten { try update.execute(arguments: [row.entries, row.path]) }
+            return forgotten
         }
     }
 }

@@ -6,8 +6,9 @@ import SkiffCore
 ///
 /// - `objects`: keyed identity → address of every object this host knows to be stored
 ///   durably, so unchanged data is never uploaded twice, across runs and restarts.
-/// - `files`: path → (device, inode, size, mtime, ctime, mode) and the content reference,
-///   so an unchanged file is not even read.
+/// - `directories`: path → the directory's tree node and its entries with their stat data
+///   and contents (`LocalCache+Directories`), so an unchanged file is not even read and an
+///   unchanged directory keeps its tree node.
 /// - `state`: the last seal this host committed, to chain the next one.
 ///
 /// Holds no key and no plaintext content: only paths and stat data of the host's own
@@ -74,6 +75,28 @@ package final class LocalCache: Sendable {
             try db.execute(sql: """
                 ALTER TABLE objects ADD COLUMN seen INTEGER NOT NULL DEFAULT 0;
                 UPDATE objects SET seen = CAST(strftime('%s', 'now') AS INTEGER);
+                """)
+        }
+        migrator.registerMigration("v4-directories") { db in
+            // One row per directory replaces a row per file and the agent's subtree rows. The old
+            // rows are dropped, not converted: the next backup reads every file once more
+            // (deduplication stores nothing new).
+            try db.execute(sql: """
+                CREATE TABLE directories (
+                    path BLOB PRIMARY KEY NOT NULL,
+                    inode INTEGER NOT NULL,
+                    mtime INTEGER NOT NULL,
+                    ctime INTEGER NOT NULL,
+                    address BLOB,
+                    files INTEGER NOT NULL,
+                    directories INTEGER NOT NULL,
+                    others INTEGER NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    complete INTEGER NOT NULL,
+                    entries BLOB NOT NULL
+                ) WITHOUT ROWID;
+                DROP TABLE files;
+                DROP TABLE subtrees;
                 """)
         }
         try migrator.migrate(database)
@@ -149,76 +172,6 @@ package final class LocalCache: Sendable {
         try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM objects") ?? 0 }
     }
 
-    // MARK: Files
-
-    /// What the cache knows of a file: its stat data at the last backup and its content.
-    package struct FileRecord: Equatable, Sendable {
-        package var path: [UInt8]
-        package var device: UInt64
-        package var inode: UInt64
-        package var size: Int64
-        package var modificationTime: Int64
-        package var changeTime: Int64
-        package var mode: UInt32
-        package var content: ContentReference
-
-        package init(path: [UInt8], device: UInt64, inode: UInt64, size: Int64, modificationTime: Int64, changeTime: Int64, mode: UInt32, content: ContentReference) {
-            self.path = path
-            self.device = device
-            self.inode = inode
-            self.size = size
-            self.modificationTime = modificationTime
-            self.changeTime = changeTime
-            self.mode = mode
-            self.content = content
-        }
-    }
-
-    package func fileCount() throws -> Int {
-        try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM files") ?? 0 }
-    }
-
-    package func file(path: [UInt8]) throws -> FileRecord? {
-        try database.read { db in
-            let statement = try db.cachedStatement(sql: "SELECT * FROM files WHERE path = ?")
-            guard let row = try Row.fetchOne(statement, arguments: [Data(path)]) else { return nil }
-            let kind: Int = row["content_kind"]
-            let addressData: Data? = row["content_address"]
-            let address = addressData.map { ObjectAddress(Digest256(bytes: $0)) }
-            let content: ContentReference
-            switch (kind, address) {
-            case (1, let a?): content = .chunk(a)
-            case (2, let a?): content = .list(a)
-            default: content = .none
-            }
-            return FileRecord(
-                path: path, device: UInt64(bitPattern: row["device"]), inode: UInt64(bitPattern: row["inode"]),
-                size: row["size"], modificationTime: row["mtime"], changeTime: row["ctime"],
-                mode: UInt32(truncatingIfNeeded: row["mode"] as Int64), content: content)
-        }
-    }
-
-    package func recordFiles(_ records: [FileRecord]) throws {
-        guard !records.isEmpty else { return }
-        try database.write { db in
-            let statement = try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO files (path, device, inode, size, mtime, ctime, mode, content_kind, content_address)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for record in records {
-                let (kind, address): (Int, Data?) = switch record.content {
-                case .chunk(let a): (1, Data(a.digest.bytes))
-                case .list(let a): (2, Data(a.digest.bytes))
-                case .none, .subtree: (0, nil)
-                }
-                try statement.execute(arguments: [
-                    Data(record.path), Int64(bitPattern: record.device), Int64(bitPattern: record.inode), record.size,
-                    record.modificationTime, record.changeTime, Int64(record.mode), kind, address,
-                ])
-            }
-        }
-    }
-
     // MARK: State
 
     package func stateValue(_ key: String) throws -> [UInt8]? {
@@ -234,7 +187,7 @@ package final class LocalCache: Sendable {
     /// Forgets everything: used when the cache does not match the repository it serves.
     package func reset() throws {
         try database.write { db in
-            try db.execute(sql: "DELETE FROM objects; DELETE FROM files; DELETE FROM subtrees; DELETE FROM state;")
+            try db.execute(sql: "DELETE FROM objects; DELETE FROM directories; DELETE FROM state;")
         }
     }
 }

@@ -88,7 +88,7 @@ package final class SnapshotWriter: Sendable {
             summary: SnapshotSummary(
                 files: UInt64(summary.filesSeen), directories: UInt64(summary.directories),
                 otherEntries: UInt64(summary.otherEntries), logicalBytes: UInt64(summary.logicalBytes)),
-            root: root.address)
+            root: root)
         let snapshotObject = try run.pool.withEncoder {
             try $0.encode(kind: .snapshot, children: record.children, body: record.body, compression: hostKey.config.compression)
         }
