@@ -48,6 +48,7 @@ package final class RestoreEngine: Sendable {
     /// With `subPath`, only that file or subtree, at its full path under `target`.
     package func restore(root: ObjectAddress, into target: RawPath, subPath: RawPath? = nil) async throws -> RestoreReport {
         if FileIO.exists(target) && !FileIO.isDirectory(target) { throw RestoreError.targetNotDirectory(target.description) }
+        try journal?.claimTargetIfEmpty(target)
         try FileIO.makeDirectories(target)
         let rootDescriptor = try FileIO.open(target, flags: O_RDONLY | O_DIRECTORY)
         defer { close(rootDescriptor) }
@@ -228,11 +229,19 @@ package final class RestoreEngine: Sendable {
 
     // MARK: Files
 
+    /// Creates a file for `entry`. When nothing needs recording before it is created (no
+    /// journal, or a target that is the restore's own), the name is tried first and
+    /// `makeRoom` runs only if it is taken: one system call per file on an empty target.
     private func createFile(_ entry: TreeEntry, in directory: Int32, path: [UInt8], display: String) throws -> Int32? {
-        guard try makeRoom(entry.name, in: directory, path: path, display: display) else { return nil }
-        let fd = RawPath(bytes: entry.name).withCString {
-            openat(directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let name = RawPath(bytes: entry.name)
+        func create() -> Int32 { name.withCString { openat(directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) } }
+        if journal?.ownsTarget ?? true {
+            let fd = create()
+            if fd >= 0 { return fd }
+            guard errno == EEXIST else { throw SystemError("create", path: display) }
         }
+        guard try makeRoom(entry.name, in: directory, path: path, display: display) else { return nil }
+        let fd = create()
         guard fd >= 0 else { throw SystemError("create", path: display) }
         return fd
     }
@@ -253,7 +262,7 @@ package final class RestoreEngine: Sendable {
     }
 
     /// Writes a file's data runs at their offsets (several chunks at once), leaves holes
-    /// unwritten so they stay holes, and sets the final size.
+    /// unwritten so they stay holes, and sets the final size. The file was created empty.
     private func writeContent(_ entry: TreeEntry, to fd: Int32, display: String) async throws {
         let runs = try await reader.runs(of: entry, display: display)
         // With read-ahead, the file's next chunks are asked for together: a quarter of the
@@ -271,7 +280,9 @@ package final class RestoreEngine: Sendable {
             bytesDone.add(Int64(written), ordering: .relaxed)
             return true
         }
-        guard ftruncate(fd, off_t(entry.size)) == 0 else { throw SystemError("truncate", path: display) }
+        // The size is set only when the data written does not reach it (a trailing hole).
+        let dataEnd = runs.last { $0.chunk != nil }.map { $0.offset + $0.length } ?? 0
+        if dataEnd != entry.size, ftruncate(fd, off_t(entry.size)) != 0 { throw SystemError("truncate", path: display) }
     }
 
     // MARK: Other types
