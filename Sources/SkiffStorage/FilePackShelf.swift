@@ -181,12 +181,9 @@ final class FilePackAppender: PackAppender {
         try state.withLock { state in
             guard state.descriptor >= 0 else { throw StoreError.io("\(name.folderPath): appended after finish") }
             let start = state.size
-            var position = start
+            let position = start + parts.reduce(0) { $0 + $1.count }
             do {
-                for part in parts {
-                    try FileIO.pwriteAll(state.descriptor, part, at: Int64(position), path: name.folderPath)
-                    position += part.count
-                }
+                try FileIO.pwriteAll(state.descriptor, parts, at: Int64(start), path: name.folderPath)
             } catch let error as SystemError {
                 // A torn record stays beyond `size`: the next append writes over it.
                 throw FileSystemStore.translate(error, context: name.folderPath)
