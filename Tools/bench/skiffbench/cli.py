@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import dataset, loadscenario, mutate, report, runner, scenarios, treecheck, wan  # noqa: F401 (loadscenario, wan register)
+from . import dataset, loadscenario, manyfiles, mutate, report, runner, scenarios, treecheck, wan  # noqa: F401 (they register)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_WORKDIR = "/var/tmp/skiff-bench"
@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  Tools/bench/bench run                          full run (~2 GiB) with .build/release/skiff\n"
                "  Tools/bench/bench run --only restore --tools skiff,restic\n"
                "  Tools/bench/bench run --only sites             Skiff to 1 and to 3 local sites (~1 GiB)\n"
+               "  Tools/bench/bench run --only many-files --files 200000\n"
                "  Tools/bench/bench generate --dir /var/tmp/d --small --seed 7\n"
                "See Tools/README.md for what the figures mean.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -139,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     caches.add_argument("--no-warm", action="store_true", help="only sync before each tool: neither warm nor drop")
     r.add_argument("--out", default=None, help="output folder (default bench-results/<timestamp>/ in the repository)")
     r.add_argument("--keep-restores", action="store_true", help="keep restored trees in WORKDIR/scratch")
+    r.add_argument("--files", type=int, default=None, metavar="N",
+                   help="many-files scenario: files in its large tree (default 1,000,000; 100,000 with --small); "
+                        "every step also runs at N/10")
     r.add_argument("--restore-on-workdir", action="store_true",
                    help="restore scenario: restore into WORKDIR/scratch itself instead of onto a fresh ext4 "
                         "filesystem per participant")

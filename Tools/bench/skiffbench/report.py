@@ -89,7 +89,7 @@ def _target_line(t: dict) -> str:
         verdict = f"**not evaluated** ({t.get('reason', 'no value')})"
     else:
         unit = t.get("unit", "×")
-        value = f"{t['value']:.2f}{'' if unit == '×' else ' '}{unit}" if isinstance(t.get("value"), (int, float)) else "?"
+        value = f"{t['value']:.2f}{'' if unit in ('×', '') else ' '}{unit}" if isinstance(t.get("value"), (int, float)) else "?"
         verdict = f"**met** ({value})" if t["met"] else f"**NOT MET** ({value})"
     return f"{t.get('text', '?')}: {verdict}"
 

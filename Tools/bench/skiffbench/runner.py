@@ -7,6 +7,8 @@ Workdir layout (default /var/tmp/skiff-bench):
   data.dataset.json      its marker (seed, size, state, digest)
   data-PROFILE/          the dataset of a scenario that brings its own (`sites`: medium, small with --small), kept
   sites/                 the `sites` scenario's site data folders, keys and host state (removed after each run)
+  many-files-N/          the `many-files` scenario's trees (N and N/10 files), with markers, kept for reuse
+  tools/many-files/      its repositories, one per tool and size (removed after the scenario)
   tools/NAME/            each tool's repository, local cache and keys (reset by backup-initial)
   scratch/               restore targets (removed once every tool restored, unless --keep-restores)
 """
@@ -37,7 +39,7 @@ class Context:
 
     def __init__(self, *, workdir: Path, out_dir: Path, profile, seed: int, mutation_seed: int,
                  tools: dict, cache: CachePolicy, keep_restores: bool, skiff_site: str | None = None,
-                 restore_on_workdir: bool = False):
+                 restore_on_workdir: bool = False, files: int | None = None):
         self.workdir = workdir
         self.data_dir = workdir / "data"
         self.tools_dir = workdir / "tools"
@@ -52,6 +54,7 @@ class Context:
         self.keep_restores = keep_restores
         self.restore_on_workdir = restore_on_workdir  # restore scenario: no fresh filesystem per participant
         self.skiff_site = skiff_site  # the site server binary (the `sites` scenario)
+        self.files = files  # many-files scenario: files in its large tree (--files; None: its default)
         self.marker: dict = {}
         self.scenario = ""
         self.tool_status: dict[tuple[str, str], str] = {}
@@ -262,7 +265,7 @@ def run(args, repo_root: Path) -> int:
     ctx = Context(workdir=workdir, out_dir=out_dir, profile=profile, seed=args.seed,
                   mutation_seed=args.seed if args.mutation_seed is None else args.mutation_seed,
                   tools=tools, cache=cache, keep_restores=args.keep_restores, skiff_site=skiff_site,
-                  restore_on_workdir=args.restore_on_workdir)
+                  restore_on_workdir=args.restore_on_workdir, files=args.files)
     ctx.notes.extend(notes)
 
     free = shutil.disk_usage(workdir).free
@@ -279,7 +282,7 @@ def run(args, repo_root: Path) -> int:
         "options": {"profile": profile.name, "seed": args.seed, "mutation_seed": ctx.mutation_seed,
                     "tools": tool_names, "only": requested if args.only else None, "cache_mode": cache.mode,
                     "workdir": str(workdir), "keep_restores": args.keep_restores, "skiff_site": skiff_site,
-                    "restore_on_workdir": args.restore_on_workdir},
+                    "restore_on_workdir": args.restore_on_workdir, "files": args.files},
         "tools": {},
         "dataset": {},
         "scenarios": [],
