@@ -67,13 +67,14 @@ extension BackupRun {
     /// keeps or builds its node.
     func directoryNode(_ path: RawPath, status: FileStatus, rootDevice: UInt64) async throws -> ObjectAddress {
         var names: [[UInt8]] = []
-        if options.oneFileSystem && status.device != rootDevice {
-            names = []
-        } else if options.isCacheDirectory(path) {
-            names = [Array("CACHEDIR.TAG".utf8)]
-        } else {
+        var opened: OpenDirectory?
+        if !(options.oneFileSystem && status.device != rootDevice) {
             do {
-                names = try FileIO.directoryEntries(path, preservingAccessTime: true).sorted { $0.lexicographicallyPrecedes($1) }
+                let directory = try OpenDirectory(path, preservingAccessTime: true)
+                opened = directory
+                names = options.isCacheDirectory(path)
+                    ? [Array("CACHEDIR.TAG".utf8)]
+                    : try directory.names().sorted { $0.lexicographicallyPrecedes($1) }
             } catch let error as SystemError {
                 writer.warn("cannot list \(path): \(error.message)")
             }
@@ -89,7 +90,7 @@ extension BackupRun {
                 if options.databaseCaptureFolder != nil && DatabaseCapture.isCoveredSidecar(child, name: name) { continue }
                 let childStatus: FileStatus
                 do {
-                    childStatus = try FileStatus.lstat(child)
+                    childStatus = try opened?.status(of: name, child: child) ?? FileStatus.lstat(child)
                 } catch let error as SystemError {
                     if !error.isNotFound { writer.warn("cannot stat \(child): \(error.message)") }
                     continue

@@ -175,12 +175,22 @@ package enum FileIO {
     /// With `preservingAccessTime`, the folder is opened with O_NOATIME where allowed (owner
     /// or CAP_FOWNER), so that listing it does not change the access time a backup records.
     package static func directoryEntriesWithTypes(_ path: RawPath, preservingAccessTime: Bool = false) throws -> [(name: [UInt8], isDirectory: Bool)] {
+        try entries(ofOpened: try openDirectory(path, preservingAccessTime: preservingAccessTime), path: path)
+    }
+
+    /// Opens a directory for reading (O_NOATIME where allowed, with `preservingAccessTime`).
+    package static func openDirectory(_ path: RawPath, preservingAccessTime: Bool) throws -> Int32 {
         var fd: Int32 = -1
         if preservingAccessTime {
             fd = path.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC | skiff_o_noatime()) }
         }
         if fd < 0 { fd = path.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } }
         guard fd >= 0 else { throw SystemError("opendir", path: path.description) }
+        return fd
+    }
+
+    /// The entries of the open directory `fd`, which it takes over (and closes).
+    package static func entries(ofOpened fd: Int32, path: RawPath) throws -> [(name: [UInt8], isDirectory: Bool)] {
         guard let dir = fdopendir(fd) else {
             close(fd)
             throw SystemError("opendir", path: path.description)
