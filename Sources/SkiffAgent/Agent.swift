@@ -203,6 +203,7 @@ package final class Agent: Service, Sendable {
             options.isExcluded(path: path, name: path.lastComponent)
         }
         watcher.start(roots: plan.settings.paths.map { RawPath($0) })
+        metrics.watching(watcher.watchCount.load(ordering: .relaxed))
         logger.info("watching", metadata: ["paths": "\(plan.settings.paths)", "directories": "\(watcher.watchCount.load(ordering: .relaxed))"])
         return watcher
     }
