@@ -37,6 +37,13 @@ final class BackupFixture: Sendable {
     }
 
     var source: RawPath { folder.appending("source") }
+
+    /// Fills `source` with the generator's tree of small files only (no large ones).
+    func generateSmallFiles() throws {
+        var options = TreeGenerator.Options()
+        options.largeFileSizes = []
+        try TreeGenerator.generate(at: source, options: options)
+    }
     var repoPath: RawPath { folder.appending("repo") }
 
     func backup(_ paths: [RawPath]? = nil, options: BackupOptions = BackupOptions(), through destination: (any SnapshotDestination)? = nil) async throws -> BackupResult {

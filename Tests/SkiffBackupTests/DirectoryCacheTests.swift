@@ -70,9 +70,7 @@ import Testing
     @Test func anUnchangedTreeKeepsEveryDirectoryNode() async throws {
         let fixture = try BackupFixture()
         defer { fixture.remove() }
-        var options = TreeGenerator.Options()
-        options.largeFileSizes = []
-        try TreeGenerator.generate(at: fixture.source, options: options)
+        try fixture.generateSmallFiles()
         let first = try await fixture.backup()
         let second = try await fixture.backup()
         let s = second.statistics
@@ -89,9 +87,7 @@ import Testing
     @Test func aChangedAttributeRebuildsOnlyThePathAboveIt() async throws {
         let fixture = try BackupFixture()
         defer { fixture.remove() }
-        var options = TreeGenerator.Options()
-        options.largeFileSizes = []
-        try TreeGenerator.generate(at: fixture.source, options: options)
+        try fixture.generateSmallFiles()
         _ = try await fixture.backup()
         let file = fixture.source.appending("level0").appending("marked.txt")
         try TreeGenerator.write(Array("mark\n".utf8), to: file)

@@ -35,9 +35,7 @@ import Testing
     @Test func aSecondBackupStoresOnlyTheChangeAndThePathAboveIt() async throws {
         let fixture = try BackupFixture()
         defer { fixture.remove() }
-        var options = TreeGenerator.Options()
-        options.largeFileSizes = []
-        try TreeGenerator.generate(at: fixture.source, options: options)
+        try fixture.generateSmallFiles()
         let first = try await fixture.backup()
 
         // Change one small file 12 directories down.
@@ -135,9 +133,7 @@ import Testing
     @Test func aSubPathRestoresAlone() async throws {
         let fixture = try BackupFixture()
         defer { fixture.remove() }
-        var options = TreeGenerator.Options()
-        options.largeFileSizes = []
-        try TreeGenerator.generate(at: fixture.source, options: options)
+        try fixture.generateSmallFiles()
         let result = try await fixture.backup()
         let target = fixture.folder.appending("restore")
         let sub = fixture.source.appending("dir0")
