@@ -35,28 +35,23 @@ extension BackupRun {
             if targets.contains(child) {
                 if childStatus.isDirectory {
                     statistics.directories.add(1, ordering: .relaxed)
-                    if var entry = try await subdirectory(child, name: name, status: childStatus, rootDevice: childStatus.device) {
-                        entry.compare(with: previous?.listing)
+                    if let entry = try await subdirectory(child, name: name, status: childStatus, rootDevice: childStatus.device) {
                         walked.append(entry)
                     }
                 } else if childStatus.isRegular {
                     let liveDatabase = options.databaseCaptureFolder != nil && DatabaseCapture.hasJournal(child)
                     if !liveDatabase, let cached = unchangedFile(name: name, status: childStatus, listing: previous?.listing) {
                         walked.append(cached)
-                    } else if var entry = try await backupFile(child, name: name, status: childStatus, liveDatabaseCandidate: liveDatabase) {
-                        entry.compare(with: previous?.listing)
+                    } else if let entry = try await backupFile(child, name: name, status: childStatus, liveDatabaseCandidate: liveDatabase) {
                         walked.append(entry)
                     }
-                } else if var entry = try otherEntry(child, name: name, status: childStatus, listing: previous?.listing) {
-                    entry.compare(with: previous?.listing)
+                } else if let entry = try otherEntry(child, name: name, status: childStatus, listing: previous?.listing) {
                     walked.append(entry)
                 }
             } else if childStatus.isDirectory {
                 statistics.directories.add(1, ordering: .relaxed)
                 let below = targets.filter { $0.components.starts(with: child.components) }
-                var entry = WalkedEntry(name: name, status: childStatus, content: .subtree(try await virtualDirectory(child, targets: below)))
-                entry.compare(with: previous?.listing)
-                walked.append(entry)
+                walked.append(WalkedEntry(name: name, status: childStatus, content: .subtree(try await virtualDirectory(child, targets: below))))
             }
         }
         return try await finishDirectory(path, status: status, walked: walked, previous: previous, isComplete: false)
@@ -97,19 +92,15 @@ extension BackupRun {
                 }
                 if childStatus.isDirectory {
                     statistics.directories.add(1, ordering: .relaxed)
-                    if var reused = try reusableSubtree(child, name: name, status: childStatus) {
-                        reused.compare(with: listing)
+                    if let reused = try reusableSubtree(child, name: name, status: childStatus) {
                         walked[index] = reused
                     } else if directorySlots.tryAcquire() {
                         group.addTask {
                             defer { self.directorySlots.release() }
-                            var entry = try await self.subdirectory(child, name: name, status: childStatus, rootDevice: rootDevice)
-                            entry?.compare(with: listing)
-                            return (index, entry)
+                            return (index, try await self.subdirectory(child, name: name, status: childStatus, rootDevice: rootDevice))
                         }
                     } else {
                         walked[index] = try await subdirectory(child, name: name, status: childStatus, rootDevice: rootDevice)
-                        walked[index]?.compare(with: listing)
                     }
                 } else if childStatus.isRegular {
                     // A database with a journal changes without touching its own file: never from the cache.
@@ -121,9 +112,7 @@ extension BackupRun {
                     await fileSlots.acquire()
                     group.addTask {
                         defer { self.fileSlots.release() }
-                        var entry = try await self.backupFile(child, name: name, status: childStatus, liveDatabaseCandidate: liveDatabase)
-                        entry?.compare(with: listing)
-                        return (index, entry)
+                        return (index, try await self.backupFile(child, name: name, status: childStatus, liveDatabaseCandidate: liveDatabase))
                     }
                 } else {
                     walked[index] = try otherEntry(child, name: name, status: childStatus, listing: listing)
@@ -180,11 +169,14 @@ extension BackupRun {
         return WalkedEntry(name: name, status: status, content: .subtree(address))
     }
 
-    /// Ends a directory: keeps its previous node when every entry is unchanged and none came
-    /// or went, else builds the tree entries still missing (an entry that can no longer be
-    /// read is left out, with a warning) and the node; then records its row for the cache
-    /// (unless the row would be the same).
+    /// Ends a directory: compares each entry not yet known unchanged with the cached listing,
+    /// keeps the previous node when every entry is unchanged and none came or went, else
+    /// builds the tree entries still missing (an entry that can no longer be read is left
+    /// out, with a warning) and the node; then records its row for the cache (unless the row
+    /// would be the same).
     func finishDirectory(_ path: RawPath, status: FileStatus, walked: [WalkedEntry], previous: LocalCache.DirectoryRecord?, isComplete: Bool) async throws -> ObjectAddress {
+        var walked = walked
+        for index in walked.indices where !walked[index].isUnchanged { walked[index].compare(with: previous?.listing) }
         var kept = walked
         let address: ObjectAddress
         let reused = previous.map { $0.address != nil && $0.listing.count == walked.count && walked.allSatisfy(\.isUnchanged) } ?? false

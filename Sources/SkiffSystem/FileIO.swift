@@ -37,33 +37,25 @@ package enum FileIO {
     }
 
     /// Writes `parts` one after another from `offset` in one `pwritev` when the kernel takes
-    /// them whole (a record's header and body: one system call, no copy); a short write
-    /// finishes part by part.
+    /// them whole (a record's header and body: one system call, no copy); a short write (or a
+    /// single part) finishes part by part.
     package static func pwriteAll(_ fd: Int32, _ parts: [UnsafeRawBufferPointer], at offset: Int64, path: @autoclosure () -> String) throws {
-        let total = parts.reduce(0) { $0 + $1.count }
-        guard parts.count > 1, parts.count <= 1024 else {
-            var position = offset
-            for part in parts {
-                try pwriteAll(fd, part, at: position, path: path())
-                position += Int64(part.count)
-            }
-            return
+        var written = 0
+        if parts.count > 1, parts.count <= 1024 {
+            var vectors = parts.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+            written = retryingInterrupts { vectors.withUnsafeMutableBufferPointer { Glibc.pwritev(fd, $0.baseAddress, Int32($0.count), off_t(offset)) } }
+            guard written >= 0 else { throw SystemError("write", path: path()) }
         }
-        var vectors = parts.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
-        let written = retryingInterrupts { vectors.withUnsafeMutableBufferPointer { Glibc.pwritev(fd, $0.baseAddress, Int32($0.count), off_t(offset)) } }
-        guard written >= 0 else { throw SystemError("write", path: path()) }
-        guard written < total else { return }
-        var skip = written
         var position = offset + Int64(written)
         for part in parts {
-            if skip >= part.count {
-                skip -= part.count
+            guard written < part.count else {
+                written -= part.count
                 continue
             }
-            let rest = UnsafeRawBufferPointer(rebasing: part[skip...])
+            let rest = UnsafeRawBufferPointer(rebasing: part[written...])
             try pwriteAll(fd, rest, at: position, path: path())
             position += Int64(rest.count)
-            skip = 0
+            written = 0
         }
     }
 

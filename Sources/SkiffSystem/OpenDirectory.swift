@@ -28,13 +28,7 @@ package final class OpenDirectory: Sendable {
     /// lstat(2) of the entry `name`, without following a final symlink; errors name `child`.
     package func status(of name: [UInt8], child: @autoclosure () -> RawPath) throws -> FileStatus {
         var st = stat()
-        let rc = name.withUnsafeBufferPointer { bytes -> Int32 in
-            withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { cName in
-                UnsafeMutableRawBufferPointer(cName).copyMemory(from: UnsafeRawBufferPointer(bytes))
-                cName[bytes.count] = 0
-                return fstatat(descriptor, cName.baseAddress!, &st, AT_SYMLINK_NOFOLLOW)
-            }
-        }
+        let rc = RawPath(bytes: name).withCString { fstatat(descriptor, $0, &st, AT_SYMLINK_NOFOLLOW) }
         guard rc == 0 else { throw SystemError("lstat", path: child().description) }
         return FileStatus(st)
     }
